@@ -1,0 +1,63 @@
+# CLM: two commands do all the set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test test-services e2e bench lint format run-services worker beat migrate seed clean
+
+$(UV):
+	@command -v $(PYTHON) >/dev/null || { echo "CLM needs Python 3.11 ($(PYTHON)) on PATH"; exit 1; }
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+install: $(VENV)/.synced ## create .venv with the locked dependencies (dev group included)
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+run: migrate ## run the app with demo data on http://127.0.0.1:8000/
+	$(PY) manage.py seed_demo --if-empty
+	@echo "CLM is starting on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install ## the whole test suite (browser tests skip if chromium is absent)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+e2e: install ## browser tests only (needs Debian's chromium: apt-get install chromium)
+	$(PY) -m pytest -m e2e $(PYTEST_ARGS)
+
+bench: install ## benchmarks (PostgreSQL + Redis, see README)
+	$(PY) -m pytest tests/benchmarks -s -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+run-services: migrate ## production-like: gunicorn + Celery worker + beat on DATABASE_URL / REDIS_URL
+	$(PY) manage.py collectstatic --noinput
+	$(PY) manage.py seed_demo --if-empty
+	@test -n "$$REDIS_URL" || { echo "run-services needs REDIS_URL (and DATABASE_URL)"; exit 1; }
+	@echo "CLM (gunicorn) on http://$(HOST):$(PORT)/ with a Celery worker and beat"
+	trap 'kill 0' INT TERM EXIT; \
+	$(VENV)/bin/celery -A clm worker --loglevel=INFO --concurrency=2 & \
+	$(VENV)/bin/celery -A clm beat --loglevel=INFO --schedule var/celerybeat-schedule & \
+	$(VENV)/bin/gunicorn clm.wsgi:application --bind $(HOST):$(PORT) --workers 3 --access-logfile - ; \
+	wait
+
+clean:
+	rm -rf $(VENV) $(TOOLS) var

@@ -1,0 +1,40 @@
+"""Writes of the project package: users and their roles."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser, Group
+from django.db import transaction
+
+from clm import roles
+
+
+@transaction.atomic
+def user_create(
+    *,
+    username: str,
+    role: str,
+    password: str | None = None,
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+) -> AbstractUser:
+    """Create a user in one role; Admins are staff so they can open the Django admin."""
+    if role not in roles.ALL_ROLES:
+        raise ValueError(f"unknown role {role!r}; one of {', '.join(roles.ALL_ROLES)}")
+    user = get_user_model()(
+        username=username,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        is_staff=role == roles.ADMIN,
+        is_superuser=role == roles.ADMIN,
+    )
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.full_clean()
+    user.save()
+    user.groups.add(Group.objects.get(name=role))
+    return user

@@ -1,0 +1,76 @@
+"""Project-level pages: the role-aware home redirect, health check and the admin setup page."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from clm import roles
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Send each user to the first page of their role."""
+    url = roles.landing_url(request.user)
+    if url is None:
+        return render(request, "clm/no_role.html", status=403)
+    return redirect(url)
+
+
+@roles.role_required(roles.ADMIN)
+def setup(request: HttpRequest) -> HttpResponse:
+    """Admins' entry to configuration: channels, rules, campaigns, forms, users."""
+    return render(request, "clm/setup.html")
+
+
+def _check(fn: Any) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        detail = fn()
+    except Exception as exc:
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1), **(detail or {})}
+
+
+def _database() -> dict[str, Any]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return {"vendor": connection.vendor}
+
+
+def _cache() -> dict[str, Any]:
+    key = "clm:healthz"
+    cache.set(key, "1", timeout=10)
+    if cache.get(key) != "1":
+        raise RuntimeError("cache did not return what was written")
+    return {"backend": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]}
+
+
+def _broker() -> dict[str, Any]:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return {"mode": "eager (no broker configured)"}
+    from clm.celery import app
+
+    with app.connection_for_write(url=settings.CELERY_BROKER_URL) as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+    return {"mode": "broker"}
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Database, cache and broker status: 200 when all answer, 503 naming those that do not."""
+    checks = {"database": _check(_database), "cache": _check(_cache), "broker": _check(_broker)}
+    failing = [name for name, result in checks.items() if not result["ok"]]
+    body = {"status": "ok" if not failing else "unavailable", "failing": failing, "checks": checks}
+    return JsonResponse(body, status=503 if failing else 200)

@@ -1,0 +1,8 @@
+"""WSGI entry point (gunicorn clm.wsgi:application)."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clm.settings")
+application = get_wsgi_application()

@@ -1,0 +1,100 @@
+"""Fixtures shared by every app's tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from clm import roles
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def make_user(db: Any) -> Callable[..., Any]:
+    """Create a user of a role: make_user(roles.SALES_REP, username="rep1")."""
+    from clm.services import user_create
+
+    counter = {"n": 0}
+
+    def make(role: str, username: str | None = None, **extra: Any) -> Any:
+        counter["n"] += 1
+        name = username or f"{role.lower().replace(' ', '_')}{counter['n']}"
+        return user_create(username=name, role=role, password="pw-for-tests-123", **extra)
+
+    return make
+
+
+@pytest.fixture
+def admin(make_user: Callable[..., Any]) -> Any:
+    return make_user(roles.ADMIN, username="the_admin")
+
+
+@pytest.fixture
+def marketer(make_user: Callable[..., Any]) -> Any:
+    return make_user(roles.MARKETER, username="the_marketer")
+
+
+@pytest.fixture
+def manager(make_user: Callable[..., Any]) -> Any:
+    return make_user(roles.SALES_MANAGER, username="the_manager")
+
+
+@pytest.fixture
+def rep(make_user: Callable[..., Any]) -> Any:
+    return make_user(roles.SALES_REP, username="rep_a")
+
+
+@pytest.fixture
+def other_rep(make_user: Callable[..., Any]) -> Any:
+    return make_user(roles.SALES_REP, username="rep_b")
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db: Any) -> Any:
+    """A real `celery worker` subprocess on the configured broker, using the test database.
+
+    Skips on the embedded default (no broker). Yields the Popen; stops the worker afterwards.
+    """
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.db import connection
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        pytest.skip("needs REDIS_URL: a real broker for a real Celery worker")
+    env = dict(os.environ)
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("postgresql"):
+        auth = f"{db['USER']}:{db['PASSWORD']}" if db["PASSWORD"] else db["USER"]
+        env["DATABASE_URL"] = f"postgres://{auth}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    log = Path(settings.VAR_DIR) / "test-celery-worker.log"
+    with open(log, "w") as out:
+        command = [sys.executable, "-m", "celery", "-A", "clm", "worker", "--pool=solo",
+                   "--without-mingle", "--without-gossip", "--loglevel=INFO",
+                   "-n", f"test-{os.getpid()}@%h"]  # fmt: skip
+        proc = subprocess.Popen(
+            command, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    deadline = time.monotonic() + 30
+    while "ready" not in log.read_text() and time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"celery worker exited early:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
