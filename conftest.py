@@ -7,11 +7,14 @@ from typing import Any
 
 import pytest
 
-from clm import roles
+# clm.roles imports Django's auth; imported lazily so pure tests run with -p no:django.
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
+def _fast_password_hashing(request: pytest.FixtureRequest) -> None:
+    if not request.config.pluginmanager.has_plugin("django"):
+        return  # pure tests run with -p no:django
+    settings = request.getfixturevalue("settings")
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
@@ -32,26 +35,36 @@ def make_user(db: Any) -> Callable[..., Any]:
 
 @pytest.fixture
 def admin(make_user: Callable[..., Any]) -> Any:
+    from clm import roles
+
     return make_user(roles.ADMIN, username="the_admin")
 
 
 @pytest.fixture
 def marketer(make_user: Callable[..., Any]) -> Any:
+    from clm import roles
+
     return make_user(roles.MARKETER, username="the_marketer")
 
 
 @pytest.fixture
 def manager(make_user: Callable[..., Any]) -> Any:
+    from clm import roles
+
     return make_user(roles.SALES_MANAGER, username="the_manager")
 
 
 @pytest.fixture
 def rep(make_user: Callable[..., Any]) -> Any:
+    from clm import roles
+
     return make_user(roles.SALES_REP, username="rep_a")
 
 
 @pytest.fixture
 def other_rep(make_user: Callable[..., Any]) -> Any:
+    from clm import roles
+
     return make_user(roles.SALES_REP, username="rep_b")
 
 

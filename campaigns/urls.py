@@ -6,4 +6,11 @@ app_name = "campaigns"
 
 urlpatterns = [
     path("", views.campaign_list, name="list"),
+    path("new/", views.campaign_edit, name="create"),
+    path("<int:pk>/edit/", views.campaign_edit, name="edit"),
+    path("register/", views.campaign_register, name="register"),
+    path("spend/import/", views.spend_upload, name="spend-upload"),
+    path("rules/bench/", views.rule_bench, name="rule-bench"),
+    path("rules/reclassify/", views.reclassify, name="reclassify"),
+    path("rules/reclassify/<int:pk>/", views.reclassify_status, name="reclassify-status"),
 ]

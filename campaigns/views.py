@@ -1,12 +1,164 @@
-"""Campaign pages for marketers and admins."""
+"""Campaign, spend and channel-rule pages for marketers and admins."""
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from __future__ import annotations
 
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.db import IntegrityError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from campaigns import channeling, selectors, services
+from campaigns.forms import CampaignForm, RuleTestForm, SpendUploadForm
+from campaigns.models import Campaign, Channel, ReclassifyJob
+from campaigns.rules import _categories, classify, compiled_rules, own_domains, stored_rules
+from campaigns.spend_import import SpendImportError, import_spend
 from clm import roles
 
+CAMPAIGN_EDITORS = (roles.ADMIN, roles.MARKETER)
 
-@roles.role_required(roles.ADMIN, roles.MARKETER)
+
+@roles.role_required(*CAMPAIGN_EDITORS)
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    """Every campaign with its channel, budget and dates."""
-    return render(request, "campaigns/campaign_list.html")
+    """Every campaign with channel, dates, budget and spend; untracked UTM campaigns below."""
+    return render(
+        request,
+        "campaigns/campaign_list.html",
+        {
+            "campaigns": selectors.campaigns_with_spend(),
+            "untracked": selectors.untracked_campaigns(),
+        },
+    )
+
+
+@roles.role_required(*CAMPAIGN_EDITORS)
+def campaign_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """Create or edit a campaign."""
+    campaign = get_object_or_404(Campaign, pk=pk) if pk else None
+    form = CampaignForm(request.POST or None, instance=campaign)
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = services.campaign_save(campaign=form.save(commit=False))
+        except IntegrityError:
+            form.add_error("utm_campaign", "A campaign with these UTM values exists already.")
+        else:
+            messages.success(request, f"Campaign “{saved.name}” saved.")
+            return redirect("campaigns:list")
+    return render(request, "campaigns/campaign_form.html", {"form": form, "campaign": campaign})
+
+
+@require_POST
+@roles.role_required(*CAMPAIGN_EDITORS)
+def campaign_register(request: HttpRequest) -> HttpResponse:
+    """Register an untracked utm_campaign as a campaign in one click."""
+    value = request.POST.get("utm_campaign", "")[:255]
+    try:
+        campaign = services.campaign_register_untracked(utm_campaign=value, owner=request.user)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Registered “{campaign.name}”; its touches are linked.")
+    return redirect("campaigns:list")
+
+
+@roles.role_required(*CAMPAIGN_EDITORS)
+def spend_upload(request: HttpRequest) -> HttpResponse:
+    """Upload a spend CSV; shows the import report, or the rows that made it fail."""
+    form = SpendUploadForm(request.POST or None, request.FILES or None)
+    report, status = None, 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            report = import_spend(
+                form.cleaned_data["file"].read(),
+                source=form.cleaned_data["source"] or None,
+                create_campaigns=form.cleaned_data["create_campaigns"],
+            )
+        except SpendImportError as exc:
+            report, status = exc.report, 400
+        else:
+            messages.success(request, report.summary())
+    elif request.method == "POST":
+        status = 400
+    return render(
+        request, "campaigns/spend_upload.html", {"form": form, "report": report}, status=status
+    )
+
+
+def _candidate(request: HttpRequest) -> tuple[channeling.CompiledRules | None, list[str]]:
+    """Stored rules with the bench's candidate rule inserted, compiled; or the errors."""
+    channel_name = request.POST.get("candidate_channel", "")
+    raw = request.POST.get("candidate_conditions", "").strip()
+    if not raw:
+        return None, []
+    try:
+        conditions = json.loads(raw)
+        position = int(request.POST.get("candidate_position") or 0)
+    except (ValueError, TypeError) as exc:
+        return None, [f"candidate rule: {exc}"]
+    if not Channel.objects.filter(name=channel_name).exists():
+        return None, ["candidate rule: choose a channel"]
+    from campaigns.models import ChannelRule
+    from campaigns.rules import to_pure_rule
+
+    rows = list(ChannelRule.objects.filter(is_active=True).select_related("channel"))
+    draft = ChannelRule(position=position, conditions=conditions, name="candidate")
+    try:
+        candidate = to_pure_rule(draft, channel_name=channel_name)
+        candidate = channeling.Rule("candidate", channel_name, candidate.conditions)
+        ordered = sorted(rows, key=lambda r: (r.position, r.id))
+        pure = [to_pure_rule(r) for r in ordered if r.position < position]
+        pure.append(candidate)
+        pure += [to_pure_rule(r) for r in ordered if r.position >= position]
+        return channeling.compile_rules(pure, _categories()), []
+    except channeling.RuleError as exc:
+        return None, [str(exc)]
+
+
+@roles.role_required(roles.ADMIN)
+def rule_bench(request: HttpRequest) -> HttpResponse:
+    """Type a URL and referrer, see the channel and the rule that matched; dry-run a rule."""
+    form = RuleTestForm(request.GET or None)
+    context: dict[str, Any] = {"form": form, "rules": stored_rules()}
+    context["channels"] = Channel.objects.all()
+    if form.is_valid() and any(form.cleaned_data.values()):
+        result = classify(**form.cleaned_data)
+        context["result"] = result
+        context["facts"] = result.facts
+    if request.method == "POST" and request.POST.get("action") == "dry-run":
+        candidate, errors = _candidate(request)
+        context["candidate_errors"] = errors
+        if not errors:
+            context["dry_run"] = selectors.rules_dry_run(compiled=candidate or compiled_rules())
+            context["dry_run_candidate"] = candidate is not None
+        context["posted"] = request.POST
+    context["job"] = ReclassifyJob.objects.first()
+    context["own_domains"] = own_domains()
+    return render(request, "campaigns/rule_bench.html", context)
+
+
+@require_POST
+@roles.role_required(roles.ADMIN)
+def reclassify(request: HttpRequest) -> HttpResponse:
+    """Apply the current rules to all stored touchpoints, in a Celery task."""
+    job = services.reclassify_start(started_by=request.user)
+    messages.success(request, f"Reclassification #{job.pk} started.")
+    return redirect("campaigns:rule-bench")
+
+
+@roles.role_required(roles.ADMIN)
+def reclassify_status(request: HttpRequest, pk: int) -> JsonResponse:
+    """Progress of a reclassification, for the bench's progress bar."""
+    job = get_object_or_404(ReclassifyJob, pk=pk)
+    return JsonResponse(
+        {
+            "id": job.pk,
+            "status": job.status,
+            "total": job.total,
+            "processed": job.processed,
+            "changed": job.changed,
+            "percent": job.percent,
+        }
+    )

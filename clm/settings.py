@@ -146,6 +146,7 @@ TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
 CLM_CURRENCY = env.str("CLM_CURRENCY", default="USD")
+CLM_OWN_DOMAINS = env.list("CLM_OWN_DOMAINS", default=[])
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -1,0 +1,121 @@
+"""Admin screens for channels, rules, campaigns, spend and source categories.
+
+Saves go through campaigns.services so every process sees rule edits at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.urls import reverse
+
+from campaigns import services
+from campaigns.forms import ChannelRuleAdminForm
+from campaigns.models import (
+    Campaign,
+    Channel,
+    ChannelRule,
+    ReclassifyJob,
+    SourceCategory,
+    Spend,
+)
+from campaigns.rules import bump_rules_version
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    list_display = ["name", "is_paid", "is_offline", "color", "display_order", "is_active"]
+    list_editable = ["display_order", "is_active"]
+    search_fields = ["name"]
+
+    def save_model(self, request: Any, obj: Channel, form: Any, change: bool) -> None:
+        services.channel_save(channel=obj)
+
+
+@admin.register(ChannelRule)
+class ChannelRuleAdmin(admin.ModelAdmin):
+    form = ChannelRuleAdminForm
+    list_display = ["position", "name", "channel", "conditions_text", "is_active", "updated_at"]
+    list_display_links = ["name"]
+    list_editable = ["position", "is_active"]
+    list_filter = ["channel", "is_active"]
+    search_fields = ["name", "note"]
+    ordering = ["position", "id"]
+
+    @admin.display(description="conditions")
+    def conditions_text(self, obj: ChannelRule) -> str:
+        parts = [f"{c.get('field')} {c.get('op')} {c.get('value')}" for c in obj.conditions or []]
+        return " and ".join(parts) or "always"
+
+    def changelist_view(self, request: Any, extra_context: dict | None = None) -> Any:
+        extra_context = extra_context or {}
+        extra_context["bench_url"] = reverse("campaigns:rule-bench")
+        response = super().changelist_view(request, extra_context)
+        if request.method == "POST":
+            # list_editable saves bypass save_model; make every process recompile.
+            bump_rules_version()
+        return response
+
+    def save_model(self, request: Any, obj: ChannelRule, form: Any, change: bool) -> None:
+        services.channel_rule_save(rule=obj)
+
+    def delete_model(self, request: Any, obj: ChannelRule) -> None:
+        services.channel_rule_delete(rule=obj)
+
+    def delete_queryset(self, request: Any, queryset: Any) -> None:
+        super().delete_queryset(request, queryset)
+        bump_rules_version()
+
+
+@admin.register(SourceCategory)
+class SourceCategoryAdmin(admin.ModelAdmin):
+    list_display = ["source", "category"]
+    list_filter = ["category"]
+    search_fields = ["source"]
+
+    def save_model(self, request: Any, obj: SourceCategory, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        bump_rules_version()
+
+    def delete_model(self, request: Any, obj: SourceCategory) -> None:
+        super().delete_model(request, obj)
+        bump_rules_version()
+
+
+class SpendInline(admin.TabularInline):
+    model = Spend
+    extra = 1
+    fields = ["date", "amount", "currency", "impressions", "clicks", "source"]
+    ordering = ["-date"]
+    max_num = 1000
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ["name", "channel", "utm_campaign", "status", "start_date", "end_date"]
+    list_filter = ["status", "channel"]
+    search_fields = ["name", "utm_campaign"]
+    autocomplete_fields = ["owner"]
+    inlines = [SpendInline]
+
+    def save_model(self, request: Any, obj: Campaign, form: Any, change: bool) -> None:
+        services.campaign_save(campaign=obj)
+
+
+@admin.register(Spend)
+class SpendAdmin(admin.ModelAdmin):
+    list_display = ["date", "campaign", "amount", "currency", "impressions", "clicks", "source"]
+    list_filter = ["source", "currency", "campaign__channel"]
+    search_fields = ["campaign__name", "campaign__utm_campaign"]
+    date_hierarchy = "date"
+    autocomplete_fields = ["campaign"]
+
+
+@admin.register(ReclassifyJob)
+class ReclassifyJobAdmin(admin.ModelAdmin):
+    list_display = ["id", "status", "processed", "total", "changed", "created_at", "finished_at"]
+    readonly_fields = [f.name for f in ReclassifyJob._meta.fields]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+
+from campaigns.models import Campaign, ChannelRule
+
+
+class CampaignForm(forms.ModelForm):
+    class Meta:
+        model = Campaign
+        fields = [
+            "name", "channel", "utm_campaign", "utm_source", "utm_medium", "start_date",
+            "end_date", "budget", "status", "owner", "notes",
+        ]  # fmt: skip
+        widgets = {
+            "start_date": forms.DateInput(attrs={"type": "date"}),
+            "end_date": forms.DateInput(attrs={"type": "date"}),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
+
+
+class SpendUploadForm(forms.Form):
+    MAX_BYTES = 20 * 1024 * 1024
+    file = forms.FileField(help_text="CSV: date,campaign,cost[,impressions,clicks], or a Google "
+                           "Ads / Meta Ads cost export.")  # fmt: skip
+    source = forms.CharField(
+        required=False, max_length=40, help_text="Upsert key; default from the file's layout."
+    )
+    create_campaigns = forms.BooleanField(
+        required=False, help_text="Register campaigns the file names that CLM does not know."
+    )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > self.MAX_BYTES:
+            raise forms.ValidationError("The file is larger than 20 MB; split it.")
+        return upload
+
+
+class RuleTestForm(forms.Form):
+    """The rule test bench: a URL and referrer (and optional tags) to classify."""
+
+    landing_url = forms.CharField(required=False, max_length=4000, label="Landing page URL")
+    referrer = forms.CharField(required=False, max_length=4000)
+    utm_source = forms.CharField(required=False, max_length=255)
+    utm_medium = forms.CharField(required=False, max_length=255)
+    utm_campaign = forms.CharField(required=False, max_length=255)
+
+
+class ChannelRuleAdminForm(forms.ModelForm):
+    conditions = forms.JSONField(
+        initial=list,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 80, "style": "font-family:monospace"}),
+        help_text='All must hold. e.g. [{"field": "medium", "op": "regex", "value": '
+        '"^(cpc|ppc)$"}]. Fields: source, medium, campaign, referrer_host, landing_host, '
+        "click_id. Ops: exact, in (a list), contains, regex, category (SEARCH, SOCIAL, "
+        "SHOPPING, VIDEO), starts_with, ends_with.",
+    )
+
+    class Meta:
+        model = ChannelRule
+        fields = ["position", "name", "channel", "conditions", "is_active", "note"]
+
+    def clean_conditions(self) -> Any:
+        value = self.cleaned_data.get("conditions")
+        if value in (None, ""):
+            return []
+        if isinstance(value, str):
+            value = json.loads(value)
+        return value

@@ -1,0 +1,212 @@
+"""Channels, the ordered rules that put touchpoints into them, campaigns and their spend."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class SourceCategory(models.Model):
+    """A source site and its GA4 category (SEARCH, SOCIAL, SHOPPING, VIDEO); editable."""
+
+    class Category(models.TextChoices):
+        SEARCH = "SEARCH", "Search"
+        SOCIAL = "SOCIAL", "Social"
+        SHOPPING = "SHOPPING", "Shopping"
+        VIDEO = "VIDEO", "Video"
+
+    source = models.CharField(max_length=255, unique=True)
+    category = models.CharField(max_length=16, choices=Category.choices)
+
+    class Meta:
+        ordering = ["source"]
+        verbose_name_plural = "source categories"
+
+    def __str__(self) -> str:
+        return f"{self.source} ({self.category})"
+
+
+class Channel(models.Model):
+    """A marketing channel as reports show it (Paid Search, Organic Social, Sales call, ...)."""
+
+    name = models.CharField(max_length=80, unique=True)
+    description = models.TextField(blank=True)
+    is_paid = models.BooleanField(default=False)
+    is_offline = models.BooleanField(
+        default=False, help_text="Offline touches logged by sales (calls, events, imports)."
+    )
+    color = models.CharField(max_length=7, blank=True, help_text="Chart colour, e.g. #2563eb")
+    display_order = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["display_order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ChannelRule(models.Model):
+    """One rule: when all its conditions hold, the touch goes to `channel`. First match wins.
+
+    `conditions` is a list of {"field", "op", "value"}; see campaigns.channeling for the fields
+    (source, medium, campaign, referrer_host, landing_host, click_id) and operators.
+    """
+
+    position = models.PositiveIntegerField(db_index=True)
+    name = models.CharField(max_length=120, blank=True)
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="rules")
+    conditions = models.JSONField(default=list, blank=True)
+    is_active = models.BooleanField(default=True)
+    note = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"#{self.position} {self.name or self.channel.name}"
+
+    def clean(self) -> None:
+        from campaigns.rules import rule_errors
+
+        errors = rule_errors(self)
+        if errors:
+            raise ValidationError({"conditions": errors})
+
+
+class Campaign(models.Model):
+    """A marketing campaign, identified on touchpoints by its UTM values."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        ENDED = "ended", "Ended"
+
+    name = models.CharField(max_length=200)
+    channel = models.ForeignKey(
+        Channel, on_delete=models.PROTECT, related_name="campaigns", null=True, blank=True
+    )
+    utm_campaign = models.CharField(
+        max_length=255, help_text="The utm_campaign value that identifies it (case-insensitive)."
+    )
+    utm_source = models.CharField(
+        max_length=255, blank=True, help_text="Optional: only touches with this source."
+    )
+    utm_medium = models.CharField(
+        max_length=255, blank=True, help_text="Optional: only touches with this medium."
+    )
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+    budget = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="campaigns",
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-start_date", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("utm_campaign"),
+                Lower("utm_source"),
+                Lower("utm_medium"),
+                name="campaign_unique_utm_keys",
+                violation_error_message="A campaign with these UTM values exists already.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(end_date__isnull=True)
+                | models.Q(start_date__isnull=True)
+                | models.Q(end_date__gte=models.F("start_date")),
+                name="campaign_end_after_start",
+                violation_error_message="The end date is before the start date.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        # UTM values are matched case-insensitively; storing them folded keeps them unique.
+        self.utm_campaign = self.utm_campaign.strip().lower()
+        self.utm_source = self.utm_source.strip().lower()
+        self.utm_medium = self.utm_medium.strip().lower()
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class Spend(models.Model):
+    """What a campaign cost on one day, from one source (manual, API, a CSV import)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="spend")
+    date = models.DateField()
+    amount = models.DecimalField(
+        max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    impressions = models.PositiveBigIntegerField(default=0)
+    clicks = models.PositiveBigIntegerField(default=0)
+    source = models.CharField(
+        max_length=40, default="manual", help_text="manual, api, csv, google_ads, meta_ads, ..."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-date", "campaign_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "date", "source"], name="spend_unique_campaign_date_source"
+            ),
+        ]
+        indexes = [models.Index(fields=["date", "campaign"])]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} {self.date}: {self.amount} {self.currency}"
+
+
+class ReclassifyJob(models.Model):
+    """A run of the current channel rules over stored touchpoints, with its progress."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Reclassify #{self.pk} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else int(100 * self.processed / self.total)

@@ -1,0 +1,151 @@
+"""Reads of channels, campaigns and spend beyond a plain .get()."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import Count, Max, Min, QuerySet, Sum
+
+from campaigns.channeling import CompiledRules
+from campaigns.models import Campaign, Channel, Spend
+
+_campaign_map: dict[str, Any] = {"version": None, "map": {}}
+
+
+def _campaign_lookup() -> dict[str, list[tuple[str, str, int]]]:
+    from campaigns.services import CAMPAIGN_VERSION_KEY
+
+    version = cache.get(CAMPAIGN_VERSION_KEY)
+    if version is None:
+        # A lost or empty cache: start a new version so all processes rebuild once.
+        import time
+
+        cache.add(CAMPAIGN_VERSION_KEY, str(time.time_ns()), None)
+        version = cache.get(CAMPAIGN_VERSION_KEY)
+    if version is None or version != _campaign_map["version"]:
+        lookup: dict[str, list[tuple[str, str, int]]] = {}
+        rows = Campaign.objects.values_list("utm_campaign", "utm_source", "utm_medium", "id")
+        for utm_campaign, source, medium, pk in rows:
+            lookup.setdefault(utm_campaign, []).append((source, medium, pk))
+        for candidates in lookup.values():
+            # The most specific campaign (source and medium set) is tried first.
+            candidates.sort(key=lambda c: (not c[0], not c[1]))
+        _campaign_map["map"] = lookup
+        _campaign_map["version"] = version
+    return _campaign_map["map"]
+
+
+def campaign_id_for(*, utm_campaign: str, source: str = "", medium: str = "") -> int | None:
+    """The campaign a touch with these UTM values belongs to, the most specific first."""
+    key = (utm_campaign or "").strip().lower()
+    if not key:
+        return None
+    for c_source, c_medium, pk in _campaign_lookup().get(key, ()):
+        if c_source and c_source != (source or "").strip().lower():
+            continue
+        if c_medium and c_medium != (medium or "").strip().lower():
+            continue
+        return pk
+    return None
+
+
+def untracked_campaigns(limit: int = 50) -> list[dict[str, Any]]:
+    """utm_campaign values seen on touches that no registered campaign claims."""
+    from leads.models import Touchpoint
+
+    rows = (
+        Touchpoint.objects.filter(campaign__isnull=True)
+        .exclude(utm_campaign="")
+        .values("utm_campaign")
+        .annotate(
+            touches=Count("id"),
+            leads=Count("lead", distinct=True),
+            first_seen=Min("occurred_at"),
+            last_seen=Max("occurred_at"),
+        )
+        .order_by("-touches")[:limit]
+    )
+    return list(rows)
+
+
+def campaigns_with_spend(*, start: Any = None, end: Any = None) -> QuerySet[Campaign]:
+    """Campaigns with their channel, owner and spend total (optionally within dates)."""
+    spend_filter: dict[str, Any] = {}
+    if start:
+        spend_filter["spend__date__gte"] = start
+    if end:
+        spend_filter["spend__date__lte"] = end
+    from django.db.models import Q
+
+    return (
+        Campaign.objects.select_related("channel", "owner")
+        .annotate(
+            spend_total=Sum("spend__amount", filter=Q(**spend_filter) if spend_filter else None),
+            spend_days=Count("spend__date", distinct=True),
+        )
+        .order_by("-start_date", "name")
+    )
+
+
+def spend_daily(*, campaign_ids: list[int] | None = None) -> QuerySet[Spend]:
+    """Spend rows, newest first."""
+    qs = Spend.objects.select_related("campaign")
+    if campaign_ids is not None:
+        qs = qs.filter(campaign_id__in=campaign_ids)
+    return qs
+
+
+@dataclass
+class DryRun:
+    """How a rule set would change the stored touchpoints."""
+
+    total: int = 0
+    changed: int = 0
+    unassigned_before: int = 0
+    unassigned_after: int = 0
+    moves: list[tuple[str, str, int]] = field(default_factory=list)
+
+    @property
+    def unassigned_rate_before(self) -> float:
+        return self.unassigned_before / self.total if self.total else 0.0
+
+    @property
+    def unassigned_rate_after(self) -> float:
+        return self.unassigned_after / self.total if self.total else 0.0
+
+
+def rules_dry_run(*, compiled: CompiledRules, limit: int | None = 200_000) -> DryRun:
+    """Classify stored touchpoints with `compiled` and compare with their stored channel."""
+    from campaigns.rules import classify
+    from leads.models import Touchpoint
+
+    names = dict(Channel.objects.values_list("id", "name"))
+    result = DryRun()
+    moves: Counter[tuple[str, str]] = Counter()
+    rows = Touchpoint.objects.order_by("-id").values_list(
+        "channel_id", "utm_source", "utm_medium", "utm_campaign", "referrer", "url", "click_ids"
+    )
+    if limit:
+        rows = rows[:limit]
+    for channel_id, source, medium, campaign, referrer, url, click_ids in rows.iterator(5000):
+        after = classify(
+            utm_source=source,
+            utm_medium=medium,
+            utm_campaign=campaign,
+            referrer=referrer,
+            landing_url=url,
+            click_ids=click_ids or None,
+            compiled=compiled,
+        ).match.channel
+        before = names.get(channel_id, "?")
+        result.total += 1
+        result.unassigned_before += before == "Unassigned"
+        result.unassigned_after += after == "Unassigned"
+        if before != after:
+            result.changed += 1
+            moves[(before, after)] += 1
+    result.moves = [(a, b, n) for (a, b), n in moves.most_common(20)]
+    return result

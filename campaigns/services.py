@@ -1,0 +1,262 @@
+"""Every write to channels, rules, campaigns and spend goes through here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from campaigns.models import Campaign, Channel, ChannelRule, ReclassifyJob, Spend
+from campaigns.rules import bump_rules_version
+
+
+def _after_commit_bump() -> None:
+    # Now, so this transaction classifies with its own edit; again after commit, so a process
+    # that recompiled from the not-yet-committed state in between compiles once more.
+    bump_rules_version()
+    transaction.on_commit(bump_rules_version)
+
+
+@transaction.atomic
+def channel_rule_save(*, rule: ChannelRule) -> ChannelRule:
+    """Validate and save a rule; every process picks up the change."""
+    rule.full_clean()
+    rule.save()
+    _after_commit_bump()
+    return rule
+
+
+@transaction.atomic
+def channel_rule_delete(*, rule: ChannelRule) -> None:
+    """Delete a rule; every process picks up the change."""
+    rule.delete()
+    _after_commit_bump()
+
+
+@transaction.atomic
+def channel_save(*, channel: Channel) -> Channel:
+    """Validate and save a channel."""
+    channel.full_clean()
+    channel.save()
+    _after_commit_bump()
+    return channel
+
+
+@transaction.atomic
+def campaign_save(*, campaign: Campaign) -> Campaign:
+    """Validate and save a campaign, then link stored touches that carry its UTM values."""
+    campaign.full_clean()
+    campaign.save()
+    bump_campaign_version()
+    transaction.on_commit(bump_campaign_version)
+    campaign_link_touchpoints(campaign=campaign)
+    return campaign
+
+
+def campaign_link_touchpoints(*, campaign: Campaign) -> int:
+    """Attach touchpoints with this campaign's UTM values that have no campaign yet."""
+    from leads.models import Touchpoint
+
+    touches = Touchpoint.objects.filter(
+        campaign__isnull=True, utm_campaign__iexact=campaign.utm_campaign
+    )
+    if campaign.utm_source:
+        touches = touches.filter(utm_source__iexact=campaign.utm_source)
+    if campaign.utm_medium:
+        touches = touches.filter(utm_medium__iexact=campaign.utm_medium)
+    return touches.update(campaign=campaign)
+
+
+@transaction.atomic
+def campaign_register_untracked(*, utm_campaign: str, owner: Any = None) -> Campaign:
+    """Register a utm_campaign seen on touches as a campaign, in the channel most of them have."""
+    from leads.models import Touchpoint
+
+    value = utm_campaign.strip().lower()
+    if not value:
+        raise ValueError("utm_campaign is empty")
+    if Campaign.objects.filter(utm_campaign=value, utm_source="", utm_medium="").exists():
+        raise ValueError(f"campaign {value!r} is registered already")
+    top = (
+        Touchpoint.objects.filter(utm_campaign__iexact=value)
+        .values("channel")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .first()
+    )
+    campaign = Campaign(
+        name=value.replace("_", " ").replace("-", " ").strip().title() or value,
+        utm_campaign=value,
+        channel_id=top["channel"] if top else None,
+        owner=owner,
+        status=Campaign.Status.ACTIVE,
+    )
+    return campaign_save(campaign=campaign)
+
+
+CAMPAIGN_VERSION_KEY = "campaigns:campaign-version"
+
+
+def bump_campaign_version() -> None:
+    """Make every process reload the UTM -> campaign map."""
+    import time
+
+    from django.core.cache import cache
+
+    cache.set(CAMPAIGN_VERSION_KEY, str(time.time_ns()), None)
+
+
+@dataclass(frozen=True, slots=True)
+class SpendRow:
+    """One day's cost of one campaign, as any importer or the API hands it over."""
+
+    campaign_id: int
+    date: date
+    amount: Decimal
+    currency: str
+    impressions: int = 0
+    clicks: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertResult:
+    """What an upsert of spend rows did."""
+
+    created: int
+    updated: int
+    unchanged: int
+
+
+@transaction.atomic
+def spend_upsert(*, rows: Iterable[SpendRow], source: str) -> UpsertResult:
+    """Insert or update spend on (campaign, date, source); identical rows change nothing.
+
+    Rows repeating a (campaign, date) key within one call are summed first (an export may split
+    one day into several lines, e.g. per ad group).
+    """
+    merged: dict[tuple[int, date], SpendRow] = {}
+    for row in rows:
+        key = (row.campaign_id, row.date)
+        if key in merged:
+            prev = merged[key]
+            row = SpendRow(
+                row.campaign_id,
+                row.date,
+                prev.amount + row.amount,
+                row.currency,
+                prev.impressions + row.impressions,
+                prev.clicks + row.clicks,
+            )
+        merged[key] = row
+    if not merged:
+        return UpsertResult(0, 0, 0)
+    campaign_ids = {k[0] for k in merged}
+    dates = [k[1] for k in merged]
+    existing = {
+        (s.campaign_id, s.date): s
+        for s in Spend.objects.select_for_update().filter(
+            source=source,
+            campaign_id__in=campaign_ids,
+            date__gte=min(dates),
+            date__lte=max(dates),
+        )
+    }
+    to_create, to_update, unchanged = [], [], 0
+    now = timezone.now()
+    for key, row in merged.items():
+        current = existing.get(key)
+        if current is None:
+            to_create.append(
+                Spend(
+                    campaign_id=row.campaign_id,
+                    date=row.date,
+                    amount=row.amount,
+                    currency=row.currency,
+                    impressions=row.impressions,
+                    clicks=row.clicks,
+                    source=source,
+                )
+            )
+            continue
+        values = (row.amount, row.currency, row.impressions, row.clicks)
+        if (current.amount, current.currency, current.impressions, current.clicks) == values:
+            unchanged += 1
+            continue
+        current.amount, current.currency, current.impressions, current.clicks = values
+        current.updated_at = now
+        to_update.append(current)
+    Spend.objects.bulk_create(to_create, batch_size=2000)
+    Spend.objects.bulk_update(
+        to_update, ["amount", "currency", "impressions", "clicks", "updated_at"], batch_size=2000
+    )
+    return UpsertResult(len(to_create), len(to_update), unchanged)
+
+
+@transaction.atomic
+def reclassify_start(*, started_by: Any = None) -> ReclassifyJob:
+    """Queue a reclassification of every stored touchpoint with the current rules."""
+    from campaigns.tasks import reclassify_touchpoints
+
+    job = ReclassifyJob.objects.create(started_by=started_by)
+    transaction.on_commit(lambda: reclassify_touchpoints.delay(job_id=job.pk))
+    return job
+
+
+def reclassify_run(*, job_id: int, batch_size: int = 2000) -> ReclassifyJob:
+    """Apply the current rules to every touchpoint, in batches, recording progress."""
+    from campaigns.rules import classify, compiled_rules
+    from leads.models import Touchpoint
+
+    job = ReclassifyJob.objects.get(pk=job_id)
+    if job.status == ReclassifyJob.Status.DONE:
+        return job  # idempotent: a redelivered task does nothing twice
+    compiled = compiled_rules()
+    job.status, job.total = ReclassifyJob.Status.RUNNING, Touchpoint.objects.count()
+    job.processed = job.changed = 0
+    job.save(update_fields=["status", "total", "processed", "changed"])
+    fields = ("id", "utm_source", "utm_medium", "utm_campaign", "referrer", "url", "click_ids")
+    last_id = 0
+    try:
+        while True:
+            batch = list(
+                Touchpoint.objects.filter(id__gt=last_id)
+                .order_by("id")
+                .only(*fields, "channel_id", "matched_rule", "source", "medium")[:batch_size]
+            )
+            if not batch:
+                break
+            changed = []
+            for touch in batch:
+                result = classify(
+                    utm_source=touch.utm_source,
+                    utm_medium=touch.utm_medium,
+                    utm_campaign=touch.utm_campaign,
+                    referrer=touch.referrer,
+                    landing_url=touch.url,
+                    click_ids=touch.click_ids or None,
+                    compiled=compiled,
+                )
+                new = (result.channel_id, result.match.rule_id or "")
+                if (touch.channel_id, touch.matched_rule) != new:
+                    touch.channel_id, touch.matched_rule = new
+                    changed.append(touch)
+            with transaction.atomic():
+                Touchpoint.objects.bulk_update(changed, ["channel", "matched_rule"])
+            last_id = batch[-1].id
+            job.processed += len(batch)
+            job.changed += len(changed)
+            job.save(update_fields=["processed", "changed"])
+    except Exception as exc:
+        job.status, job.error = ReclassifyJob.Status.FAILED, f"{type(exc).__name__}: {exc}"
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "error", "finished_at"])
+        raise
+    job.status, job.finished_at = ReclassifyJob.Status.DONE, timezone.now()
+    job.save(update_fields=["status", "finished_at"])
+    return job

@@ -1,0 +1,249 @@
+"""Visitors, touchpoints, leads, capture forms and the raw submissions they receive."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+
+def new_form_key() -> str:
+    """An unguessable public key for a capture form."""
+    return secrets.token_urlsafe(18)
+
+
+class CaptureForm(models.Model):
+    """A form on a landing page that posts to /api/v1/capture/<key>/."""
+
+    class Assignment(models.TextChoices):
+        ROUND_ROBIN = "round_robin", "Round-robin among active reps"
+        FIXED_OWNER = "fixed_owner", "Always the form's owner"
+        UNASSIGNED = "unassigned", "Leave unassigned"
+
+    name = models.CharField(max_length=120)
+    key = models.CharField(max_length=64, unique=True, default=new_form_key, editable=False)
+    slug = models.SlugField(
+        max_length=80, unique=True, null=True, blank=True, help_text="Hosted page at /l/<slug>/"
+    )
+    headline = models.CharField(max_length=200, blank=True)
+    intro = models.TextField(blank=True, help_text="Text shown above the form on the hosted page.")
+    allowed_origins = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Origins allowed to post with JavaScript, e.g. ["https://www.example.com"].',
+    )
+    custom_fields = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Extra fields: [{"name": "budget", "label": "Budget", "type": "number", '
+        '"required": false}]. Types: text, email, number, choice, checkbox.',
+    )
+    required_fields = models.JSONField(
+        default=list, blank=True, help_text='Built-in fields required besides email, e.g. ["name"].'
+    )
+    success_url = models.URLField(max_length=500, blank=True)
+    consent_text = models.TextField(blank=True)
+    consent_version = models.CharField(max_length=40, blank=True)
+    default_campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.SET_NULL, null=True, blank=True
+    )
+    assignment = models.CharField(
+        max_length=20, choices=Assignment.choices, default=Assignment.ROUND_ROBIN
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    honeypot_field = models.CharField(max_length=40, default="website")
+    min_fill_seconds = models.PositiveIntegerField(
+        default=2, help_text="Posts faster than this after the page loaded are treated as bots."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def url(self) -> str:
+        return f"/api/v1/capture/{self.key}/"
+
+
+class Visitor(models.Model):
+    """A browser, known by the first-party id track.js keeps in a cookie."""
+
+    id = models.CharField(max_length=64, primary_key=True)
+    lead = models.ForeignKey(
+        "Lead", on_delete=models.SET_NULL, null=True, blank=True, related_name="visitors"
+    )
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class Lead(models.Model):
+    """A person who left their contact details; one per normalised email."""
+
+    class Stage(models.TextChoices):
+        NEW = "new", "New"
+        CONTACTED = "contacted", "Contacted"
+        QUALIFIED = "qualified", "Qualified (SQL)"
+        OPPORTUNITY = "opportunity", "Opportunity"
+        CUSTOMER = "customer", "Customer"
+        DISQUALIFIED = "disqualified", "Disqualified"
+
+    email = models.EmailField(max_length=254, unique=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    custom = models.JSONField(default=dict, blank=True)
+    form = models.ForeignKey(
+        CaptureForm, on_delete=models.SET_NULL, null=True, blank=True, related_name="leads"
+    )
+    # Lifecycle and owner are written by crm.services only.
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.NEW)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_leads",
+    )
+    first_touch = models.ForeignKey(
+        "Touchpoint", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    creation_touch = models.ForeignKey(
+        "Touchpoint", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    latest_touch = models.ForeignKey(
+        "Touchpoint", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    consent_given = models.BooleanField(default=False)
+    consent_version = models.CharField(max_length=40, blank=True)
+    consent_text = models.TextField(blank=True)
+    consent_at = models.DateTimeField(null=True, blank=True)
+    consent_page = models.URLField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+    last_contacted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["owner", "stage", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        full = f"{self.first_name} {self.last_name}".strip()
+        return full or self.email
+
+
+class Submission(models.Model):
+    """A raw form post as received, kept whatever happened to it."""
+
+    class Status(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected (invalid)"
+        SPAM = "spam", "Spam (bot check)"
+
+    form = models.ForeignKey(
+        CaptureForm, on_delete=models.SET_NULL, null=True, related_name="submissions"
+    )
+    form_key = models.CharField(max_length=64, db_index=True)
+    received_at = models.DateTimeField(db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    reason = models.TextField(blank=True)
+    payload = models.JSONField(default=dict)
+    payload_hash = models.CharField(max_length=64)
+    # NULL, not "", when absent: the unique constraint below ignores NULLs.
+    submission_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    lead = models.ForeignKey(
+        Lead, on_delete=models.SET_NULL, null=True, blank=True, related_name="submissions"
+    )
+    lead_created = models.BooleanField(default=False)
+    user_agent = models.CharField(max_length=400, blank=True)
+    ip_hash = models.CharField(max_length=64, blank=True)
+    origin = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["form_key", "submission_id"],
+                condition=models.Q(submission_id__isnull=False),
+                name="submission_unique_idempotency_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.form_key} {self.received_at:%Y-%m-%d %H:%M} {self.status}"
+
+
+class Touchpoint(models.Model):
+    """One interaction on a journey: a page view, a form submission, an offline touch."""
+
+    class Kind(models.TextChoices):
+        PAGE_VIEW = "page_view", "Page view"
+        FORM_SUBMIT = "form_submit", "Form submission"
+        OFFLINE = "offline", "Offline touch"
+        EMAIL_CLICK = "email_click", "Email click"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    occurred_at = models.DateTimeField()
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, null=True, blank=True, related_name="touchpoints"
+    )
+    visitor = models.ForeignKey(
+        Visitor, on_delete=models.SET_NULL, null=True, blank=True, related_name="touchpoints"
+    )
+    submission = models.ForeignKey(
+        Submission, on_delete=models.SET_NULL, null=True, blank=True, related_name="touchpoints"
+    )
+    url = models.URLField(max_length=2000, blank=True)
+    referrer = models.URLField(max_length=2000, blank=True)
+    title = models.CharField(max_length=300, blank=True)
+    utm_source = models.CharField(max_length=255, blank=True)
+    utm_medium = models.CharField(max_length=255, blank=True)
+    utm_campaign = models.CharField(max_length=255, blank=True)
+    utm_term = models.CharField(max_length=255, blank=True)
+    utm_content = models.CharField(max_length=255, blank=True)
+    click_ids = models.JSONField(default=dict, blank=True)
+    # What the classifier concluded: the effective source/medium, the channel and the rule.
+    source = models.CharField(max_length=255, blank=True)
+    medium = models.CharField(max_length=255, blank=True)
+    self_referral = models.BooleanField(default=False)
+    channel = models.ForeignKey(
+        "campaigns.Channel", on_delete=models.PROTECT, related_name="touchpoints"
+    )
+    matched_rule = models.CharField(max_length=40, blank=True)
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="touchpoints",
+    )
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [
+            models.Index(fields=["lead", "occurred_at"]),
+            models.Index(fields=["visitor", "occurred_at"]),
+            models.Index(fields=["channel", "occurred_at"]),
+            models.Index(fields=["campaign", "occurred_at"]),
+            models.Index(
+                fields=["utm_campaign"],
+                condition=models.Q(campaign__isnull=True) & ~models.Q(utm_campaign=""),
+                name="touch_untracked_campaign",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d %H:%M}"
