@@ -45,9 +45,9 @@ class RuleTestForm(forms.Form):
 
     landing_url = forms.CharField(required=False, max_length=4000, label="Landing page URL")
     referrer = forms.CharField(required=False, max_length=4000)
-    utm_source = forms.CharField(required=False, max_length=255)
-    utm_medium = forms.CharField(required=False, max_length=255)
-    utm_campaign = forms.CharField(required=False, max_length=255)
+    utm_source = forms.CharField(required=False, max_length=255, label="utm_source")
+    utm_medium = forms.CharField(required=False, max_length=255, label="utm_medium")
+    utm_campaign = forms.CharField(required=False, max_length=255, label="utm_campaign")
 
 
 class ChannelRuleAdminForm(forms.ModelForm):
