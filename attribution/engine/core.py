@@ -1,0 +1,225 @@
+"""Public entry points: ``attribute`` / ``attribute_all`` turning journeys into credit rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from attribution.engine import rules
+from attribution.engine import shapley as shapley_model
+from attribution.engine.journeys import (
+    DIRECT,
+    Journeys,
+    Paths,
+    build_journeys,
+    build_paths,
+    prepare_conversions,
+    prepare_touches,
+)
+from attribution.engine.markov import markov_removal_effects, transition_counts_from_paths
+from attribution.engine.money import allocate_cents
+
+MODELS: tuple[str, ...] = (
+    "first_touch",
+    "last_touch",
+    "last_non_direct",
+    "linear",
+    "time_decay",
+    "position_based",
+    "w_shaped",
+    "full_path",
+    "markov",
+    "shapley",
+)
+
+CREDIT_COLUMNS: tuple[str, ...] = (
+    "conversion_id",
+    "touch_id",
+    "lead_id",
+    "channel",
+    "campaign_id",
+    "ts",
+    "milestone",
+    "model",
+    "share",
+    "value_cents",
+)
+
+_RULES: dict[str, Callable[..., np.ndarray]] = {
+    "first_touch": rules.first_touch_weights,
+    "last_touch": rules.last_touch_weights,
+    "last_non_direct": rules.last_non_direct_weights,
+    "linear": rules.linear_weights,
+    "time_decay": rules.time_decay_weights,
+    "position_based": rules.position_based_weights,
+    "w_shaped": rules.w_shaped_weights,
+    "full_path": rules.full_path_weights,
+}
+
+DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
+    "first_touch": {},
+    "last_touch": {},
+    "last_non_direct": {"direct_channel": DIRECT},
+    "linear": {},
+    "time_decay": {"half_life_days": 7.0},
+    "position_based": {"first": 0.4, "last": 0.4},
+    "w_shaped": {"first": 0.3, "lead": 0.3, "opportunity": 0.3, "rest": 0.1},
+    "full_path": {"first": 0.225, "lead": 0.225, "opportunity": 0.225, "last": 0.225, "rest": 0.1},
+    "markov": {"order": 1},
+    "shapley": {"metric": "conversions", "max_channels": shapley_model.MAX_CHANNELS},
+}
+
+
+def model_params(model: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The model's defaults overridden by ``params``; unknown models or keys raise ValueError."""
+    if model not in DEFAULT_PARAMS:
+        raise ValueError(f"unknown attribution model {model!r}; expected one of {MODELS}")
+    merged = dict(DEFAULT_PARAMS[model])
+    unknown = set(params or {}) - set(merged)
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {sorted(unknown)} for model {model!r}")
+    merged.update(params or {})
+    return merged
+
+
+def effect_weights(journeys: Journeys, effects: pd.Series | Mapping[str, float]) -> np.ndarray:
+    """Per-journey split by global effects: ``w_i = E(ch_i) / #touches of ch_i in the journey``.
+
+    Summed over a channel's touches this gives the channel ``E(ch)``, so after normalising each
+    journey is shared among its channels in proportion to their effects. Unknown channels and
+    negative effects count as 0; a journey whose effects are all 0 falls back to linear.
+    """
+    table = pd.Series(effects, dtype=np.float64)
+    channel = journeys.rows["channel"]
+    effect = channel.map(table).fillna(0.0).to_numpy(dtype=np.float64)
+    effect = np.clip(np.nan_to_num(effect, nan=0.0), 0.0, None)
+    codes, _ = pd.factorize(channel)
+    jid = journeys.column("jid")
+    _, inverse, per_key = np.unique(
+        jid * (int(codes.max()) + 1 if codes.size else 1) + codes,
+        return_inverse=True,
+        return_counts=True,
+    )
+    return effect / per_key[inverse]
+
+
+def _credits(journeys: Journeys, share: np.ndarray, model: str) -> pd.DataFrame:
+    keep = share > 0
+    rows = journeys.rows.loc[keep]
+    jid = rows["jid"].to_numpy()
+    cents = allocate_cents(jid, share[keep], journeys.conversions["value_cents"].to_numpy())
+    credits = pd.DataFrame(
+        {
+            "conversion_id": rows["conversion_id"].to_numpy(np.int64),
+            "touch_id": rows["touch_id"].to_numpy(np.int64),
+            "lead_id": rows["lead_id"].to_numpy(np.int64),
+            "channel": rows["channel"].to_numpy(),
+            "campaign_id": rows["campaign_id"].array,
+            "ts": rows["ts"].array,
+            "milestone": rows["milestone"].to_numpy(),
+            "model": np.full(len(rows), model, dtype=object),
+            "share": share[keep].astype(np.float64),
+            "value_cents": cents.astype(np.int64),
+        }
+    )
+    for column in ("channel", "milestone", "model"):
+        credits[column] = credits[column].astype(str)
+    return credits
+
+
+class _Context:
+    """Prepared inputs shared by several models; paths are built lazily, once."""
+
+    def __init__(
+        self, touches: pd.DataFrame, conversions: pd.DataFrame, lookback_days: float | None
+    ) -> None:
+        self.touches = prepare_touches(touches)
+        self.conversions = prepare_conversions(conversions)
+        self.lookback_days = lookback_days
+        self.journeys = build_journeys(self.touches, self.conversions, lookback_days)
+        self._paths: Paths | None = None
+
+    @property
+    def paths(self) -> Paths:
+        """Markov/Shapley paths of the prepared data."""
+        if self._paths is None:
+            self._paths = build_paths(self.touches, self.conversions, self.lookback_days)
+        return self._paths
+
+    def run(
+        self,
+        model: str,
+        params: Mapping[str, Any] | None,
+        markov_effects: pd.Series | Mapping[str, float] | None,
+        shapley_values: pd.Series | Mapping[str, float] | None,
+    ) -> pd.DataFrame:
+        """Credit rows of one model on the prepared journeys."""
+        options = model_params(model, params)
+        journeys = self.journeys
+        if model in _RULES:
+            weights = _RULES[model](journeys, **options)
+        elif model == "markov":
+            if markov_effects is None:
+                counts = transition_counts_from_paths(self.paths, options["order"])
+                markov_effects = markov_removal_effects(counts)
+            weights = effect_weights(journeys, markov_effects)
+        else:
+            if shapley_values is None:
+                counts = shapley_model.coalition_counts_from_paths(self.paths)
+                shapley_values = shapley_model.shapley_values(
+                    counts, metric=options["metric"], max_channels=options["max_channels"]
+                )
+            weights = effect_weights(journeys, shapley_values)
+        share = rules.normalise(journeys.column("jid"), journeys.n_journeys, weights)
+        return _credits(journeys, share, model)
+
+
+def attribute(
+    touches: pd.DataFrame,
+    conversions: pd.DataFrame,
+    model: str,
+    *,
+    lookback_days: float | None = 90,
+    params: Mapping[str, Any] | None = None,
+    markov_effects: pd.Series | Mapping[str, float] | None = None,
+    shapley_values: pd.Series | Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """Credit rows (``CREDIT_COLUMNS``) of one model; shares sum to 1 and cents exactly per conv.
+
+    For ``markov``/``shapley`` pass the global ``markov_effects``/``shapley_values`` (computed
+    from counts summed over all partitions); without them they are computed from this data.
+    """
+    model_params(model, params)
+    return _Context(touches, conversions, lookback_days).run(
+        model, params, markov_effects, shapley_values
+    )
+
+
+def attribute_all(
+    touches: pd.DataFrame,
+    conversions: pd.DataFrame,
+    models: Iterable[str] = MODELS,
+    *,
+    lookback_days: float | None = 90,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    markov_effects: pd.Series | Mapping[str, float] | None = None,
+    shapley_values: pd.Series | Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """Credit rows of several models stacked (journeys built once); ``params`` keyed by model."""
+    models = tuple(models)
+    params = params or {}
+    unknown = set(params) - set(models)
+    if unknown:
+        raise ValueError(f"params given for model(s) not requested: {sorted(unknown)}")
+    for model in models:
+        model_params(model, params.get(model))
+    context = _Context(touches, conversions, lookback_days)
+    frames = [
+        context.run(model, params.get(model), markov_effects, shapley_values) for model in models
+    ]
+    if not frames:
+        return context.run("linear", None, None, None).iloc[0:0]
+    return pd.concat(frames, ignore_index=True)
