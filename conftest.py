@@ -16,6 +16,21 @@ def _fast_password_hashing(request: pytest.FixtureRequest) -> None:
         return  # pure tests run with -p no:django
     settings = request.getfixturevalue("settings")
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Rate-limit counters, rule versions and round-robin turns must not leak between tests.
+    _clear_cache()
+
+
+def _clear_cache() -> None:
+    from django.core.cache import cache
+
+    if cache.__class__.__name__ != "RedisCache":
+        cache.clear()
+        return
+    # FLUSHDB would also wipe Celery's queues on the same Redis database: delete our keys only.
+    client = cache._cache.get_client(None, write=True)
+    keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
 
 
 @pytest.fixture

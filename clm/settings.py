@@ -147,6 +147,15 @@ USE_I18N = True
 USE_TZ = True
 CLM_CURRENCY = env.str("CLM_CURRENCY", default="USD")
 CLM_OWN_DOMAINS = env.list("CLM_OWN_DOMAINS", default=[])
+# Public capture and track endpoints.
+CLM_CAPTURE_MAX_BYTES = env.int("CLM_CAPTURE_MAX_BYTES", default=64 * 1024)
+CLM_CAPTURE_RATE_PER_MINUTE = env.int("CLM_CAPTURE_RATE_PER_MINUTE", default=30)
+CLM_TRACK_MAX_BYTES = env.int("CLM_TRACK_MAX_BYTES", default=64 * 1024)
+CLM_TRACK_RATE_PER_MINUTE = env.int("CLM_TRACK_RATE_PER_MINUTE", default=600)
+CLM_TRACK_ALLOWED_ORIGINS = [
+    o.rstrip("/").lower() for o in env.list("CLM_TRACK_ALLOWED_ORIGINS", default=[])
+]
+CLM_TRUSTED_PROXIES = env.int("CLM_TRUSTED_PROXIES", default=0)
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -1,0 +1,112 @@
+"""Admin screens for capture forms and the captured data (raw data read-only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.html import format_html
+
+from leads.models import CaptureForm, Lead, Submission, Touchpoint, Visitor
+
+
+def embed_snippet(form: CaptureForm, base: str) -> str:
+    """The HTML a site owner pastes into a page: the script tag and a form posting to CLM."""
+    capture = base + reverse("leads-api:capture", args=[form.key])
+    script = base + static("clm/track.js")
+    hp = form.honeypot_field
+    return (
+        f'<script src="{script}" data-clm-endpoint="{base}" defer></script>\n'
+        f'<form method="post" action="{capture}" data-clm-form="{form.key}">\n'
+        '  <input type="email" name="email" required placeholder="Work email">\n'
+        '  <input type="text" name="name" placeholder="Name">\n'
+        '  <input type="text" name="company" placeholder="Company">\n'
+        f'  <div style="position:absolute;left:-10000px" aria-hidden="true">'
+        f'<input type="text" name="{hp}" tabindex="-1" autocomplete="off"></div>\n'
+        '  <button type="submit">Send</button>\n'
+        "</form>"
+    )
+
+
+@admin.register(CaptureForm)
+class CaptureFormAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "is_active", "assignment", "default_campaign", "hosted_page"]
+    list_filter = ["is_active", "assignment"]
+    search_fields = ["name", "slug"]
+    readonly_fields = ["key", "embed"]
+    fieldsets = [
+        (None, {"fields": ["name", "is_active", "key", "embed"]}),
+        ("Hosted page", {"fields": ["slug", "headline", "intro"]}),
+        (
+            "Fields and consent",
+            {"fields": ["required_fields", "custom_fields", "consent_text", "consent_version"]},
+        ),
+        ("After submit", {"fields": ["success_url", "default_campaign", "assignment", "owner"]}),
+        ("Protection", {"fields": ["allowed_origins", "honeypot_field", "min_fill_seconds"]}),
+    ]
+
+    def get_form(self, request: Any, obj: Any = None, **kwargs: Any) -> Any:
+        self._base = request.build_absolute_uri("/").rstrip("/")
+        return super().get_form(request, obj, **kwargs)
+
+    @admin.display(description="Embed snippet")
+    def embed(self, obj: CaptureForm) -> str:
+        if not obj.pk:
+            return "Save the form to get its snippet."
+        snippet = embed_snippet(obj, getattr(self, "_base", ""))
+        return format_html(
+            '<textarea readonly rows="9" cols="100" style="font-family:monospace" '
+            'onclick="this.select()">{}</textarea>',
+            snippet,
+        )
+
+    @admin.display(description="Hosted page")
+    def hosted_page(self, obj: CaptureForm) -> str:
+        if not obj.slug:
+            return ""
+        url = reverse("leads:landing", args=[obj.slug])
+        return format_html('<a href="{}" target="_blank">{}</a>', url, url)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Submission)
+class SubmissionAdmin(ReadOnlyAdmin):
+    list_display = ["received_at", "form", "status", "lead", "lead_created", "reason"]
+    list_filter = ["status", "form"]
+    search_fields = ["submission_id", "lead__email"]
+    date_hierarchy = "received_at"
+
+
+@admin.register(Touchpoint)
+class TouchpointAdmin(ReadOnlyAdmin):
+    list_display = ["occurred_at", "kind", "lead", "channel", "campaign", "source", "medium"]
+    list_filter = ["kind", "channel"]
+    search_fields = ["lead__email", "utm_campaign", "url"]
+    list_select_related = ["lead", "channel", "campaign"]
+    date_hierarchy = "occurred_at"
+
+
+@admin.register(Visitor)
+class VisitorAdmin(ReadOnlyAdmin):
+    list_display = ["id", "lead", "first_seen", "last_seen"]
+    search_fields = ["id", "lead__email"]
+
+
+@admin.register(Lead)
+class LeadAdmin(admin.ModelAdmin):
+    list_display = ["email", "first_name", "last_name", "company", "stage", "owner", "created_at"]
+    list_filter = ["stage", "form"]
+    search_fields = ["email", "first_name", "last_name", "company"]
+    readonly_fields = [
+        "stage", "owner", "first_touch", "creation_touch", "latest_touch", "created_at",
+        "consent_given", "consent_version", "consent_text", "consent_at", "consent_page",
+    ]  # fmt: skip

@@ -1,0 +1,394 @@
+"""The public capture and track endpoints. Hostile input is assumed everywhere.
+
+Order of checks on a capture post: rate limit (cheap, no database), body size, the form,
+origin, parsing, validation, bot checks, idempotency, then one transactional write.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.db import DatabaseError, OperationalError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.views import APIView
+
+from leads import selectors, services
+from leads.models import CaptureForm, Submission
+from leads.serializers import CaptureInput, TrackEvent, validate_custom_fields
+
+log = logging.getLogger(__name__)
+
+MAX_FIELDS = 100
+MAX_EVENTS = 50
+
+
+class Rejected(Exception):
+    """Stop handling a request with this response."""
+
+    def __init__(self, response: HttpResponse) -> None:
+        self.response = response
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client address; X-Forwarded-For is trusted only behind CLM_TRUSTED_PROXIES proxies."""
+    proxies = settings.CLM_TRUSTED_PROXIES
+    if proxies:
+        forwarded = [p.strip() for p in request.headers.get("X-Forwarded-For", "").split(",")]
+        forwarded = [p for p in forwarded if p]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies][:64]
+    return str(request.META.get("REMOTE_ADDR", ""))[:64]
+
+
+def rate_limit(request: HttpRequest, scope: str, per_minute: int) -> None:
+    """A fixed one-minute window per client address, shared by all processes via the cache."""
+    window = int(time.time() // 60)
+    meta = services.RequestMeta(ip=client_ip(request))
+    key = f"rl:{scope}:{meta.ip_hash}:{window}"
+    try:
+        cache.add(key, 0, 120)
+        count = cache.incr(key)
+    except Exception:  # noqa: BLE001 - a cache outage must not stop lead capture
+        log.warning("rate limit cache unavailable; %s not limited", scope)
+        return
+    if count > per_minute:
+        response = JsonResponse(
+            {"errors": {"__all__": ["Too many requests; try again shortly."]}}, status=429
+        )
+        response["Retry-After"] = str(60 - int(time.time()) % 60)
+        raise Rejected(response)
+
+
+def check_size(request: HttpRequest, limit: int) -> None:
+    """413 for a body over `limit` bytes, before it is read."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise Rejected(_errors({"__all__": ["Bad Content-Length."]}, 400)) from None
+    if length > limit:
+        raise Rejected(_errors({"__all__": [f"The body is larger than {limit} bytes."]}, 413))
+
+
+def _errors(errors: dict[str, Any], status: int) -> JsonResponse:
+    return JsonResponse({"errors": errors}, status=status)
+
+
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of a URL, lower-cased."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else ""
+
+
+def _own_origin(request: HttpRequest) -> str:
+    try:
+        return origin_of(request.build_absolute_uri("/"))
+    except Exception:  # noqa: BLE001 - a forged Host header only means "not our origin"
+        return ""
+
+
+def cors_headers(response: HttpResponse, origin: str) -> HttpResponse:
+    """Allow this origin to read the answer; never with credentials."""
+    if origin:
+        response["Access-Control-Allow-Origin"] = origin
+        response["Vary"] = "Origin"
+    return response
+
+
+def preflight(request: HttpRequest, allowed: bool) -> HttpResponse:
+    """Answer a CORS preflight for an allowed origin, 403 otherwise."""
+    origin = request.headers.get("Origin", "")
+    if not allowed:
+        return HttpResponse(status=403)
+    response = HttpResponse(status=204)
+    cors_headers(response, origin)
+    response["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+    response["Access-Control-Allow-Headers"] = "Content-Type, Accept"
+    response["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+def flat_payload(request: HttpRequest) -> dict[str, str]:
+    """The posted fields as one flat str -> str dict, whatever the content type."""
+    content_type = request.content_type or ""
+    try:
+        if content_type in ("application/json", "text/plain"):
+            try:
+                data = json.loads(request.body or b"{}")
+            except (ValueError, RecursionError):
+                raise Rejected(_errors({"__all__": ["The body is not valid JSON."]}, 400)) from None
+            if not isinstance(data, dict):
+                raise Rejected(_errors({"__all__": ["Send one JSON object of fields."]}, 400))
+            items = list(data.items())
+        else:
+            items = [(k, request.POST.get(k, "")) for k in request.POST]
+    except RequestDataTooBig:
+        raise Rejected(_errors({"__all__": ["The body is too large."]}, 413)) from None
+    except TooManyFieldsSent:
+        raise Rejected(_errors({"__all__": ["Too many fields."]}, 400)) from None
+    if len(items) > MAX_FIELDS:
+        raise Rejected(_errors({"__all__": [f"At most {MAX_FIELDS} fields."]}, 400))
+    payload: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    for key, value in items:
+        key = str(key)[:100]
+        if isinstance(value, (dict, list)):
+            errors[key] = ["Must be a single value, not a list or object."]
+            continue
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        payload[key] = "" if value is None else str(value)
+    if errors:
+        raise Rejected(_errors(errors, 400))
+    return payload
+
+
+def wants_json(request: HttpRequest) -> bool:
+    """JSON/XHR callers get JSON; a plain HTML form post gets a redirect."""
+    accept = request.headers.get("Accept", "")
+    return (
+        request.content_type == "application/json"
+        or "application/json" in accept
+        or request.headers.get("X-Requested-With") == "XMLHttpRequest"
+    )
+
+
+CAPTURE_OK = inline_serializer(
+    "CaptureResult",
+    {"lead_id": serializers.IntegerField(allow_null=True), "created": serializers.BooleanField()},
+)
+ERRORS = inline_serializer(
+    "FieldErrors",
+    {"errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField()))},
+)
+
+
+class CaptureView(APIView):
+    """POST /api/v1/capture/<form_key>/: a landing-page form submission."""
+
+    authentication_classes: list = []  # public: no cookies honoured, so no CSRF either
+    permission_classes = [AllowAny]
+    parser_classes: list = []  # parsed by hand: flat_payload()
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except Rejected as rejected:
+            return cors_headers(rejected.response, self._cors_origin)
+        except (OperationalError, DatabaseError):
+            log.exception("capture failed: database unavailable")
+            response = _errors({"__all__": ["Temporarily unavailable; retry."]}, 503)
+            response["Retry-After"] = "5"
+            return cors_headers(response, self._cors_origin)
+
+    _cors_origin = ""
+
+    def _form(self, request: HttpRequest, form_key: str) -> CaptureForm:
+        form = selectors.capture_form_by_key(form_key)
+        if form is None:
+            raise Rejected(_errors({"__all__": ["Unknown or inactive form."]}, 404))
+        origin = request.headers.get("Origin", "")
+        if origin and origin.lower() not in selectors.form_origins(form, _own_origin(request)):
+            raise Rejected(_errors({"__all__": ["This origin may not post to this form."]}, 403))
+        self._cors_origin = origin
+        return form
+
+    @extend_schema(exclude=True)
+    def options(self, request: HttpRequest, form_key: str) -> HttpResponse:
+        form = selectors.capture_form_by_key(form_key)
+        origin = request.headers.get("Origin", "").lower()
+        allowed = form is not None and origin in selectors.form_origins(form, _own_origin(request))
+        return preflight(request, allowed)
+
+    @extend_schema(
+        request=CaptureInput,
+        responses={
+            201: CAPTURE_OK,
+            303: OpenApiResponse(description="plain HTML post: redirect to the success URL"),
+            400: ERRORS,
+            403: ERRORS,
+            404: ERRORS,
+            409: ERRORS,
+            413: ERRORS,
+            429: ERRORS,
+            503: ERRORS,
+        },
+        auth=[],
+        summary="Capture a form submission",
+    )
+    def post(self, request: HttpRequest, form_key: str) -> HttpResponse:
+        rate_limit(request, "capture", settings.CLM_CAPTURE_RATE_PER_MINUTE)
+        check_size(request, settings.CLM_CAPTURE_MAX_BYTES)
+        form = self._form(request, form_key)
+        payload = flat_payload(request._request)  # Django's request: parsed by hand
+        meta = services.RequestMeta(
+            ip=client_ip(request),
+            user_agent=request.headers.get("User-Agent", "")[:400],
+            origin=request.headers.get("Origin", "")[:300],
+        )
+        as_json = wants_json(request)
+
+        serializer = CaptureInput(data=payload)
+        valid = serializer.is_valid()
+        custom, custom_errors = validate_custom_fields(form, payload)
+        errors = {**(serializer.errors if not valid else {}), **custom_errors}
+        if errors:
+            services.submission_reject(
+                form=form,
+                form_key=form.key,
+                payload=payload,
+                status=Submission.Status.REJECTED,
+                reason=json.dumps(errors, default=str)[:2000],
+                meta=meta,
+            )
+            return self._invalid(request, form, errors, as_json)
+        data = serializer.validated_data
+
+        bot_reason = self._bot_check(form, payload, data)
+        if bot_reason:
+            services.submission_reject(
+                form=form,
+                form_key=form.key,
+                payload=payload,
+                status=Submission.Status.SPAM,
+                reason=bot_reason,
+                meta=meta,
+            )
+            # Bots get the answer a person gets, so they learn nothing.
+            return self._success(request, form, None, False, as_json)
+
+        try:
+            result = services.submission_capture(
+                form=form, data=dict(data), custom=custom, payload=payload, meta=meta
+            )
+        except services.IdempotencyConflict:
+            return _errors(
+                {"submission_id": ["This submission_id was used with a different payload."]}, 409
+            )
+        return self._success(request, form, result.lead_id, result.created, as_json)
+
+    @staticmethod
+    def _bot_check(form: CaptureForm, payload: dict[str, str], data: Any) -> str:
+        if form.honeypot_field and payload.get(form.honeypot_field, "").strip():
+            return f"honeypot field {form.honeypot_field!r} filled"
+        elapsed = data.get("clm_elapsed_ms")
+        if elapsed is not None and elapsed < form.min_fill_seconds * 1000:
+            return f"filled in {elapsed} ms (minimum {form.min_fill_seconds} s)"
+        return ""
+
+    def _success(
+        self,
+        request: HttpRequest,
+        form: CaptureForm,
+        lead_id: int | None,
+        created: bool,
+        as_json: bool,
+    ) -> HttpResponse:
+        if as_json:
+            response = JsonResponse({"lead_id": lead_id, "created": created}, status=201)
+            return cors_headers(response, self._cors_origin)
+        url = form.success_url or reverse("leads:thanks")
+        return HttpResponseRedirect(url, status=303)
+
+    def _invalid(
+        self, request: HttpRequest, form: CaptureForm, errors: dict, as_json: bool
+    ) -> HttpResponse:
+        if as_json:
+            return cors_headers(_errors(errors, 400), self._cors_origin)
+        return render(
+            request,
+            "leads/capture_error.html",
+            {"errors": errors, "form": form, "back": request.headers.get("Referer", "")},
+            status=400,
+        )
+
+
+class TrackView(APIView):
+    """POST /api/v1/track/: page-view events from track.js (one event or a list)."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    parser_classes: list = []
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        origin = request.headers.get("Origin", "")
+        self._cors_origin = origin if origin.lower() in self._allowed(request) else ""
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except Rejected as rejected:
+            return cors_headers(rejected.response, self._cors_origin)
+        except (OperationalError, DatabaseError):
+            log.exception("track failed: database unavailable")
+            response = _errors({"__all__": ["Temporarily unavailable; retry."]}, 503)
+            response["Retry-After"] = "5"
+            return cors_headers(response, self._cors_origin)
+
+    @staticmethod
+    def _allowed(request: HttpRequest) -> set[str]:
+        return selectors.track_origins() | {_own_origin(request)}
+
+    @extend_schema(exclude=True)
+    def options(self, request: HttpRequest) -> HttpResponse:
+        origin = request.headers.get("Origin", "").lower()
+        return preflight(request, origin in self._allowed(request))
+
+    @extend_schema(
+        request=TrackEvent(many=True),
+        responses={
+            202: inline_serializer("TrackAccepted", {"accepted": serializers.IntegerField()}),
+            400: ERRORS,
+            403: ERRORS,
+            413: ERRORS,
+            429: ERRORS,
+            503: ERRORS,
+        },
+        auth=[],
+        summary="Record page views",
+    )
+    def post(self, request: HttpRequest) -> HttpResponse:
+        rate_limit(request, "track", settings.CLM_TRACK_RATE_PER_MINUTE)
+        check_size(request, settings.CLM_TRACK_MAX_BYTES)
+        origin = request.headers.get("Origin", "")
+        if origin and not self._cors_origin:
+            raise Rejected(_errors({"__all__": ["This origin may not send page views."]}, 403))
+        if request.content_type not in ("application/json", "text/plain"):
+            raise Rejected(
+                _errors({"__all__": ["Send JSON (application/json or text/plain)."]}, 415)
+            )
+        try:
+            body = json.loads(request.body or b"null")
+        except (ValueError, RecursionError):
+            raise Rejected(_errors({"__all__": ["The body is not valid JSON."]}, 400)) from None
+        events = body if isinstance(body, list) else [body]
+        if not events or len(events) > MAX_EVENTS:
+            raise Rejected(_errors({"__all__": [f"Send 1 to {MAX_EVENTS} events."]}, 400))
+        cleaned, errors = [], {}
+        for index, event in enumerate(events):
+            if not isinstance(event, dict):
+                errors[str(index)] = ["Each event must be a JSON object."]
+                continue
+            serializer = TrackEvent(data=event)
+            if serializer.is_valid():
+                cleaned.append(dict(serializer.validated_data))
+            else:
+                errors[str(index)] = [
+                    f"{k}: {' '.join(map(str, v))}" for k, v in serializer.errors.items()
+                ]
+        if errors:
+            raise Rejected(_errors(errors, 400))
+        meta = services.RequestMeta(
+            ip=client_ip(request), user_agent=request.headers.get("User-Agent", "")
+        )
+        stored = services.page_views_record(events=cleaned, meta=meta)
+        return cors_headers(JsonResponse({"accepted": stored}, status=202), self._cors_origin)

@@ -1,0 +1,421 @@
+"""Every write of the capture side: submissions, leads, visitors and touchpoints.
+
+Capture never loses a submission: the raw payload, the lead and its form-submit touchpoint
+are written in one transaction; what follows (assignment, notifications, attribution) runs in
+the same transaction only when it is a local write, else after commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from campaigns.rules import classify
+from campaigns.selectors import campaign_id_for
+from leads.models import CaptureForm, Lead, Submission, Touchpoint, Visitor
+from leads.serializers import CLICK_ID_FIELDS, UTM_FIELDS
+
+
+@dataclass(frozen=True, slots=True)
+class RequestMeta:
+    """What we keep about the request that carried a submission or page view."""
+
+    ip: str = ""
+    user_agent: str = ""
+    origin: str = ""
+    received_at: datetime = field(default_factory=timezone.now)
+
+    @property
+    def ip_hash(self) -> str:
+        if not self.ip:
+            return ""
+        # Salted with the secret key: lets us count repeat posts without storing the IP.
+        return hashlib.sha256(f"{settings.SECRET_KEY}:{self.ip}".encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureResult:
+    """The answer to a capture post."""
+
+    lead_id: int | None
+    created: bool
+    submission_id: int
+    replayed: bool = False
+
+
+class IdempotencyConflict(Exception):
+    """A submission_id was reused with a different payload."""
+
+
+def payload_hash(payload: dict[str, Any]) -> str:
+    """A stable hash of a payload, ignoring the fields a retry may change."""
+    stable = {k: v for k, v in payload.items() if k not in {"clm_elapsed_ms"}}
+    return hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _tracking_values(data: dict[str, Any]) -> dict[str, Any]:
+    """UTM tags and click ids from the fields, else from landing_url's query string."""
+    from urllib.parse import parse_qs
+
+    values = {name: str(data.get(name) or "") for name in UTM_FIELDS}
+    click_ids = {name: str(data[name]) for name in CLICK_ID_FIELDS if data.get(name)}
+    landing = str(data.get("landing_url") or "")
+    if landing:
+        try:
+            query = parse_qs(urlsplit(landing).query, max_num_fields=100)
+        except ValueError:
+            query = {}
+        if not any(values.values()):
+            for name in UTM_FIELDS:
+                values[name] = (query.get(name) or [""])[0][:255]
+        for name in CLICK_ID_FIELDS:
+            if name not in click_ids and query.get(name):
+                click_ids[name] = query[name][0][:500]
+    return {**values, "click_ids": click_ids}
+
+
+def _own_domains_for(form: CaptureForm | None) -> tuple[str, ...]:
+    hosts = [urlsplit(o).hostname or "" for o in (form.allowed_origins if form else []) or []]
+    return tuple(h for h in hosts if h)
+
+
+def touchpoint_build(
+    *,
+    kind: str,
+    occurred_at: datetime,
+    url: str = "",
+    referrer: str = "",
+    title: str = "",
+    tracking: dict[str, Any] | None = None,
+    lead: Lead | None = None,
+    visitor: Visitor | None = None,
+    submission: Submission | None = None,
+    default_campaign_id: int | None = None,
+    previous: Touchpoint | None = None,
+) -> Touchpoint:
+    """An unsaved, classified touchpoint.
+
+    A self-referral (navigation within the site, a payment page returning) is not a new
+    source: it continues the visitor's previous touch, so it takes that touch's channel,
+    source, medium and campaign, as GA4 does for sessions.
+    """
+    tracking = tracking or {}
+    click_ids = tracking.get("click_ids") or {}
+    result = classify(
+        utm_source=tracking.get("utm_source", ""),
+        utm_medium=tracking.get("utm_medium", ""),
+        utm_campaign=tracking.get("utm_campaign", ""),
+        referrer=referrer,
+        landing_url=url,
+        click_ids=click_ids or None,
+    )
+    facts = result.facts
+    touch = Touchpoint(
+        kind=kind,
+        occurred_at=occurred_at,
+        lead=lead,
+        visitor=visitor,
+        submission=submission,
+        url=url[:2000],
+        referrer=referrer[:2000],
+        title=title[:300],
+        utm_source=tracking.get("utm_source", "")[:255],
+        utm_medium=tracking.get("utm_medium", "")[:255],
+        utm_campaign=tracking.get("utm_campaign", "")[:255],
+        utm_term=tracking.get("utm_term", "")[:255],
+        utm_content=tracking.get("utm_content", "")[:255],
+        click_ids=click_ids,
+        source=facts.source[:255],
+        medium=facts.medium[:255],
+        self_referral=facts.self_referral,
+        channel_id=result.channel_id,
+        matched_rule=result.match.rule_id or "",
+    )
+    touch.campaign_id = (
+        campaign_id_for(utm_campaign=facts.campaign, source=facts.source, medium=facts.medium)
+        or default_campaign_id
+    )
+    if facts.self_referral and previous is not None:
+        touch.channel_id, touch.campaign_id = previous.channel_id, previous.campaign_id
+        touch.source, touch.medium = previous.source, previous.medium
+        touch.matched_rule = previous.matched_rule
+    return touch
+
+
+def _previous_touch(*, visitor: Visitor | None, lead: Lead | None) -> Touchpoint | None:
+    if visitor is not None:
+        touch = Touchpoint.objects.filter(visitor=visitor).order_by("-occurred_at", "-id").first()
+        if touch is not None:
+            return touch
+    if lead is not None:
+        return lead.latest_touch
+    return None
+
+
+def visitor_touch(*, visitor_id: str, at: datetime) -> Visitor:
+    """The visitor with this id, created on first sight; last_seen moved forward."""
+    visitor, created = Visitor.objects.get_or_create(
+        id=visitor_id, defaults={"first_seen": at, "last_seen": at}
+    )
+    if not created and at > visitor.last_seen:
+        Visitor.objects.filter(pk=visitor.pk).update(last_seen=at)
+        visitor.last_seen = at
+    if not created and at < visitor.first_seen:
+        Visitor.objects.filter(pk=visitor.pk).update(first_seen=at)
+    return visitor
+
+
+def lead_refresh_touches(*, lead: Lead) -> None:
+    """Set the lead's first and latest touch from its touchpoints."""
+    touches = Touchpoint.objects.filter(lead=lead).order_by("occurred_at", "id")
+    first = touches.first()
+    latest = touches.last()
+    lead.first_touch, lead.latest_touch = first, latest
+    Lead.objects.filter(pk=lead.pk).update(first_touch=first, latest_touch=latest)
+
+
+def visitor_stitch(*, visitor: Visitor, lead: Lead) -> int:
+    """Join a visitor's anonymous page views to the lead it turned into."""
+    if visitor.lead_id != lead.pk:
+        Visitor.objects.filter(pk=visitor.pk).update(lead=lead)
+        visitor.lead = lead
+    return Touchpoint.objects.filter(visitor=visitor, lead__isnull=True).update(lead=lead)
+
+
+def submission_reject(
+    *,
+    form: CaptureForm | None,
+    form_key: str,
+    payload: dict[str, Any],
+    status: str,
+    reason: str,
+    meta: RequestMeta,
+) -> Submission:
+    """Keep a rejected or spam submission with the reason; nothing reaches the CRM."""
+    return Submission.objects.create(
+        form=form,
+        form_key=form_key[:64],
+        received_at=meta.received_at,
+        status=status,
+        reason=reason[:2000],
+        payload=payload,
+        payload_hash=payload_hash(payload),
+        submission_id=None,
+        user_agent=meta.user_agent[:400],
+        ip_hash=meta.ip_hash,
+        origin=meta.origin[:300],
+    )
+
+
+def _replay(form: CaptureForm, submission_id: str, digest: str) -> CaptureResult | None:
+    previous = Submission.objects.filter(form_key=form.key, submission_id=submission_id).first()
+    if previous is None:
+        return None
+    if previous.payload_hash != digest:
+        raise IdempotencyConflict(submission_id)
+    return CaptureResult(previous.lead_id, previous.lead_created, previous.pk, replayed=True)
+
+
+def submission_capture(
+    *,
+    form: CaptureForm,
+    data: dict[str, Any],
+    custom: dict[str, Any],
+    payload: dict[str, Any],
+    meta: RequestMeta,
+) -> CaptureResult:
+    """Store a valid submission, its lead (new or returning) and its form-submit touchpoint.
+
+    Idempotent on `submission_id`: the same payload again returns the first result; a
+    different payload under the same id raises IdempotencyConflict.
+    """
+    digest = payload_hash(payload)
+    submission_id = data.get("submission_id") or None
+    if submission_id:
+        replay = _replay(form, submission_id, digest)
+        if replay is not None:
+            return replay
+    try:
+        with transaction.atomic():
+            return _capture(form, data, custom, payload, meta, digest, submission_id)
+    except IntegrityError:
+        # A concurrent post with the same submission_id won the race: answer as it did.
+        if submission_id:
+            replay = _replay(form, submission_id, digest)
+            if replay is not None:
+                return replay
+        raise
+
+
+def _split_name(data: dict[str, Any]) -> tuple[str, str]:
+    first, last = data.get("first_name", ""), data.get("last_name", "")
+    if not first and not last and data.get("name"):
+        parts = data["name"].strip().split(None, 1)
+        first = parts[0][:100]
+        last = parts[1][:100] if len(parts) > 1 else ""
+    return first, last
+
+
+def _capture(
+    form: CaptureForm,
+    data: dict[str, Any],
+    custom: dict[str, Any],
+    payload: dict[str, Any],
+    meta: RequestMeta,
+    digest: str,
+    submission_id: str | None,
+) -> CaptureResult:
+    now = meta.received_at
+    submission = Submission.objects.create(
+        form=form,
+        form_key=form.key,
+        received_at=now,
+        status=Submission.Status.ACCEPTED,
+        payload=payload,
+        payload_hash=digest,
+        submission_id=submission_id,
+        user_agent=meta.user_agent[:400],
+        ip_hash=meta.ip_hash,
+        origin=meta.origin[:300],
+    )
+    first, last = _split_name(data)
+    lead = Lead.objects.select_for_update().filter(email=data["email"]).first()
+    created = lead is None
+    if created:
+        lead = Lead.objects.create(
+            email=data["email"],
+            first_name=first,
+            last_name=last,
+            phone=data.get("phone", ""),
+            company=data.get("company", ""),
+            custom=custom,
+            form=form,
+            created_at=now,
+        )
+    else:
+        # A returning lead: fill what was missing, never overwrite what sales may have fixed.
+        changed = []
+        for name, value in (
+            ("first_name", first),
+            ("last_name", last),
+            ("phone", data.get("phone", "")),
+            ("company", data.get("company", "")),
+        ):
+            if value and not getattr(lead, name):
+                setattr(lead, name, value)
+                changed.append(name)
+        if custom:
+            lead.custom = {**lead.custom, **custom}
+            changed.append("custom")
+        if changed:
+            lead.save(update_fields=changed)
+    if data.get("consent"):
+        lead.consent_given = True
+        lead.consent_version = form.consent_version
+        lead.consent_text = form.consent_text
+        lead.consent_at = now
+        lead.consent_page = data.get("landing_url", "")[:2000]
+        lead.save(
+            update_fields=[
+                "consent_given",
+                "consent_version",
+                "consent_text",
+                "consent_at",
+                "consent_page",
+            ]
+        )
+    visitor = None
+    if data.get("visitor_id"):
+        visitor = visitor_touch(visitor_id=data["visitor_id"], at=now)
+        visitor_stitch(visitor=visitor, lead=lead)
+    touch = touchpoint_build(
+        kind=Touchpoint.Kind.FORM_SUBMIT,
+        occurred_at=now,
+        url=data.get("landing_url", ""),
+        referrer=data.get("referrer", ""),
+        title=form.name,
+        tracking=_tracking_values(data),
+        lead=lead,
+        visitor=visitor,
+        submission=submission,
+        default_campaign_id=form.default_campaign_id,
+        previous=_previous_touch(visitor=visitor, lead=None if created else lead),
+    )
+    touch.save()
+    if created:
+        lead.creation_touch = touch
+        lead.save(update_fields=["creation_touch"])
+    lead_refresh_touches(lead=lead)
+    submission.lead, submission.lead_created = lead, created
+    submission.save(update_fields=["lead", "lead_created"])
+    if created:
+        from crm.services import lead_assign_new
+
+        lead_assign_new(lead=lead, form=form)
+    return CaptureResult(lead.pk, created, submission.pk)
+
+
+def page_views_record(*, events: list[dict[str, Any]], meta: RequestMeta) -> int:
+    """Store page-view touchpoints from track.js, classified, joined to a known lead."""
+    stored = 0
+    now = meta.received_at
+    with transaction.atomic():
+        for event in sorted(events, key=lambda e: e.get("ts") or 0):
+            at = now
+            if event.get("ts"):
+                at = datetime.fromtimestamp(event["ts"] / 1000, tz=UTC)
+                # A browser clock far off is not trusted: keep the time the server saw.
+                if abs(at - now) > timedelta(days=1):
+                    at = now
+            visitor = visitor_touch(visitor_id=event["visitor_id"], at=at)
+            touch = touchpoint_build(
+                kind=Touchpoint.Kind.PAGE_VIEW,
+                occurred_at=at,
+                url=event["url"],
+                referrer=event.get("referrer", ""),
+                title=event.get("title", ""),
+                tracking=_tracking_values({"landing_url": event["url"]}),
+                lead=visitor.lead,
+                visitor=visitor,
+                previous=_previous_touch(visitor=visitor, lead=None),
+            )
+            touch.save()
+            if visitor.lead_id:
+                Lead.objects.filter(pk=visitor.lead_id).update(latest_touch=touch)
+            stored += 1
+    return stored
+
+
+def touchpoint_record_offline(
+    *,
+    lead: Lead,
+    occurred_at: datetime,
+    channel_name: str,
+    campaign_id: int | None = None,
+    title: str = "",
+) -> Touchpoint:
+    """An offline touch logged by sales (event, inbound call) that counts in attribution."""
+    from campaigns.models import Channel
+
+    channel = Channel.objects.get(name=channel_name)
+    touch = Touchpoint.objects.create(
+        kind=Touchpoint.Kind.OFFLINE,
+        occurred_at=occurred_at,
+        lead=lead,
+        title=title[:300],
+        source="offline",
+        medium=channel_name.lower()[:255],
+        channel=channel,
+        campaign_id=campaign_id,
+        matched_rule="offline",
+    )
+    lead_refresh_touches(lead=lead)
+    return touch

@@ -1,0 +1,111 @@
+"""Page views from track.js, and how they join a lead's journey."""
+
+import json
+
+import pytest
+
+from leads.models import CaptureForm, Lead, Touchpoint, Visitor
+
+pytestmark = pytest.mark.django_db
+
+SITE = "https://www.example.com"
+VID = "vis_0123456789abcdef"
+
+
+@pytest.fixture
+def form(db):
+    return CaptureForm.objects.create(name="Trial", allowed_origins=[SITE], min_fill_seconds=0)
+
+
+def track(client, events, content_type="application/json", **headers):
+    return client.post("/api/v1/track/", json.dumps(events), content_type=content_type, **headers)
+
+
+def test_one_event_or_a_list_is_accepted_with_202(client, form):
+    one = track(client, {"visitor_id": VID, "url": f"{SITE}/?utm_source=google&utm_medium=cpc"})
+    assert one.status_code == 202
+    assert one.json() == {"accepted": 1}
+    many = track(
+        client,
+        [
+            {"visitor_id": VID, "url": f"{SITE}/a", "referrer": f"{SITE}/", "title": "A"},
+            {"visitor_id": VID, "url": f"{SITE}/b", "referrer": f"{SITE}/a", "title": "B"},
+        ],
+        content_type="text/plain",  # what sendBeacon sends, so no CORS preflight is needed
+        HTTP_ORIGIN=SITE,
+    )
+    assert many.status_code == 202
+    assert many["Access-Control-Allow-Origin"] == SITE
+    assert Touchpoint.objects.filter(kind="page_view").count() == 3
+    assert Visitor.objects.get().pk == VID
+
+
+def test_navigation_within_the_site_continues_the_landing_source(client, form):
+    track(client, {"visitor_id": VID, "url": f"{SITE}/?utm_source=google&utm_medium=cpc"})
+    track(client, {"visitor_id": VID, "url": f"{SITE}/pricing", "referrer": f"{SITE}/"})
+    first, second = Touchpoint.objects.order_by("id")
+    assert first.channel.name == second.channel.name == "Paid Search"
+    assert (first.self_referral, second.self_referral) == (False, True)
+
+
+def test_page_views_before_the_form_join_the_lead_that_submits_it(client, form):
+    track(client, {"visitor_id": VID, "url": f"{SITE}/?utm_source=linkedin&utm_medium=paid_social"})
+    track(client, {"visitor_id": VID, "url": f"{SITE}/features", "referrer": f"{SITE}/"})
+    response = client.post(
+        form.url,
+        json.dumps({"email": "s@x.io", "visitor_id": VID, "landing_url": f"{SITE}/features"}),
+        content_type="application/json",
+    )
+    lead = Lead.objects.get(pk=response.json()["lead_id"])
+    kinds = list(lead.touchpoints.order_by("occurred_at", "id").values_list("kind", flat=True))
+    assert kinds == ["page_view", "page_view", "form_submit"]
+    assert lead.first_touch.kind == "page_view"
+    assert lead.first_touch.channel.name == "Paid Social"
+    assert lead.creation_touch.kind == "form_submit"
+    # A page view after the form goes straight to the lead.
+    track(client, {"visitor_id": VID, "url": f"{SITE}/docs", "referrer": "https://duckduckgo.com/"})
+    lead.refresh_from_db()
+    assert lead.touchpoints.count() == 4
+    assert lead.latest_touch.channel.name == "Organic Search"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"url": f"{SITE}/"}, "visitor_id"),
+        ({"visitor_id": "short", "url": f"{SITE}/"}, "visitor_id"),
+        ({"visitor_id": VID}, "url"),
+        ({"visitor_id": VID, "url": "x" * 3000}, "url"),
+        ({"visitor_id": VID, "url": f"{SITE}/", "ts": "yesterday"}, "ts"),
+        ("just a string", "object"),
+    ],
+)
+def test_invalid_events_are_rejected_whole_with_messages(client, form, body, field):
+    response = track(client, [{"visitor_id": VID, "url": f"{SITE}/ok"}, body])
+    assert response.status_code == 400
+    assert field in json.dumps(response.json()["errors"]["1"])
+    assert Touchpoint.objects.count() == 0
+
+
+def test_a_foreign_origin_may_not_send_page_views(client, form):
+    response = track(client, {"visitor_id": VID, "url": f"{SITE}/"}, HTTP_ORIGIN="https://evil.io")
+    assert response.status_code == 403
+    assert Touchpoint.objects.count() == 0
+
+
+def test_more_than_50_events_or_a_huge_body_are_refused(client, form, settings):
+    events = [{"visitor_id": VID, "url": f"{SITE}/{i}"} for i in range(51)]
+    assert track(client, events).status_code == 400
+    settings.CLM_TRACK_MAX_BYTES = 500
+    assert track(client, events[:20]).status_code == 413
+
+
+def test_wrong_content_type_is_415(client, form):
+    response = client.post("/api/v1/track/", {"visitor_id": VID, "url": SITE})
+    assert response.status_code == 415
+
+
+def test_a_browser_clock_far_off_is_replaced_by_the_server_time(client, form):
+    track(client, {"visitor_id": VID, "url": f"{SITE}/", "ts": 1000})
+    touch = Touchpoint.objects.get()
+    assert touch.occurred_at.year >= 2025
