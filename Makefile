@@ -37,8 +37,8 @@ test: install ## the whole test suite (browser tests skip if chromium is absent)
 e2e: install ## browser tests only (needs Debian's chromium: apt-get install chromium)
 	$(PY) -m pytest -m e2e $(PYTEST_ARGS)
 
-bench: install ## benchmarks (PostgreSQL + Redis, see README)
-	$(PY) -m pytest tests/benchmarks -s -p no:cacheprovider $(PYTEST_ARGS)
+bench: install ## benchmarks on PostgreSQL + Redis + gunicorn: prints a table, writes var/bench/results.json
+	$(PY) tests/benchmarks/run.py $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

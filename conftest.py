@@ -23,6 +23,9 @@ def _fast_password_hashing(request: pytest.FixtureRequest) -> None:
 def _clear_cache() -> None:
     from django.core.cache import cache
 
+    from clm.localcache import forget
+
+    forget()
     if cache.__class__.__name__ != "RedisCache":
         cache.clear()
         return

@@ -17,6 +17,7 @@ from django.db.models import Count, Max
 
 from campaigns import channeling
 from campaigns.channeling import CompiledRules, Match, RuleError, TouchFacts
+from clm.localcache import forget, remember
 
 VERSION_KEY = "campaigns:rules-version"
 VERSION_TTL = 300  # seconds; a miss costs one small aggregate query
@@ -76,7 +77,15 @@ def _fingerprint() -> str:
 
 
 def rules_version() -> str:
-    """The current version of the rules (and source categories) all processes agree on."""
+    """The current version of the rules (and source categories) all processes agree on.
+
+    Read from the shared cache at most once a second per process: an edit reaches every
+    process within a second.
+    """
+    return remember("rules-version", 1.0, _shared_rules_version)
+
+
+def _shared_rules_version() -> str:
     version = cache.get(VERSION_KEY)
     if version is None:
         version = _fingerprint()
@@ -90,6 +99,7 @@ def bump_rules_version() -> None:
     import time
 
     cache.set(VERSION_KEY, f"{_fingerprint()}@{time.time_ns()}", VERSION_TTL)
+    forget("rules-version")
 
 
 def stored_rules() -> list[channeling.Rule]:

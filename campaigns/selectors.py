@@ -11,6 +11,7 @@ from django.db.models import Count, Max, Min, QuerySet, Sum
 
 from campaigns.channeling import CompiledRules
 from campaigns.models import Campaign, Channel, Spend
+from clm.localcache import remember
 
 _campaign_map: dict[str, Any] = {"version": None, "map": {}}
 
@@ -18,7 +19,7 @@ _campaign_map: dict[str, Any] = {"version": None, "map": {}}
 def _campaign_lookup() -> dict[str, list[tuple[str, str, int]]]:
     from campaigns.services import CAMPAIGN_VERSION_KEY
 
-    version = cache.get(CAMPAIGN_VERSION_KEY)
+    version = remember("campaign-version", 1.0, lambda: cache.get(CAMPAIGN_VERSION_KEY))
     if version is None:
         # A lost or empty cache: start a new version so all processes rebuild once.
         import time

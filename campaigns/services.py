@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, Channel, ChannelRule, ReclassifyJob, Spend
 from campaigns.rules import bump_rules_version
+from clm.localcache import forget
 
 
 def _after_commit_bump() -> None:
@@ -110,6 +111,7 @@ def bump_campaign_version() -> None:
     from django.core.cache import cache
 
     cache.set(CAMPAIGN_VERSION_KEY, str(time.time_ns()), None)
+    forget("campaign-version")
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,6 +17,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from campaigns.rules import classify
@@ -99,7 +102,7 @@ def touchpoint_build(
     visitor: Visitor | None = None,
     submission: Submission | None = None,
     default_campaign_id: int | None = None,
-    previous: Touchpoint | None = None,
+    previous: Callable[[], Touchpoint | None] | None = None,
 ) -> Touchpoint:
     """An unsaved, classified touchpoint.
 
@@ -143,10 +146,11 @@ def touchpoint_build(
         campaign_id_for(utm_campaign=facts.campaign, source=facts.source, medium=facts.medium)
         or default_campaign_id
     )
-    if facts.self_referral and previous is not None:
-        touch.channel_id, touch.campaign_id = previous.channel_id, previous.campaign_id
-        touch.source, touch.medium = previous.source, previous.medium
-        touch.matched_rule = previous.matched_rule
+    before = previous() if facts.self_referral and previous is not None else None
+    if before is not None:
+        touch.channel_id, touch.campaign_id = before.channel_id, before.campaign_id
+        touch.source, touch.medium = before.source, before.medium
+        touch.matched_rule = before.matched_rule
     return touch
 
 
@@ -155,22 +159,21 @@ def _previous_touch(*, visitor: Visitor | None, lead: Lead | None) -> Touchpoint
         touch = Touchpoint.objects.filter(visitor=visitor).order_by("-occurred_at", "-id").first()
         if touch is not None:
             return touch
-    if lead is not None:
-        return lead.latest_touch
+    if lead is not None and lead.latest_touch_id:
+        return Touchpoint.objects.filter(pk=lead.latest_touch_id).first()
     return None
 
 
-def visitor_touch(*, visitor_id: str, at: datetime) -> Visitor:
-    """The visitor with this id, created on first sight; last_seen moved forward."""
-    visitor, created = Visitor.objects.get_or_create(
-        id=visitor_id, defaults={"first_seen": at, "last_seen": at}
+def visitor_touch(*, visitor_id: str, at: datetime, lead: Lead | None = None) -> Visitor:
+    """The visitor with this id, created on first sight (race-safe); last seen moved on."""
+    Visitor.objects.bulk_create(
+        [Visitor(id=visitor_id, first_seen=at, last_seen=at, lead=lead)], ignore_conflicts=True
     )
-    if not created and at > visitor.last_seen:
-        Visitor.objects.filter(pk=visitor.pk).update(last_seen=at)
-        visitor.last_seen = at
-    if not created and at < visitor.first_seen:
-        Visitor.objects.filter(pk=visitor.pk).update(first_seen=at)
-    return visitor
+    updates: dict[str, Any] = {"last_seen": Greatest("last_seen", Value(at))}
+    if lead is not None:
+        updates["lead"] = lead
+    Visitor.objects.filter(pk=visitor_id).update(**updates)
+    return Visitor(id=visitor_id, first_seen=at, last_seen=at, lead=lead)
 
 
 def lead_refresh_touches(*, lead: Lead) -> None:
@@ -184,10 +187,7 @@ def lead_refresh_touches(*, lead: Lead) -> None:
 
 def visitor_stitch(*, visitor: Visitor, lead: Lead) -> int:
     """Join a visitor's anonymous page views to the lead it turned into."""
-    if visitor.lead_id != lead.pk:
-        Visitor.objects.filter(pk=visitor.pk).update(lead=lead)
-        visitor.lead = lead
-    return Touchpoint.objects.filter(visitor=visitor, lead__isnull=True).update(lead=lead)
+    return Touchpoint.objects.filter(visitor_id=visitor.pk, lead__isnull=True).update(lead=lead)
 
 
 def submission_reject(
@@ -243,16 +243,20 @@ def submission_capture(
         replay = _replay(form, submission_id, digest)
         if replay is not None:
             return replay
-    try:
-        with transaction.atomic():
-            return _capture(form, data, custom, payload, meta, digest, submission_id)
-    except IntegrityError:
-        # A concurrent post with the same submission_id won the race: answer as it did.
-        if submission_id:
-            replay = _replay(form, submission_id, digest)
-            if replay is not None:
-                return replay
-        raise
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                return _capture(form, data, custom, payload, meta, digest, submission_id)
+        except IntegrityError:
+            # A concurrent post won a race: the same submission_id (answer as it did), or the
+            # same new email (the lead exists now, so one more try adds a touch to it).
+            if submission_id:
+                replay = _replay(form, submission_id, digest)
+                if replay is not None:
+                    return replay
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _split_name(data: dict[str, Any]) -> tuple[str, str]:
@@ -274,22 +278,10 @@ def _capture(
     submission_id: str | None,
 ) -> CaptureResult:
     now = meta.received_at
-    submission = Submission.objects.create(
-        form=form,
-        form_key=form.key,
-        received_at=now,
-        status=Submission.Status.ACCEPTED,
-        payload=payload,
-        payload_hash=digest,
-        submission_id=submission_id,
-        user_agent=meta.user_agent[:400],
-        ip_hash=meta.ip_hash,
-        origin=meta.origin[:300],
-    )
     first, last = _split_name(data)
     lead = Lead.objects.select_for_update().filter(email=data["email"]).first()
     created = lead is None
-    if created:
+    if lead is None:
         lead = Lead.objects.create(
             email=data["email"],
             first_name=first,
@@ -300,9 +292,9 @@ def _capture(
             form=form,
             created_at=now,
         )
-    else:
+    lead_updates: dict[str, Any] = {}
+    if not created:
         # A returning lead: fill what was missing, never overwrite what sales may have fixed.
-        changed = []
         for name, value in (
             ("first_name", first),
             ("last_name", last),
@@ -310,32 +302,35 @@ def _capture(
             ("company", data.get("company", "")),
         ):
             if value and not getattr(lead, name):
-                setattr(lead, name, value)
-                changed.append(name)
+                lead_updates[name] = value
         if custom:
-            lead.custom = {**lead.custom, **custom}
-            changed.append("custom")
-        if changed:
-            lead.save(update_fields=changed)
+            lead_updates["custom"] = {**lead.custom, **custom}
     if data.get("consent"):
-        lead.consent_given = True
-        lead.consent_version = form.consent_version
-        lead.consent_text = form.consent_text
-        lead.consent_at = now
-        lead.consent_page = data.get("landing_url", "")[:2000]
-        lead.save(
-            update_fields=[
-                "consent_given",
-                "consent_version",
-                "consent_text",
-                "consent_at",
-                "consent_page",
-            ]
+        lead_updates.update(
+            consent_given=True,
+            consent_version=form.consent_version,
+            consent_text=form.consent_text,
+            consent_at=now,
+            consent_page=data.get("landing_url", "")[:2000],
         )
-    visitor = None
+    submission = Submission.objects.create(
+        form=form,
+        form_key=form.key,
+        received_at=now,
+        status=Submission.Status.ACCEPTED,
+        payload=payload,
+        payload_hash=digest,
+        submission_id=submission_id,
+        lead=lead,
+        lead_created=created,
+        user_agent=meta.user_agent[:400],
+        ip_hash=meta.ip_hash,
+        origin=meta.origin[:300],
+    )
+    visitor, stitched = None, 0
     if data.get("visitor_id"):
-        visitor = visitor_touch(visitor_id=data["visitor_id"], at=now)
-        visitor_stitch(visitor=visitor, lead=lead)
+        visitor = visitor_touch(visitor_id=data["visitor_id"], at=now, lead=lead)
+        stitched = visitor_stitch(visitor=visitor, lead=lead)
     touch = touchpoint_build(
         kind=Touchpoint.Kind.FORM_SUBMIT,
         occurred_at=now,
@@ -347,15 +342,21 @@ def _capture(
         visitor=visitor,
         submission=submission,
         default_campaign_id=form.default_campaign_id,
-        previous=_previous_touch(visitor=visitor, lead=None if created else lead),
+        previous=lambda: _previous_touch(visitor=visitor, lead=None if created else lead),
     )
     touch.save()
+    lead_updates["latest_touch"] = touch
     if created:
-        lead.creation_touch = touch
-        lead.save(update_fields=["creation_touch"])
-    lead_refresh_touches(lead=lead)
-    submission.lead, submission.lead_created = lead, created
-    submission.save(update_fields=["lead", "lead_created"])
+        lead_updates["creation_touch"] = touch
+    if stitched or not lead.first_touch_id:
+        lead_updates["first_touch"] = (
+            Touchpoint.objects.filter(lead=lead).order_by("occurred_at", "id").first()
+            if stitched or not created
+            else touch
+        )
+    for name, value in lead_updates.items():
+        setattr(lead, name, value)
+    Lead.objects.filter(pk=lead.pk).update(**lead_updates)
     if created:
         from crm.services import lead_assign_new
 
@@ -365,17 +366,37 @@ def _capture(
 
 def page_views_record(*, events: list[dict[str, Any]], meta: RequestMeta) -> int:
     """Store page-view touchpoints from track.js, classified, joined to a known lead."""
-    stored = 0
     now = meta.received_at
+    timed = []
+    for event in events:
+        at = now
+        if event.get("ts"):
+            at = datetime.fromtimestamp(event["ts"] / 1000, tz=UTC)
+            # A browser clock far off is not trusted: keep the time the server saw.
+            if abs(at - now) > timedelta(days=1):
+                at = now
+        timed.append((at, event))
+    timed.sort(key=lambda pair: pair[0])
     with transaction.atomic():
-        for event in sorted(events, key=lambda e: e.get("ts") or 0):
-            at = now
-            if event.get("ts"):
-                at = datetime.fromtimestamp(event["ts"] / 1000, tz=UTC)
-                # A browser clock far off is not trusted: keep the time the server saw.
-                if abs(at - now) > timedelta(days=1):
-                    at = now
-            visitor = visitor_touch(visitor_id=event["visitor_id"], at=at)
+        ids = sorted({event["visitor_id"] for _, event in timed})
+        Visitor.objects.bulk_create(
+            [Visitor(id=vid, first_seen=now, last_seen=now) for vid in ids], ignore_conflicts=True
+        )
+        Visitor.objects.filter(pk__in=ids).update(last_seen=Greatest("last_seen", Value(now)))
+        lead_of = dict(Visitor.objects.filter(pk__in=ids).values_list("id", "lead_id"))
+        last_touch: dict[str, Touchpoint] = {}
+        touches = []
+        for at, event in timed:
+            vid = event["visitor_id"]
+
+            def previous(vid: str = vid) -> Touchpoint | None:
+                if vid not in last_touch:
+                    found = _previous_touch(visitor=Visitor(id=vid), lead=None)
+                    if found is None:
+                        return None
+                    last_touch[vid] = found
+                return last_touch[vid]
+
             touch = touchpoint_build(
                 kind=Touchpoint.Kind.PAGE_VIEW,
                 occurred_at=at,
@@ -383,15 +404,17 @@ def page_views_record(*, events: list[dict[str, Any]], meta: RequestMeta) -> int
                 referrer=event.get("referrer", ""),
                 title=event.get("title", ""),
                 tracking=_tracking_values({"landing_url": event["url"]}),
-                lead=visitor.lead,
-                visitor=visitor,
-                previous=_previous_touch(visitor=visitor, lead=None),
+                visitor=Visitor(id=vid),
+                previous=previous,
             )
-            touch.save()
-            if visitor.lead_id:
-                Lead.objects.filter(pk=visitor.lead_id).update(latest_touch=touch)
-            stored += 1
-    return stored
+            touch.lead_id = lead_of.get(vid)
+            last_touch[vid] = touch
+            touches.append(touch)
+        Touchpoint.objects.bulk_create(touches)
+        for vid, touch in last_touch.items():
+            if lead_of.get(vid) and touch.pk:
+                Lead.objects.filter(pk=lead_of[vid]).update(latest_touch=touch)
+    return len(touches)
 
 
 def touchpoint_record_offline(

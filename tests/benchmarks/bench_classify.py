@@ -158,6 +158,7 @@ def run(count: int = 100_000, rounds: int = 3) -> dict[str, Any]:
         "rounds": rounds,
         "cold_per_second": round(count / timings[0]),
         "best_per_second": round(count / min(timings)),
+        "median_per_second": round(count / sorted(timings)[len(timings) // 2]),
         "mean_microseconds": round(sum(timings) / len(timings) / count * 1e6, 2),
         "channels": dict(sorted(channels.items(), key=lambda item: -item[1])),
     }

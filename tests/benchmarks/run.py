@@ -1,0 +1,266 @@
+"""`make bench`: CLM's speed figures on PostgreSQL + Redis with gunicorn, as one table.
+
+Every figure is the median of several rounds. Results are also written to
+var/bench/results.json so runs can be compared. Load goes to loopback only.
+
+    .venv/bin/python tests/benchmarks/run.py [--rounds 3] [--seconds 5] [--only capture,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/clm_bench")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
+os.environ["DJANGO_SETTINGS_MODULE"] = "tests.benchmarks.settings_bench"
+
+Row = tuple[str, str, str]  # (figure, value, note)
+SECTIONS: dict[str, Callable[[argparse.Namespace], list[Row]]] = {}
+
+
+def section(name: str) -> Callable:
+    def register(fn: Callable[[argparse.Namespace], list[Row]]) -> Callable:
+        SECTIONS[name] = fn
+        return fn
+
+    return register
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ensure_database() -> None:
+    """Create the benchmark database if missing, migrate it."""
+    import psycopg2
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    conn = psycopg2.connect(
+        dbname="postgres", user=db["USER"], host=db["HOST"], port=db["PORT"] or 5432
+    )
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]])
+        if cur.fetchone() is None:
+            cur.execute(f'CREATE DATABASE "{db["NAME"]}"')
+    conn.close()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS bench_bare_insert (id bigserial PRIMARY KEY, "
+            "email text, payload jsonb, created_at timestamptz)"
+        )
+
+
+class Gunicorn:
+    """gunicorn serving the app on a free loopback port, for the duration of a `with`."""
+
+    def __init__(self, workers: int = 4) -> None:
+        self.port = _free_port()
+        self.workers = workers
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Gunicorn:
+        self.proc = subprocess.Popen(
+            [
+                str(ROOT / ".venv/bin/gunicorn"), "clm.wsgi:application",
+                "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
+                "--worker-class", "sync", "--log-level", "warning",
+            ],
+            cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError("gunicorn did not answer /healthz within 30 s")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def _median_load(url: str, body_for: Callable[[int], bytes], args: argparse.Namespace) -> dict:
+    from tests.benchmarks.loadgen import run_load
+
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    rounds = [
+        run_load(url, body_for, headers=headers, threads=args.threads, seconds=args.seconds)
+        for _ in range(args.rounds)
+    ]
+    bad = sum(r.errors for r in rounds)
+    return {
+        "rps": statistics.median(r.rps for r in rounds),
+        "p50": statistics.median(r.p50_ms for r in rounds),
+        "p99": statistics.median(r.p99_ms for r in rounds),
+        "errors": bad,
+        "statuses": rounds[-1].statuses,
+    }
+
+
+@section("capture")
+def bench_capture(args: argparse.Namespace) -> list[Row]:
+    """Capture requests/s under gunicorn on PostgreSQL against a bare one-INSERT view."""
+    from leads.models import CaptureForm
+
+    form, _ = CaptureForm.objects.get_or_create(
+        name="Benchmark form", defaults={"min_fill_seconds": 0}
+    )
+    run_id = int(time.time())
+
+    def capture_body(i: int) -> bytes:
+        return json.dumps({
+            "email": f"bench{run_id}-{i}@example.com", "first_name": "Bench", "company": "Acme",
+            "utm_source": "google", "utm_medium": "cpc", "utm_campaign": "spring",
+            "landing_url": "https://www.example.com/?gclid=abc", "referrer": "https://www.google.com/",
+            "visitor_id": f"benchvisitor{i % 5000:06d}",
+        }).encode()  # fmt: skip
+
+    def bare_body(i: int) -> bytes:
+        return json.dumps(
+            {"email": f"bare{run_id}-{i}@example.com", "utm_source": "google"}
+        ).encode()
+
+    with Gunicorn(workers=args.workers) as server:
+        bare = _median_load(f"{server.url}/bench/bare-insert/", bare_body, args)
+        capture = _median_load(f"{server.url}{form.url}", capture_body, args)
+    ratio = capture["rps"] / bare["rps"] if bare["rps"] else 0
+    return [
+        ("capture req/s", f"{capture['rps']:.0f}", _latency(capture)),
+        ("bare INSERT view req/s", f"{bare['rps']:.0f}", _latency(bare)),
+        ("capture / bare INSERT", f"{ratio:.2f}", "ratio of req/s (1.0 = as fast as one INSERT)"),
+    ]
+
+
+def _latency(figures: dict) -> str:
+    return f"p50 {figures['p50']:.1f} ms, p99 {figures['p99']:.1f} ms, non-2xx {figures['errors']}"
+
+
+@section("track")
+def bench_track(args: argparse.Namespace) -> list[Row]:
+    """Page-view requests/s (one event per request) under gunicorn."""
+
+    def body(i: int) -> bytes:
+        return json.dumps({
+            "visitor_id": f"trackvisitor{i % 2000:06d}", "title": "Pricing",
+            "url": f"https://www.example.com/page/{i % 50}?utm_source=newsletter&utm_medium=email",
+            "referrer": "https://www.example.com/",
+        }).encode()  # fmt: skip
+
+    with Gunicorn(workers=args.workers) as server:
+        track = _median_load(f"{server.url}/api/v1/track/", body, args)
+    return [("track req/s", f"{track['rps']:.0f}", _latency(track))]
+
+
+@section("classify")
+def bench_classify(args: argparse.Namespace) -> list[Row]:
+    """Channel classifications per second on one core (pure classifier, default rules)."""
+    from tests.benchmarks.bench_classify import run
+
+    figures = run(count=100_000, rounds=max(3, args.rounds))
+    rate = figures.get("median_per_second") or figures.get("per_second") or 0
+    return [("classifications/s (1 core)", f"{rate:,.0f}", "target: well above 50,000")]
+
+
+@section("engine")
+def bench_engine(args: argparse.Namespace) -> list[Row]:
+    """The pure attribution engine on 1,000,000 synthetic touches, all models."""
+    import tracemalloc
+
+    from attribution.engine import MODELS, attribute_all
+    from attribution.engine.synthetic import generate
+
+    touches, conversions = generate(100_000, 10.0, 12, seed=7)
+    times = []
+    peak = 0
+    for _ in range(args.rounds):
+        tracemalloc.start()
+        started = time.perf_counter()
+        credits = attribute_all(touches, conversions, MODELS)
+        times.append(time.perf_counter() - started)
+        peak = max(peak, tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    return [
+        (
+            f"engine, {len(MODELS)} models, {len(touches):,} touches",
+            f"{statistics.median(times):.2f} s",
+            f"{len(conversions):,} conversions, {len(credits):,} credit rows, "
+            f"peak {peak / 2**20:.0f} MiB",
+        ),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument(
+        "--only", default="", help="comma-separated sections: " + ", ".join(SECTIONS)
+    )
+    args = parser.parse_args()
+    subprocess.run(["bash", str(ROOT / "scripts/services-up.sh")], check=True, capture_output=True)
+    import django
+
+    django.setup()
+    ensure_database()
+    chosen = [s for s in args.only.split(",") if s] or list(SECTIONS)
+    results: list[Row] = []
+    for name in chosen:
+        print(f"... {name}", file=sys.stderr, flush=True)
+        results += SECTIONS[name](args)
+    width = max(len(r[0]) for r in results)
+    vwidth = max(len(r[1]) for r in results)
+    print(f"\nCLM benchmarks ({os.cpu_count()} cores, {args.rounds} rounds, median of rounds)")
+    print(f"{'figure':<{width}}  {'value':>{vwidth}}  note")
+    print(f"{'-' * width}  {'-' * vwidth}  ----")
+    for figure, value, note in results:
+        print(f"{figure:<{width}}  {value:>{vwidth}}  {note}")
+    out = ROOT / "var" / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    record = {
+        "at": datetime.now(UTC).isoformat(),
+        "cores": os.cpu_count(),
+        "rounds": args.rounds,
+        "rows": [{"figure": f, "value": v, "note": n} for f, v, n in results],
+    }
+    (out / "results.json").write_text(json.dumps(record, indent=2))
+    print(f"\nwritten to {out / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,10 @@
+"""Benchmark settings: the app as deployed, plus a bare one-INSERT view to compare against."""
+
+from clm.settings import *  # noqa: F403
+
+ROOT_URLCONF = "tests.benchmarks.bench_urls"
+CLM_CAPTURE_RATE_PER_MINUTE = 10**9  # the load comes from one address
+CLM_TRACK_RATE_PER_MINUTE = 10**9
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
