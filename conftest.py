@@ -129,3 +129,35 @@ def celery_worker_process(transactional_db: Any) -> Any:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture
+def celery_eager() -> Any:
+    """Run Celery tasks in-process for this test, also when a real broker is configured."""
+    from clm.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield app
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture
+def seeded_rows(transactional_db: Any) -> None:
+    """The rows migrations seed (roles, channels and rules, pipeline stages, reasons).
+
+    A transactional test flushes them for the tests after it, and serialized_rollback cannot
+    bring them back once Playwright's event loop runs. The seeds are idempotent, so tests that
+    need them run them again.
+    """
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from campaigns.models import Channel
+    from clm.roles import sync_role_permissions
+
+    sync_role_permissions()
+    if not Channel.objects.exists():
+        import_module("campaigns.migrations.0002_default_channel_group").install(apps, None)
+    import_module("crm.migrations.0002_seed_pipeline_and_reasons").seed(apps, None)

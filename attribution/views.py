@@ -1,12 +1,179 @@
-"""Marketing / ROI pages."""
+"""Marketing / ROI pages: the dashboard, its drill-down, live status, CSV and recompute."""
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from attribution import charts, dashboards, engine, selectors, services
 from clm import roles
+from clm.csvexport import csv_response
+from clm.filters import PRESETS, parse_filters
+
+VIEWERS = (roles.ADMIN, roles.MARKETER, roles.SALES_MANAGER)
+RUNNERS = (roles.ADMIN, roles.MARKETER)
 
 
-@roles.role_required(roles.ADMIN, roles.MARKETER, roles.SALES_MANAGER)
+def _context(request: HttpRequest, query: Any = None, viewer: Any = None) -> dict[str, Any]:
+    f = parse_filters(request.GET if query is None else query, models=engine.MODELS)
+    run = selectors.latest_run(model=f.model)
+    currency = settings.CLM_CURRENCY
+    channels = dashboards.roi_rows(run, f, "channel")
+    campaigns = dashboards.roi_rows(run, f, "campaign")
+    from crm.selectors import lead_quality_by_channel
+
+    quality = lead_quality_by_channel(user=viewer or request.user)
+    return {
+        "filters": f,
+        "presets": PRESETS,
+        "models": [(m, charts.MODEL_LABELS[m]) for m in engine.MODELS],
+        "choices": dashboards.filter_choices(),
+        "run": run,
+        "running": dashboards.running_run(),
+        "currency": currency,
+        "tiles": dashboards.kpi_tiles(run, f),
+        "channel_rows": channels,
+        "campaign_rows": campaigns,
+        "paths": dashboards.top_paths(run, f),
+        "quality_rows": quality,
+        "can_run": roles.has_role(request.user, *RUNNERS),
+        "can_share": roles.has_role(request.user, roles.ADMIN),
+        "figures": {
+            "roi": charts.roi_by_channel(channels, currency),
+            "spend_revenue": charts.spend_vs_revenue(channels, currency),
+            "revenue_time": charts.revenue_over_time(
+                dashboards.revenue_over_time(run, f), dashboards.channel_colors()
+            ),
+            "funnel": charts.funnel_by_channel(dashboards.funnel_by_channel(run, f)),
+            "models": charts.model_comparison(dashboards.model_comparison(run, f)),
+            "quality": charts.lead_quality(quality),
+        },
+    }
+
+
+@never_cache
+@roles.role_required(*VIEWERS)
 def marketing_dashboard(request: HttpRequest) -> HttpResponse:
     """Which channels and campaigns pay: ROI per channel and campaign from the latest run."""
-    return render(request, "attribution/marketing_dashboard.html")
+    context = _context(request)
+    template = (
+        "attribution/_marketing_body.html"
+        if request.headers.get("X-CLM-Partial")
+        else "attribution/marketing_dashboard.html"
+    )
+    return render(request, template, context)
+
+
+@never_cache
+@roles.role_required(*VIEWERS)
+def status(request: HttpRequest) -> JsonResponse:
+    """The newest finished run and any run in progress: open dashboards poll this."""
+    latest = selectors.latest_run()
+    running = dashboards.running_run()
+    return JsonResponse(
+        {
+            "latest_run": latest.pk if latest else None,
+            "refreshed_at": cache.get("attribution:refreshed-at"),
+            "running": selectors.run_progress(running) if running else None,
+        }
+    )
+
+
+@require_POST
+@roles.role_required(*RUNNERS)
+def start_run(request: HttpRequest) -> HttpResponse:
+    """Recompute attribution (all models) from the dashboard."""
+    if dashboards.running_run() is not None:
+        messages.info(request, "A run is in progress already.")
+    else:
+        run = services.run_create(created_by=request.user)
+        messages.success(request, f"Attribution run #{run.pk} started.")
+    back = request.POST.get("next", "")
+    if not back.startswith("/") or back.startswith("//"):
+        back = reverse("attribution:marketing-dashboard")
+    return redirect(back)
+
+
+@roles.role_required(*VIEWERS)
+def export_csv(request: HttpRequest, table: str) -> HttpResponse:
+    """The channel or campaign ROI table as CSV, with formula cells neutralised."""
+    if table not in ("channels", "campaigns"):
+        return HttpResponse("Unknown table.", status=404)
+    f = parse_filters(request.GET, models=engine.MODELS)
+    run = selectors.latest_run(model=f.model)
+    rows = dashboards.roi_rows(run, f, "channel" if table == "channels" else "campaign")
+    header = [
+        "name", "channel", "spend", "leads", "opportunities", "pipeline", "deals", "revenue",
+        "roi", "roas", "cost_per_lead", "cost_per_opportunity", "cac",
+    ]  # fmt: skip
+    body = [[r.as_dict()[h] for h in header] for r in rows]
+    name = f"clm-{table}-{f.model}-{f.start}-{f.end}.csv"
+    return csv_response(name, header, body)
+
+
+@roles.role_required(*VIEWERS)
+def deals_drilldown(request: HttpRequest) -> HttpResponse:
+    """The won deals behind a channel's or campaign's revenue, and the credit each gave it."""
+    f = parse_filters(request.GET, models=engine.MODELS)
+    run = selectors.latest_run(model=f.model)
+    from campaigns.models import Campaign, Channel
+
+    return render(
+        request,
+        "attribution/deals_drilldown.html",
+        {
+            "filters": f,
+            "run": run,
+            "channel": Channel.objects.filter(pk=f.channel_id).first(),
+            "campaign": Campaign.objects.filter(pk=f.campaign_id).first(),
+            "deals": dashboards.deals_behind(run, f, user=request.user),
+            "campaign_rows": dashboards.roi_rows(run, f, "campaign") if f.channel_id else [],
+            "currency": settings.CLM_CURRENCY,
+        },
+    )
+
+
+@require_POST
+@roles.role_required(roles.ADMIN)
+def share_create(request: HttpRequest) -> HttpResponse:
+    """Admins make a read-only link to the current view for people without an account."""
+    try:
+        days = int(request.POST.get("days", "14"))
+        link, token = services.share_link_create(
+            label=request.POST.get("label", ""),
+            query=request.POST.get("query", ""),
+            days=days,
+            created_by=request.user,
+        )
+    except ValueError as exc:
+        messages.error(request, f"No link made: {exc}")
+    else:
+        url = request.build_absolute_uri(reverse("attribution:shared", args=[token]))
+        messages.success(
+            request,
+            f"Share link for “{link.label}” (valid until {link.expires_at:%Y-%m-%d}; "
+            f"revoke it in Setup, Share links): {url}",
+        )
+    query = request.POST.get("query", "")
+    return redirect(reverse("attribution:marketing-dashboard") + (f"?{query}" if query else ""))
+
+
+@never_cache
+def shared_dashboard(request: HttpRequest, token: str) -> HttpResponse:
+    """The read-only view behind a share link: its filters fixed, no drill-down to people."""
+    from django.http import QueryDict
+
+    link = services.share_link_resolve(token)
+    if link is None:
+        return render(request, "attribution/share_invalid.html", status=404)
+    context = _context(request, QueryDict(link.query), viewer=link.created_by)
+    context.update(shared=True, share=link, can_run=False, can_share=False)
+    return render(request, "attribution/shared_dashboard.html", context)

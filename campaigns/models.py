@@ -31,10 +31,16 @@ class SourceCategory(models.Model):
         return f"{self.source} ({self.category})"
 
 
+def validate_channel_name(value: str) -> None:
+    """Channel names end up in Markov states and Shapley coalitions, which use > and |."""
+    if any(c in value for c in "<>|"):
+        raise ValidationError("A channel name may not contain <, > or |.")
+
+
 class Channel(models.Model):
     """A marketing channel as reports show it (Paid Search, Organic Social, Sales call, ...)."""
 
-    name = models.CharField(max_length=80, unique=True)
+    name = models.CharField(max_length=80, unique=True, validators=[validate_channel_name])
     description = models.TextField(blank=True)
     is_paid = models.BooleanField(default=False)
     is_offline = models.BooleanField(

@@ -5,4 +5,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("leads.api_urls")),
     path("", include("crm.api_urls")),
+    path("", include("attribution.api_urls")),
 ]

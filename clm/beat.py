@@ -3,6 +3,11 @@
 from celery.schedules import crontab
 
 SCHEDULE: dict = {
+    "attribution-nightly": {
+        "task": "attribution.tasks.attribution_nightly",
+        "schedule": crontab(hour=2, minute=30),
+        "options": {"expires": 3 * 3600},
+    },
     "heartbeat": {
         "task": "clm.tasks.ping",
         "schedule": crontab(minute="*/15"),

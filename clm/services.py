@@ -36,5 +36,9 @@ def user_create(
         user.set_unusable_password()
     user.full_clean()
     user.save()
-    user.groups.add(Group.objects.get(name=role))
+    group, created = Group.objects.get_or_create(name=role)
+    if created:
+        # The role groups come from a migration; a flushed test database may lack them.
+        roles.sync_role_permissions()
+    user.groups.add(group)
     return user

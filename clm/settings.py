@@ -130,6 +130,8 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
 # No broker configured: run every task in-process, at once, raising its errors.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
+if not CELERY_BROKER_URL:
+    CELERY_BROKER_URL = "memory://"  # never used while eager; keeps kombu off localhost
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -156,9 +158,16 @@ CLM_TRACK_ALLOWED_ORIGINS = [
     o.rstrip("/").lower() for o in env.list("CLM_TRACK_ALLOWED_ORIGINS", default=[])
 ]
 CLM_TRUSTED_PROXIES = env.int("CLM_TRUSTED_PROXIES", default=0)
+# Attribution: lead-id partitions of a full run (the unit of parallel work and of refresh).
+CLM_ATTRIBUTION_PARTITIONS = env.int("CLM_ATTRIBUTION_PARTITIONS", default=4)
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "clm.staticfinders.PackageFileFinder",  # plotly.js from the plotly wheel
+]
 STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "staticfiles")
 WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -197,7 +206,13 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Eager tasks would log every run in the web process; workers log their own.
+        "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
+        # The in-memory broker of eager mode has no host name, which kombu warns about.
+        "kombu.connection": {"level": "ERROR" if CELERY_TASK_ALWAYS_EAGER else "WARNING"},
+    },
 }
 
 # --- Production hardening: `manage.py check --deploy --fail-level WARNING` passes ----------

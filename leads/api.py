@@ -102,6 +102,7 @@ def cors_headers(response: HttpResponse, origin: str) -> HttpResponse:
     """Allow this origin to read the answer; never with credentials."""
     if origin:
         response["Access-Control-Allow-Origin"] = origin
+        response["Access-Control-Expose-Headers"] = "Retry-After"
         response["Vary"] = "Origin"
     return response
 
@@ -182,6 +183,9 @@ class CaptureView(APIView):
     parser_classes: list = []  # parsed by hand: flat_payload()
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # Every answer is readable by the posting page (never with credentials), so track.js
+        # can show errors and honour Retry-After; success needs the origin check to pass first.
+        self._cors_origin = request.headers.get("Origin", "")
         try:
             return super().dispatch(request, *args, **kwargs)
         except Rejected as rejected:
@@ -201,7 +205,6 @@ class CaptureView(APIView):
         origin = request.headers.get("Origin", "")
         if origin and origin.lower() not in selectors.form_origins(form, _own_origin(request)):
             raise Rejected(_errors({"__all__": ["This origin may not post to this form."]}, 403))
-        self._cors_origin = origin
         return form
 
     @extend_schema(exclude=True)
@@ -273,9 +276,8 @@ class CaptureView(APIView):
                 form=form, data=dict(data), custom=custom, payload=payload, meta=meta
             )
         except services.IdempotencyConflict:
-            return _errors(
-                {"submission_id": ["This submission_id was used with a different payload."]}, 409
-            )
+            conflict = {"submission_id": ["This submission_id was used with a different payload."]}
+            return cors_headers(_errors(conflict, 409), self._cors_origin)
         return self._success(request, form, result.lead_id, result.created, as_json)
 
     @staticmethod

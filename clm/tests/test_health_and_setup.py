@@ -1,5 +1,6 @@
 import json
 
+import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
@@ -28,14 +29,69 @@ def test_healthz_answers_503_naming_the_broker_when_it_is_down(client, db):
 
 
 def test_seed_demo_creates_one_user_per_role_and_prints_logins(db, capsys, django_user_model):
-    call_command("seed_demo")
+    call_command("seed_demo", "--users-only")
     out = capsys.readouterr().out
     for role in roles.ALL_ROLES:
         assert django_user_model.objects.filter(groups__name=role).exists(), role
         assert role in out
     assert "clm-demo" in out
+
+
+def _snapshot():
+    from crm.models import Deal
+    from leads.models import Lead, Touchpoint
+
+    return (
+        list(Lead.objects.order_by("id").values_list("email", "stage", "created_at")),
+        list(Deal.objects.order_by("id").values_list("amount", "stage__slug", "closed_at")),
+        Touchpoint.objects.count(),
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_seed_demo_tells_a_story_and_the_same_seed_gives_the_same_data(
+    capsys, celery_eager, seeded_rows
+):
+    from attribution.models import AttributionRun
+    from attribution.selectors import roi_rows
+    from crm.models import Deal
+    from leads.models import Lead
+
+    call_command("seed_demo", "--leads", "150", "--seed", "7")
+    first = _snapshot()
+    assert Lead.objects.count() == 150
+    assert Lead.objects.filter(owner__isnull=False).count() == 150
+    assert Deal.objects.filter(stage__is_won=True).exists()
+    run = AttributionRun.objects.get()
+    assert run.status == "done"
+    rows = {r.name: r for r in roi_rows(run=run, model="linear")}
+    assert rows["Paid Search"].spend > 0 and rows["Paid Search"].revenue > 0
+    assert "Demo data loaded" in capsys.readouterr().out
     call_command("seed_demo", "--if-empty")
     assert "skipped" in capsys.readouterr().out
+
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="has leads already"):
+        call_command("seed_demo", "--leads", "10")
+    _wipe()
+    call_command("seed_demo", "--leads", "150", "--seed", "7")
+    again = _snapshot()
+    assert [row[:2] for row in again[0]] == [row[:2] for row in first[0]]
+    assert [row[:2] for row in again[1]] == [row[:2] for row in first[1]]
+    assert again[2] == first[2]
+
+
+def _wipe():
+    from attribution.models import AttributionRun
+    from campaigns.models import Campaign
+    from leads.models import Lead, Submission, Visitor
+
+    AttributionRun.objects.all().delete()
+    Lead.objects.all().delete()
+    Visitor.objects.all().delete()
+    Submission.objects.all().delete()
+    Campaign.objects.all().delete()
 
 
 def test_ping_task_runs(db):

@@ -1,14 +1,16 @@
-"""Load deterministic demo data: `manage.py seed_demo [--if-empty]`."""
+"""Load deterministic demo data: `manage.py seed_demo [--size small|medium|large] [--leads N]
+[--seed S] [--if-empty]`."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from clm import roles
+from clm import demo, roles
 from clm.services import user_create
 
 DEMO_PASSWORD = "clm-demo"  # noqa: S105 - demo logins are printed on purpose
@@ -23,38 +25,64 @@ DEMO_USERS = [
 
 
 class Command(BaseCommand):
-    help = "Load demo data (users of every role, and the data later apps add)."
+    help = "Load demo data: users of every role, campaigns, spend, leads, journeys, deals, a run."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
-            "--if-empty", action="store_true", help="do nothing when the database has users"
+            "--if-empty", action="store_true", help="do nothing when the database has leads"
         )
+        parser.add_argument("--size", choices=list(demo.SIZES), default="small")
+        parser.add_argument("--leads", type=int, help="number of leads (overrides --size)")
+        parser.add_argument(
+            "--seed", type=int, default=42, help="random seed (same seed, same data)"
+        )
+        parser.add_argument("--users-only", action="store_true", help="only the demo users")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        User = get_user_model()
-        if options["if_empty"] and User.objects.exists():
+        from leads.models import Lead
+
+        if options["if_empty"] and Lead.objects.exists():
             self.stdout.write("Database already has data; seed_demo skipped.")
             self._print_logins()
             return
-        taken = set(
-            User.objects.filter(username__in=[u[0] for u in DEMO_USERS]).values_list(
-                "username", flat=True
+        leads = options["leads"] or demo.SIZES[options["size"]]
+        if leads < 1 or leads > 2_000_000:
+            raise CommandError("--leads must be between 1 and 2,000,000")
+        self._ensure_users()
+        if options["users_only"]:
+            self._print_logins()
+            return
+        if Lead.objects.exists():
+            raise CommandError("the database has leads already; seed_demo adds to empty ones only")
+        started = time.perf_counter()
+        self.stdout.write(f"Generating demo data: {leads:,} leads (seed {options['seed']}) ...")
+        try:
+            counts = demo.generate(leads=leads, seed=options["seed"], log=self.stdout.write)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        summary = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in counts.items())
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data loaded in {time.perf_counter() - started:.1f}s: {summary}"
             )
         )
-        if taken:
-            raise CommandError(f"demo users exist already: {', '.join(sorted(taken))}")
-        with transaction.atomic():
-            for username, role, first, last in DEMO_USERS:
-                user_create(
-                    username=username,
-                    role=role,
-                    password=DEMO_PASSWORD,
-                    first_name=first,
-                    last_name=last,
-                    email=f"{username}@demo.clm.local",
-                )
-        self.stdout.write(self.style.SUCCESS("Demo data loaded."))
         self._print_logins()
+
+    @transaction.atomic
+    def _ensure_users(self) -> None:
+        User = get_user_model()
+        taken = set(User.objects.values_list("username", flat=True))
+        for username, role, first, last in DEMO_USERS:
+            if username in taken:
+                continue
+            user_create(
+                username=username,
+                role=role,
+                password=DEMO_PASSWORD,
+                first_name=first,
+                last_name=last,
+                email=f"{username}@demo.clm.local",
+            )
 
     def _print_logins(self) -> None:
         self.stdout.write(f"Demo logins (password '{DEMO_PASSWORD}' for all):")

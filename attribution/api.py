@@ -1,0 +1,180 @@
+"""Attribution API: runs (start, watch, read) and the ROI report."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from attribution import engine, selectors, services
+from attribution.models import AttributionRun
+from clm import roles
+
+REPORT_ROLES = (roles.ADMIN, roles.MARKETER, roles.SALES_MANAGER)
+
+
+class CanReadReports(BasePermission):
+    """Admins, marketers and sales managers read ROI; marketers and admins start runs."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return roles.has_role(request.user, *REPORT_ROLES)
+        return roles.has_role(request.user, roles.ADMIN, roles.MARKETER)
+
+
+class RunOut(serializers.ModelSerializer):
+    progress = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AttributionRun
+        fields = [
+            "id", "model_names", "params", "lookback_days", "data_cutoff", "rules_version",
+            "status", "progress", "timings", "error", "created_at", "started_at", "finished_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_progress(self, run: AttributionRun) -> dict[str, Any]:
+        return selectors.run_progress(run)
+
+
+class RunIn(serializers.Serializer):
+    models = serializers.ListField(
+        child=serializers.ChoiceField(choices=engine.MODELS), required=False, allow_empty=False
+    )
+    lookback_days = serializers.IntegerField(min_value=1, max_value=3650, default=90)
+    params = serializers.DictField(required=False)
+
+
+class RunListView(APIView):
+    permission_classes = [CanReadReports]
+
+    @extend_schema(responses={200: RunOut(many=True)}, summary="Recent attribution runs")
+    def get(self, request: Request) -> Response:
+        runs = AttributionRun.objects.all()[:50]
+        return Response(RunOut(runs, many=True).data)
+
+    @extend_schema(request=RunIn, responses={202: RunOut, 400: None}, summary="Start a run")
+    def post(self, request: Request) -> Response:
+        data = RunIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            run = services.run_create(
+                models=data.validated_data.get("models") or engine.MODELS,
+                lookback_days=data.validated_data["lookback_days"],
+                params=data.validated_data.get("params") or {},
+                created_by=request.user,
+            )
+        except ValueError as exc:
+            raise ValidationError({"params": [str(exc)]}) from None
+        return Response(RunOut(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class RunDetailView(APIView):
+    permission_classes = [CanReadReports]
+
+    @extend_schema(responses={200: RunOut, 404: None}, summary="One run and its progress")
+    def get(self, request: Request, pk: int) -> Response:
+        run = AttributionRun.objects.filter(pk=pk).first()
+        if run is None:
+            raise NotFound()
+        return Response(RunOut(run).data)
+
+
+class RoiQuery(serializers.Serializer):
+    model = serializers.ChoiceField(choices=engine.MODELS, default="linear")
+    start = serializers.DateField(required=False)
+    end = serializers.DateField(required=False)
+    group_by = serializers.ChoiceField(choices=["channel", "campaign"], default="channel")
+    run = serializers.IntegerField(required=False, min_value=1)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start, end = attrs.get("start"), attrs.get("end")
+        if start and end and start > end:
+            raise serializers.ValidationError({"end": ["end is before start."]})
+        return attrs
+
+
+class RoiRowOut(serializers.Serializer):
+    key = serializers.IntegerField(allow_null=True)
+    name = serializers.CharField()
+    channel = serializers.CharField()
+    spend = serializers.DecimalField(max_digits=16, decimal_places=2)
+    leads = serializers.FloatField()
+    opportunities = serializers.FloatField()
+    pipeline = serializers.DecimalField(max_digits=16, decimal_places=2)
+    deals = serializers.FloatField()
+    revenue = serializers.DecimalField(max_digits=16, decimal_places=2)
+    roi = serializers.FloatField(allow_null=True)
+    roas = serializers.FloatField(allow_null=True)
+    cost_per_lead = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
+    cost_per_opportunity = serializers.DecimalField(
+        max_digits=16, decimal_places=2, allow_null=True
+    )
+    cac = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
+    lead_to_opportunity = serializers.FloatField(allow_null=True)
+    opportunity_to_deal = serializers.FloatField(allow_null=True)
+
+
+class RoiOut(serializers.Serializer):
+    run = serializers.IntegerField(allow_null=True)
+    model = serializers.CharField()
+    group_by = serializers.CharField()
+    start = serializers.DateField(allow_null=True)
+    end = serializers.DateField(allow_null=True)
+    currency = serializers.CharField()
+    rows = RoiRowOut(many=True)
+
+
+class RoiReportView(APIView):
+    """GET /api/v1/reports/roi/: ROI rows per channel or campaign from a finished run."""
+
+    permission_classes = [CanReadReports]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("model", str, enum=list(engine.MODELS)),
+            OpenApiParameter("start", date),
+            OpenApiParameter("end", date),
+            OpenApiParameter("group_by", str, enum=["channel", "campaign"]),
+            OpenApiParameter("run", int),
+        ],
+        responses={200: RoiOut, 400: None, 404: None},
+        summary="ROI per channel or campaign",
+    )
+    def get(self, request: Request) -> Response:
+        from django.conf import settings
+
+        query = RoiQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        if params.get("run"):
+            run = AttributionRun.objects.filter(pk=params["run"], status="done").first()
+            if run is None or params["model"] not in run.model_names:
+                raise NotFound("No finished run with that id and model.")
+        else:
+            run = selectors.latest_run(model=params["model"])
+        rows = selectors.roi_rows(
+            run=run,
+            model=params["model"],
+            start=params.get("start"),
+            end=params.get("end"),
+            group_by=params["group_by"],
+        )
+        return Response(
+            {
+                "run": run.pk if run else None,
+                "model": params["model"],
+                "group_by": params["group_by"],
+                "start": params.get("start"),
+                "end": params.get("end"),
+                "currency": settings.CLM_CURRENCY,
+                "rows": [r.as_dict() for r in rows],
+            }
+        )

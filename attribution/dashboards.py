@@ -1,0 +1,284 @@
+"""What the marketing dashboard shows, read from stored run results and spend only.
+
+Never touches raw touchpoints: every figure is an aggregate over AttributionResult, Spend or
+the per-deal CreditLedger, so the page stays fast whatever the traffic.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, QuerySet, Sum
+from django.db.models.functions import TruncWeek
+
+from attribution import selectors
+from attribution.models import AttributionResult, AttributionRun, CreditLedger
+from campaigns.models import Campaign, Channel, Spend
+from clm.filters import Filters
+
+
+def _results(run: AttributionRun, f: Filters, start: date, end: date, model: str | None = None):
+    qs = AttributionResult.objects.filter(
+        run=run, model=model or f.model, day__gte=start, day__lte=end
+    )
+    if f.channel_id:
+        qs = qs.filter(channel_id=f.channel_id)
+    if f.campaign_id:
+        qs = qs.filter(campaign_id=f.campaign_id)
+    return qs
+
+
+def _spend(f: Filters, start: date, end: date) -> QuerySet[Spend]:
+    qs = Spend.objects.filter(date__gte=start, date__lte=end)
+    if f.channel_id:
+        qs = qs.filter(campaign__channel_id=f.channel_id)
+    if f.campaign_id:
+        qs = qs.filter(campaign_id=f.campaign_id)
+    return qs
+
+
+def totals(run: AttributionRun | None, f: Filters, start: date, end: date) -> selectors.RoiRow:
+    """Spend and credited outcomes over [start, end]."""
+    by_milestone: dict[str, tuple[float, int]] = {}
+    if run is not None:
+        rows = (
+            _results(run, f, start, end)
+            .values("milestone")
+            .annotate(c=Sum("conversions"), v=Sum("value_cents"))
+        )
+        by_milestone = {r["milestone"]: (r["c"] or 0.0, r["v"] or 0) for r in rows}
+    spend = _spend(f, start, end).aggregate(s=Sum("amount"))["s"] or Decimal(0)
+
+    def money(cents: int) -> Decimal:
+        return (Decimal(int(cents)) / 100).quantize(Decimal("0.01"))
+
+    return selectors.RoiRow(
+        key=None,
+        name="Total",
+        channel="",
+        spend=Decimal(spend).quantize(Decimal("0.01")),
+        leads=by_milestone.get("lead", (0.0, 0))[0],
+        opportunities=by_milestone.get("opportunity", (0.0, 0))[0],
+        pipeline=money(by_milestone.get("opportunity", (0.0, 0))[1]),
+        deals=by_milestone.get("deal", (0.0, 0))[0],
+        revenue=money(by_milestone.get("deal", (0.0, 0))[1]),
+    )
+
+
+def _change(now: Any, before: Any) -> float | None:
+    if now is None or before in (None, 0):
+        return None
+    return float((Decimal(str(now)) - Decimal(str(before))) / abs(Decimal(str(before))))
+
+
+def kpi_tiles(run: AttributionRun | None, f: Filters) -> list[dict[str, Any]]:
+    """The KPI tiles with their change against the previous period of the same length."""
+    now = totals(run, f, f.start, f.end)
+    before = totals(run, f, *f.previous)
+    # (label, attribute, kind, whether a rise is good)
+    spec = [
+        ("Spend", "spend", "money", None),
+        ("Leads", "leads", "count", True),
+        ("Pipeline", "pipeline", "money", True),
+        ("Revenue", "revenue", "money", True),
+        ("ROI", "roi", "percent", True),
+        ("ROAS", "roas", "ratio", True),
+        ("Cost per lead", "cost_per_lead", "money", False),
+        ("CAC", "cac", "money", False),
+    ]
+    tiles = []
+    for label, attr, kind, rise_is_good in spec:
+        value, previous = getattr(now, attr), getattr(before, attr)
+        change = _change(value, previous)
+        good = None if change is None or rise_is_good is None else (change > 0) == rise_is_good
+        tiles.append(
+            {"label": label, "key": attr, "value": value, "kind": kind, "change": change,
+             "good": good}
+        )  # fmt: skip
+    return tiles
+
+
+def roi_rows(run: AttributionRun | None, f: Filters, group_by: str) -> list[selectors.RoiRow]:
+    """ROI rows per channel or campaign, narrowed to the filter's channel and campaign."""
+    rows = selectors.roi_rows(run=run, model=f.model, start=f.start, end=f.end, group_by=group_by)
+    if group_by == "channel" and f.channel_id:
+        rows = [r for r in rows if r.key == f.channel_id]
+    if group_by == "campaign":
+        if f.campaign_id:
+            rows = [r for r in rows if r.key == f.campaign_id]
+        elif f.channel_id:
+            ids = set(Campaign.objects.filter(channel_id=f.channel_id).values_list("id", flat=True))
+            rows = [r for r in rows if r.key in ids]
+    return rows
+
+
+def revenue_over_time(run: AttributionRun | None, f: Filters) -> dict[str, dict[date, float]]:
+    """Credited revenue per channel per week."""
+    out: dict[str, dict[date, float]] = defaultdict(dict)
+    if run is None:
+        return out
+    rows = (
+        _results(run, f, f.start, f.end)
+        .filter(milestone="deal")
+        .annotate(week=TruncWeek("day"))
+        .values("week", "channel__name")
+        .annotate(v=Sum("value_cents"))
+        .order_by("week")
+    )
+    for r in rows:
+        week = r["week"].date() if hasattr(r["week"], "date") else r["week"]
+        out[r["channel__name"]][week] = (r["v"] or 0) / 100
+    return out
+
+
+def model_comparison(run: AttributionRun | None, f: Filters) -> dict[str, dict[str, float]]:
+    """Each channel's credited revenue under every model of the run: model -> channel -> value."""
+    out: dict[str, dict[str, float]] = {}
+    if run is None:
+        return out
+    qs = AttributionResult.objects.filter(
+        run=run, milestone="deal", day__gte=f.start, day__lte=f.end
+    )
+    if f.campaign_id:
+        qs = qs.filter(campaign_id=f.campaign_id)
+    for r in qs.values("model", "channel__name").annotate(v=Sum("value_cents")):
+        out.setdefault(r["model"], {})[r["channel__name"]] = (r["v"] or 0) / 100
+    return {m: out.get(m, {}) for m in run.model_names}
+
+
+def funnel_by_channel(run: AttributionRun | None, f: Filters) -> list[dict[str, Any]]:
+    """Credited leads, qualified leads (first touch), opportunities and won deals per channel."""
+    from crm.models import LeadHistory
+
+    if run is None:
+        return []
+    counts: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for r in (
+        _results(run, f, f.start, f.end)
+        .values("channel__name", "milestone")
+        .annotate(c=Sum("conversions"))
+    ):
+        counts[r["channel__name"]][r["milestone"]] += r["c"] or 0.0
+    qualified = (
+        LeadHistory.objects.filter(
+            field="stage", new="qualified", at__date__gte=f.start, at__date__lte=f.end
+        )
+        .values("lead__first_touch__channel__name")
+        .annotate(n=Count("id"))
+    )
+    for r in qualified:
+        name = r["lead__first_touch__channel__name"]
+        if name:
+            counts[name]["qualified"] += r["n"] or 0
+    rows = [
+        {
+            "channel": name,
+            "leads": c.get("lead", 0.0),
+            "qualified": c.get("qualified", 0.0),
+            "opportunities": c.get("opportunity", 0.0),
+            "won": c.get("deal", 0.0),
+        }
+        for name, c in counts.items()
+    ]
+    rows.sort(key=lambda r: -r["leads"])
+    return rows
+
+
+def top_paths(run: AttributionRun | None, f: Filters, limit: int = 10) -> list[dict[str, Any]]:
+    """The channel paths of won deals that converted most often, with their revenue."""
+    if run is None or not run.model_names:
+        return []
+    ledger = CreditLedger.objects.filter(
+        run=run,
+        model=run.model_names[0],
+        deal__closed_at__date__gte=f.start,
+        deal__closed_at__date__lte=f.end,
+    )
+    if f.channel_id:
+        ledger = ledger.filter(
+            deal_id__in=CreditLedger.objects.filter(
+                run=run, model=run.model_names[0], channel_id=f.channel_id
+            ).values("deal_id")
+        )
+    paths: dict[int, list[str]] = defaultdict(list)
+    revenue: dict[int, int] = defaultdict(int)
+    for deal_id, name, cents in ledger.order_by("deal_id", "position").values_list(
+        "deal_id", "channel__name", "value_cents"
+    ):
+        if not paths[deal_id] or paths[deal_id][-1] != name:
+            paths[deal_id].append(name)
+        revenue[deal_id] += cents
+    tally: Counter[tuple[str, ...]] = Counter()
+    money: dict[tuple[str, ...], int] = defaultdict(int)
+    for deal_id, path in paths.items():
+        key = tuple(path)
+        tally[key] += 1
+        money[key] += revenue[deal_id]
+    return [
+        {"path": list(path), "deals": n, "revenue": money[path] / 100}
+        for path, n in tally.most_common(limit)
+    ]
+
+
+def deals_behind(
+    run: AttributionRun | None, f: Filters, *, user: Any, limit: int = 200
+) -> list[dict[str, Any]]:
+    """The won deals credited to the filter's channel/campaign, with the credit they gave it."""
+    from crm.selectors import deals_visible_to
+
+    if run is None:
+        return []
+    ledger = CreditLedger.objects.filter(
+        run=run,
+        model=f.model,
+        deal__closed_at__date__gte=f.start,
+        deal__closed_at__date__lte=f.end,
+        deal__in=deals_visible_to(user),
+    )
+    if f.channel_id:
+        ledger = ledger.filter(channel_id=f.channel_id)
+    if f.campaign_id:
+        ledger = ledger.filter(campaign_id=f.campaign_id)
+    rows = (
+        ledger.values(
+            "deal_id", "deal__name", "deal__amount", "deal__closed_at", "lead_id",
+            "deal__lead__email", "deal__lead__first_name", "deal__lead__last_name",
+        )
+        .annotate(credit=Sum("value_cents"), share=Sum("share"))
+        .order_by("-credit")[:limit]
+    )  # fmt: skip
+    return [
+        {
+            "deal_id": r["deal_id"],
+            "deal": r["deal__name"],
+            "amount": r["deal__amount"],
+            "closed_at": r["deal__closed_at"],
+            "lead_id": r["lead_id"],
+            "lead": f"{r['deal__lead__first_name']} {r['deal__lead__last_name']}".strip()
+            or r["deal__lead__email"],
+            "credit": Decimal(r["credit"] or 0) / 100,
+            "share": r["share"] or 0.0,
+        }
+        for r in rows
+    ]
+
+
+def filter_choices() -> dict[str, Any]:
+    """Channels and campaigns for the filter bar."""
+    return {
+        "channels": list(Channel.objects.filter(is_active=True).values("id", "name")),
+        "campaigns": list(Campaign.objects.order_by("name").values("id", "name", "channel_id")),
+    }
+
+
+def channel_colors() -> dict[str, str]:
+    """Chart colour per channel name."""
+    return {c.name: c.color or "#64748b" for c in Channel.objects.all()}
+
+
+def running_run() -> AttributionRun | None:
+    """A run in progress, if any."""
+    return AttributionRun.objects.filter(status__in=["queued", "running"]).order_by("-id").first()

@@ -1,0 +1,179 @@
+"""Attribution runs, their partitions, credited results and the per-deal credit ledger."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+class AttributionRun(models.Model):
+    """One attribution of revenue to touchpoints: its definition never changes once made.
+
+    The work is split by lead-id range into partitions (RunPartition). Results are stored per
+    partition, so a partition can be recomputed alone: when a deal of one lead changes, only
+    its partition is refreshed, with the run's stored Markov and Shapley effects.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    model_names = models.JSONField(help_text="Model names, e.g. ['linear', 'markov'].")
+    params = models.JSONField(default=dict, blank=True)
+    lookback_days = models.PositiveIntegerField(default=90)
+    data_cutoff = models.DateTimeField(help_text="Conversions after this are not included.")
+    rules_version = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    effects = models.JSONField(
+        default=dict, blank=True, help_text="Global Markov/Shapley effects per milestone."
+    )
+    timings = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    DEFINITION = ("model_names", "params", "lookback_days", "data_cutoff", "rules_version")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "-finished_at"])]
+
+    def __str__(self) -> str:
+        return f"Run #{self.pk} ({self.status})"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk:
+            stored = type(self).objects.filter(pk=self.pk).values(*self.DEFINITION).first() or {}
+            changed = [f for f in self.DEFINITION if f in stored and stored[f] != getattr(self, f)]
+            if changed:
+                raise ValidationError(f"an attribution run is immutable: {', '.join(changed)}")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class RunPartition(models.Model):
+    """A lead-id range [lead_id_from, lead_id_to) of a run; the unit of work and of refresh."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        COUNTED = "counted", "Counted"
+        DONE = "done", "Done"
+
+    run = models.ForeignKey(AttributionRun, on_delete=models.CASCADE, related_name="partitions")
+    index = models.PositiveIntegerField()
+    lead_id_from = models.BigIntegerField()
+    lead_id_to = models.BigIntegerField(null=True, blank=True, help_text="None: open-ended.")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    counts = models.JSONField(
+        default=dict, blank=True, help_text="Additive Markov and Shapley counts per milestone."
+    )
+    touches = models.PositiveIntegerField(default=0)
+    conversions = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    seconds = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["run", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="partition_unique_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}/{self.index} [{self.lead_id_from}, {self.lead_id_to})"
+
+
+class Milestone(models.TextChoices):
+    LEAD = "lead", "Lead created"
+    OPPORTUNITY = "opportunity", "Opportunity created"
+    DEAL = "deal", "Deal won"
+
+
+class AttributionResult(models.Model):
+    """Credited conversions and value per run x partition x model x milestone x channel x
+    campaign x conversion day. Partitions are summed when read."""
+
+    run = models.ForeignKey(AttributionRun, on_delete=models.CASCADE, related_name="results")
+    partition = models.ForeignKey(RunPartition, on_delete=models.CASCADE, related_name="results")
+    model = models.CharField(max_length=20)
+    milestone = models.CharField(max_length=12, choices=Milestone.choices)
+    channel = models.ForeignKey("campaigns.Channel", on_delete=models.PROTECT, related_name="+")
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    day = models.DateField()
+    conversions = models.FloatField(help_text="Credited conversions (fractions of one).")
+    value_cents = models.BigIntegerField(help_text="Credited revenue or pipeline, in cents.")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["run", "model", "milestone", "day"]),
+            models.Index(fields=["run", "partition"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.milestone} {self.day}"
+
+
+class CreditLedger(models.Model):
+    """Which touchpoint of a won deal got what share of its revenue, under which model."""
+
+    run = models.ForeignKey(AttributionRun, on_delete=models.CASCADE, related_name="ledger")
+    partition = models.ForeignKey(RunPartition, on_delete=models.CASCADE, related_name="ledger")
+    model = models.CharField(max_length=20)
+    deal = models.ForeignKey("crm.Deal", on_delete=models.CASCADE, related_name="credits")
+    lead_id = models.BigIntegerField()
+    touchpoint = models.ForeignKey(
+        "leads.Touchpoint", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    channel = models.ForeignKey("campaigns.Channel", on_delete=models.PROTECT, related_name="+")
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    touch_at = models.DateTimeField()
+    position = models.PositiveIntegerField(help_text="1-based place of the touch in the journey.")
+    journey_length = models.PositiveIntegerField()
+    share = models.FloatField()
+    value_cents = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["run", "model", "deal"]),
+            models.Index(fields=["run", "partition"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"deal {self.deal_id} {self.model} {self.share:.3f}"
+
+
+class ShareLink(models.Model):
+    """A read-only, signed, expiring and revocable link to a dashboard view for outsiders."""
+
+    class Dashboard(models.TextChoices):
+        MARKETING = "marketing", "Marketing dashboard"
+
+    dashboard = models.CharField(max_length=20, choices=Dashboard.choices, default="marketing")
+    label = models.CharField(max_length=120, help_text="Who it is for, e.g. 'Board, Q3'.")
+    query = models.CharField(
+        max_length=500, blank=True, help_text="The filters, as in the dashboard URL after '?'."
+    )
+    nonce = models.CharField(max_length=32, editable=False)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.label

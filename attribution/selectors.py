@@ -1,0 +1,285 @@
+"""Reads for attribution: journeys as DataFrames for the engine, runs, results and ROI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from django.db.models import Q, QuerySet, Sum
+
+from attribution.models import AttributionResult, AttributionRun, Milestone, RunPartition
+from leads.models import Lead, Touchpoint
+
+TOUCH_COLUMNS = ["touch_id", "lead_id", "ts", "channel", "campaign_id", "is_lead_creation"]
+CONVERSION_COLUMNS = [
+    "conversion_id",
+    "lead_id",
+    "ts",
+    "value_cents",
+    "milestone",
+    "opportunity_ts",
+]
+
+
+def _lead_range(field: str, lead_from: int, lead_to: int | None) -> Q:
+    q = Q(**{f"{field}__gte": lead_from})
+    if lead_to is not None:
+        q &= Q(**{f"{field}__lt": lead_to})
+    return q
+
+
+def journey_touches(*, lead_from: int, lead_to: int | None, cutoff: datetime) -> pd.DataFrame:
+    """The touches that count in journeys for leads in [lead_from, lead_to).
+
+    Page views that continue a visit (self-referrals: navigation within the site) are not new
+    touches; form submissions, offline touches and page views that start a visit are.
+    """
+    rows = (
+        Touchpoint.objects.filter(
+            _lead_range("lead_id", lead_from, lead_to), occurred_at__lte=cutoff
+        )
+        .exclude(kind=Touchpoint.Kind.PAGE_VIEW, self_referral=True)
+        .values_list(
+            "id",
+            "lead_id",
+            "occurred_at",
+            "channel__name",
+            "campaign_id",
+            "lead__creation_touch_id",
+        )
+    )
+    frame = pd.DataFrame.from_records(
+        list(rows.iterator(chunk_size=20_000)),
+        columns=["touch_id", "lead_id", "ts", "channel", "campaign_id", "creation_touch_id"],
+    )
+    frame["is_lead_creation"] = frame["touch_id"] == frame["creation_touch_id"]
+    frame["campaign_id"] = frame["campaign_id"].astype("Int64")
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+    return frame[TOUCH_COLUMNS]
+
+
+def _cents(amount: Decimal | None) -> int:
+    return int((amount or Decimal(0)) * 100)
+
+
+def journey_conversions(
+    *, lead_from: int, lead_to: int | None, cutoff: datetime
+) -> dict[str, pd.DataFrame]:
+    """Conversions per milestone for leads in [lead_from, lead_to): lead created (value 0),
+    opportunity created (pipeline value) and deal won (revenue)."""
+    from crm.models import Deal
+
+    leads = Lead.objects.filter(_lead_range("id", lead_from, lead_to), created_at__lte=cutoff)
+    records: dict[str, list[tuple]] = {m.value: [] for m in Milestone}
+    for lead_id, created in leads.values_list("id", "created_at").iterator(chunk_size=20_000):
+        records["lead"].append((lead_id, lead_id, created, 0, "lead", None))
+    deals = Deal.objects.filter(_lead_range("lead_id", lead_from, lead_to)).values_list(
+        "id", "lead_id", "amount", "opportunity_created_at", "closed_at", "stage__is_won"
+    )
+    for deal_id, lead_id, amount, opened, closed, won in deals.iterator(chunk_size=20_000):
+        if opened and opened <= cutoff:
+            records["opportunity"].append(
+                (deal_id, lead_id, opened, _cents(amount), "opportunity", opened)
+            )
+        if won and closed and closed <= cutoff:
+            records["deal"].append((deal_id, lead_id, closed, _cents(amount), "deal", opened))
+    frames = {}
+    for milestone, rows in records.items():
+        frame = pd.DataFrame.from_records(rows, columns=CONVERSION_COLUMNS)
+        frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+        frame["opportunity_ts"] = pd.to_datetime(frame["opportunity_ts"], utc=True)
+        frame["value_cents"] = frame["value_cents"].astype("int64")
+        frames[milestone] = frame
+    return frames
+
+
+def latest_run(*, model: str | None = None) -> AttributionRun | None:
+    """The newest finished run (covering `model` when given)."""
+    runs = AttributionRun.objects.filter(status=AttributionRun.Status.DONE).order_by(
+        "-finished_at", "-id"
+    )
+    if model is None:
+        return runs.first()
+    for run in runs[:20]:
+        if model in run.model_names:
+            return run
+    return None
+
+
+def run_progress(run: AttributionRun) -> dict[str, Any]:
+    """Partitions done out of all, as a percentage, for progress bars."""
+    parts = list(RunPartition.objects.filter(run=run).values_list("status", flat=True))
+    two_stage = bool({"markov", "shapley"} & set(run.model_names))
+    steps = len(parts) * (2 if two_stage else 1)
+    done = sum(
+        (2 if two_stage else 1) if s == "done" else (1 if s == "counted" else 0) for s in parts
+    )
+    percent = 100 if run.status == "done" else int(100 * done / steps) if steps else 0
+    return {
+        "id": run.pk,
+        "status": run.status,
+        "percent": percent,
+        "partitions": len(parts),
+        "partitions_done": sum(s == "done" for s in parts),
+        "error": run.error,
+    }
+
+
+def results(
+    *, run: AttributionRun, model: str, start: date | None = None, end: date | None = None
+) -> QuerySet[AttributionResult]:
+    """The run's stored results for one model within [start, end] conversion days."""
+    qs = AttributionResult.objects.filter(run=run, model=model)
+    if start:
+        qs = qs.filter(day__gte=start)
+    if end:
+        qs = qs.filter(day__lte=end)
+    return qs
+
+
+def per_unit(spend: Decimal, count: float) -> Decimal | None:
+    """spend / count to the cent, None when nothing was credited."""
+    if not count or not spend:
+        return None
+    return (spend / Decimal(str(count))).quantize(Decimal("0.01"))
+
+
+@dataclass
+class RoiRow:
+    """Spend against attributed outcomes for one channel or campaign."""
+
+    key: int | None
+    name: str
+    channel: str
+    spend: Decimal
+    leads: float
+    opportunities: float
+    pipeline: Decimal
+    deals: float
+    revenue: Decimal
+
+    @property
+    def roi(self) -> float | None:
+        """(revenue - spend) / spend."""
+        return float((self.revenue - self.spend) / self.spend) if self.spend else None
+
+    @property
+    def roas(self) -> float | None:
+        """revenue / spend."""
+        return float(self.revenue / self.spend) if self.spend else None
+
+    @property
+    def cost_per_lead(self) -> Decimal | None:
+        return per_unit(self.spend, self.leads)
+
+    @property
+    def cost_per_opportunity(self) -> Decimal | None:
+        return per_unit(self.spend, self.opportunities)
+
+    @property
+    def cac(self) -> Decimal | None:
+        """Customer acquisition cost: spend / credited won deals."""
+        return per_unit(self.spend, self.deals)
+
+    @property
+    def lead_to_opportunity(self) -> float | None:
+        return self.opportunities / self.leads if self.leads else None
+
+    @property
+    def opportunity_to_deal(self) -> float | None:
+        return self.deals / self.opportunities if self.opportunities else None
+
+    def as_dict(self) -> dict[str, Any]:
+        money = lambda v: None if v is None else str(v)  # noqa: E731
+        return {
+            "key": self.key,
+            "name": self.name,
+            "channel": self.channel,
+            "spend": money(self.spend),
+            "leads": round(self.leads, 4),
+            "opportunities": round(self.opportunities, 4),
+            "pipeline": money(self.pipeline),
+            "deals": round(self.deals, 4),
+            "revenue": money(self.revenue),
+            "roi": None if self.roi is None else round(self.roi, 4),
+            "roas": None if self.roas is None else round(self.roas, 4),
+            "cost_per_lead": money(self.cost_per_lead),
+            "cost_per_opportunity": money(self.cost_per_opportunity),
+            "cac": money(self.cac),
+            "lead_to_opportunity": None
+            if self.lead_to_opportunity is None
+            else round(self.lead_to_opportunity, 4),
+            "opportunity_to_deal": None
+            if self.opportunity_to_deal is None
+            else round(self.opportunity_to_deal, 4),
+        }
+
+
+def _money(cents: int) -> Decimal:
+    return (Decimal(int(cents)) / 100).quantize(Decimal("0.01"))
+
+
+def roi_rows(
+    *,
+    run: AttributionRun | None,
+    model: str,
+    start: date | None = None,
+    end: date | None = None,
+    group_by: str = "channel",
+) -> list[RoiRow]:
+    """ROI per channel or campaign: spend in [start, end] against outcomes credited to it."""
+    from campaigns.models import Campaign, Channel, Spend
+
+    if group_by not in ("channel", "campaign"):
+        raise ValueError("group_by is channel or campaign")
+    key = "channel_id" if group_by == "channel" else "campaign_id"
+    outcome: dict[int | None, dict[str, Any]] = {}
+    if run is not None:
+        rows = (
+            results(run=run, model=model, start=start, end=end)
+            .values(key, "milestone")
+            .annotate(conversions=Sum("conversions"), value=Sum("value_cents"))
+        )
+        for row in rows:
+            slot = outcome.setdefault(row[key], {})
+            slot[row["milestone"]] = (row["conversions"] or 0.0, row["value"] or 0)
+    spend_q = Spend.objects.all()
+    if start:
+        spend_q = spend_q.filter(date__gte=start)
+    if end:
+        spend_q = spend_q.filter(date__lte=end)
+    spend_key = "campaign__channel_id" if group_by == "channel" else "campaign_id"
+    spend = {
+        row[spend_key]: row["total"] or Decimal(0)
+        for row in spend_q.values(spend_key).annotate(total=Sum("amount"))
+    }
+    keys = set(outcome) | set(spend)
+    if group_by == "channel":
+        names = {c.pk: (c.name, c.name) for c in Channel.objects.filter(pk__in=keys - {None})}
+    else:
+        names = {
+            c.pk: (c.name, c.channel.name if c.channel else "")
+            for c in Campaign.objects.filter(pk__in=keys - {None}).select_related("channel")
+        }
+    out = []
+    for k in keys:
+        got = outcome.get(k, {})
+        name, channel = names.get(k, ("(no campaign)" if group_by == "campaign" else "?", ""))
+        out.append(
+            RoiRow(
+                key=k,
+                name=name,
+                channel=channel,
+                spend=Decimal(spend.get(k, 0)).quantize(Decimal("0.01")),
+                leads=got.get("lead", (0.0, 0))[0],
+                opportunities=got.get("opportunity", (0.0, 0))[0],
+                pipeline=_money(got.get("opportunity", (0.0, 0))[1]),
+                deals=got.get("deal", (0.0, 0))[0],
+                revenue=_money(got.get("deal", (0.0, 0))[1]),
+            )
+        )
+    out.sort(key=lambda r: (-r.revenue, -r.spend, r.name))
+    return out

@@ -1,0 +1,398 @@
+"""Every write of attribution: runs, their partitions, results and the credit ledger.
+
+A full run: count (Markov transition and Shapley coalition counts per partition, additive),
+reduce (global effects from the summed counts), credit (each partition attributes its own
+leads with the global effects and replaces its stored rows), finish. Partitions are
+independent and idempotent, so a redelivered task redoes its partition, and one worker or ten
+give the same numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Max, Min
+from django.utils import timezone
+
+from attribution import engine, selectors
+from attribution.models import (
+    AttributionResult,
+    AttributionRun,
+    CreditLedger,
+    Milestone,
+    RunPartition,
+)
+
+log = logging.getLogger(__name__)
+
+LOCK_KEY = "attribution:full-run-lock"
+LOCK_SECONDS = 3 * 3600
+TWO_STAGE = {"markov", "shapley"}
+
+
+def _rules_version() -> str:
+    from campaigns.rules import rules_version
+
+    return rules_version()[:200]
+
+
+@transaction.atomic
+def run_create(
+    *,
+    models: Iterable[str] = engine.MODELS,
+    params: dict[str, Any] | None = None,
+    lookback_days: int = 90,
+    data_cutoff: datetime | None = None,
+    partitions: int | None = None,
+    created_by: Any = None,
+    start: bool = True,
+) -> AttributionRun:
+    """Define a run and its lead-id partitions; start it after commit."""
+    from leads.models import Lead
+
+    chosen = list(dict.fromkeys(models))
+    unknown = set(chosen) - set(engine.MODELS)
+    if not chosen or unknown:
+        raise ValueError(f"unknown model(s): {', '.join(sorted(unknown)) or '(none given)'}")
+    for model in chosen:
+        engine.model_params(model, (params or {}).get(model))  # raises on a bad parameter
+    if lookback_days < 1 or lookback_days > 3650:
+        raise ValueError("lookback_days must be between 1 and 3650")
+    run = AttributionRun.objects.create(
+        model_names=chosen,
+        params=params or {},
+        lookback_days=lookback_days,
+        data_cutoff=data_cutoff or timezone.now(),
+        rules_version=_rules_version(),
+        created_by=created_by,
+    )
+    bounds = Lead.objects.aggregate(lo=Min("id"), hi=Max("id"))
+    count = partitions or settings.CLM_ATTRIBUTION_PARTITIONS
+    lo, hi = bounds["lo"] or 1, bounds["hi"] or 1
+    size = max(1, math.ceil((hi - lo + 1) / max(1, count)))
+    edges = list(range(lo, hi + 1, size)) or [lo]
+    RunPartition.objects.bulk_create(
+        [
+            RunPartition(
+                run=run,
+                index=i,
+                lead_id_from=0 if i == 0 else edge,
+                # The last partition is open-ended so leads created later still belong to one.
+                lead_id_to=edges[i + 1] if i + 1 < len(edges) else None,
+            )
+            for i, edge in enumerate(edges)
+        ]
+    )
+    if start:
+        from attribution.tasks import attribution_run
+
+        transaction.on_commit(lambda: attribution_run.delay(run_id=run.pk))
+    return run
+
+
+def run_acquire_lock(run: AttributionRun) -> bool:
+    """Take the lock that keeps two full runs from overlapping."""
+    if cache.add(LOCK_KEY, run.pk, LOCK_SECONDS):
+        return True
+    return cache.get(LOCK_KEY) == run.pk
+
+
+def run_release_lock(run: AttributionRun) -> None:
+    """Release the full-run lock if this run holds it."""
+    if cache.get(LOCK_KEY) == run.pk:
+        cache.delete(LOCK_KEY)
+
+
+def run_mark_running(*, run: AttributionRun) -> None:
+    """Record that the run started."""
+    AttributionRun.objects.filter(pk=run.pk).update(
+        status=AttributionRun.Status.RUNNING, started_at=timezone.now()
+    )
+
+
+def _frames(run: AttributionRun, part: RunPartition, cutoff: datetime) -> tuple[pd.DataFrame, dict]:
+    touches = selectors.journey_touches(
+        lead_from=part.lead_id_from, lead_to=part.lead_id_to, cutoff=cutoff
+    )
+    conversions = selectors.journey_conversions(
+        lead_from=part.lead_id_from, lead_to=part.lead_id_to, cutoff=cutoff
+    )
+    return touches, conversions
+
+
+def partition_count(*, partition_id: int) -> None:
+    """Stage 1: this partition's additive Markov and Shapley counts, per milestone."""
+    part = RunPartition.objects.select_related("run").get(pk=partition_id)
+    run = part.run
+    touches, conversions = _frames(run, part, run.data_cutoff)
+    counts: dict[str, Any] = {}
+    for milestone, conv in conversions.items():
+        entry: dict[str, Any] = {}
+        if "markov" in run.model_names:
+            order = int(engine.model_params("markov", run.params.get("markov"))["order"])
+            frame = engine.markov_transition_counts(
+                touches, conv, lookback_days=run.lookback_days, order=order
+            )
+            entry["markov"] = frame.to_dict(orient="records")
+        if "shapley" in run.model_names:
+            frame = engine.shapley_coalition_counts(touches, conv, lookback_days=run.lookback_days)
+            entry["shapley"] = frame.to_dict(orient="records")
+        counts[milestone] = entry
+    RunPartition.objects.filter(pk=part.pk).update(
+        counts=counts, status=RunPartition.Status.COUNTED
+    )
+
+
+def run_reduce_effects(*, run_id: int) -> dict[str, Any]:
+    """Stage 2: global effects from the summed partition counts, stored on the run."""
+    run = AttributionRun.objects.get(pk=run_id)
+    parts = list(RunPartition.objects.filter(run=run).values_list("counts", flat=True))
+    effects: dict[str, Any] = {}
+    warnings = []
+    for milestone in Milestone.values:
+        entry: dict[str, Any] = {}
+        if "markov" in run.model_names:
+            frames = [pd.DataFrame(p.get(milestone, {}).get("markov", [])) for p in parts]
+            frames = [f for f in frames if not f.empty]
+            if frames:
+                counts = engine.combine_transition_counts(frames)
+                entry["markov"] = engine.markov_removal_effects(counts).to_dict()
+        if "shapley" in run.model_names:
+            frames = [pd.DataFrame(p.get(milestone, {}).get("shapley", [])) for p in parts]
+            frames = [f for f in frames if not f.empty]
+            if frames:
+                counts = engine.combine_coalition_counts(frames)
+                params = engine.model_params("shapley", run.params.get("shapley"))
+                try:
+                    entry["shapley"] = engine.shapley_values(counts, **params).to_dict()
+                except ValueError as exc:
+                    warnings.append(f"shapley/{milestone}: {exc}")
+        effects[milestone] = entry
+    timings = {**run.timings, "warnings": warnings} if warnings else run.timings
+    AttributionRun.objects.filter(pk=run.pk).update(effects=effects, timings=timings)
+    return effects
+
+
+def _channel_ids() -> dict[str, int]:
+    from campaigns.models import Channel
+
+    return dict(Channel.objects.values_list("name", "id"))
+
+
+def partition_credit(*, partition_id: int, cutoff: datetime | None = None) -> int:
+    """Stage 3: attribute this partition's conversions and replace its stored rows.
+
+    Returns the number of result rows written. `cutoff` later than the run's (an incremental
+    refresh) brings in what happened since.
+    """
+    started = time.perf_counter()
+    part = RunPartition.objects.select_related("run").get(pk=partition_id)
+    run = part.run
+    touches, conversions = _frames(run, part, cutoff or run.data_cutoff)
+    channel_ids = _channel_ids()
+    result_rows: list[AttributionResult] = []
+    ledger_rows: list[CreditLedger] = []
+    for milestone, conv in conversions.items():
+        if conv.empty:
+            continue
+        effects = run.effects.get(milestone, {})
+        models = [m for m in run.model_names if m not in TWO_STAGE or m in effects]
+        if not models:
+            continue
+        credits = engine.attribute_all(
+            touches,
+            conv,
+            models,
+            lookback_days=run.lookback_days,
+            params=run.params,
+            markov_effects=pd.Series(effects["markov"]) if "markov" in effects else None,
+            shapley_values=pd.Series(effects["shapley"]) if "shapley" in effects else None,
+        )
+        if credits.empty:
+            continue
+        day = conv.set_index("conversion_id")["ts"].dt.date
+        credits["day"] = credits["conversion_id"].map(day)
+        credits["channel_id"] = credits["channel"].map(channel_ids)
+        if credits["channel_id"].isna().any():
+            unknown = sorted(set(credits.loc[credits["channel_id"].isna(), "channel"]))
+            raise ValueError(f"credits name channels that do not exist: {unknown}")
+        grouped = (
+            credits.groupby(["model", "channel_id", "campaign_id", "day"], dropna=False)
+            .agg(conversions=("share", "sum"), value_cents=("value_cents", "sum"))
+            .reset_index()
+        )
+        for row in grouped.itertuples(index=False):
+            result_rows.append(
+                AttributionResult(
+                    run_id=run.pk,
+                    partition_id=part.pk,
+                    model=row.model,
+                    milestone=milestone,
+                    channel_id=int(row.channel_id),
+                    campaign_id=None if pd.isna(row.campaign_id) else int(row.campaign_id),
+                    day=row.day,
+                    conversions=float(row.conversions),
+                    value_cents=int(row.value_cents),
+                )
+            )
+        if milestone == Milestone.DEAL:
+            ledger_rows += _ledger(run, part, credits)
+    with transaction.atomic():
+        # Replace, not add: a redelivered or refreshed partition leaves no double counts.
+        AttributionResult.objects.filter(partition=part).delete()
+        CreditLedger.objects.filter(partition=part).delete()
+        AttributionResult.objects.bulk_create(result_rows, batch_size=5000)
+        CreditLedger.objects.bulk_create(ledger_rows, batch_size=5000)
+        RunPartition.objects.filter(pk=part.pk).update(
+            status=RunPartition.Status.DONE,
+            touches=len(touches),
+            conversions=sum(len(c) for c in conversions.values()),
+            refreshed_at=timezone.now(),
+            seconds=time.perf_counter() - started,
+        )
+    return len(result_rows)
+
+
+def _ledger(run: AttributionRun, part: RunPartition, credits: pd.DataFrame) -> list[CreditLedger]:
+    frame = credits.sort_values(["model", "conversion_id", "ts", "touch_id"]).copy()
+    frame["position"] = frame.groupby(["model", "conversion_id"]).cumcount() + 1
+    frame["journey_length"] = frame.groupby(["model", "conversion_id"])["touch_id"].transform(
+        "size"
+    )
+    rows = []
+    for row in frame.itertuples(index=False):
+        rows.append(
+            CreditLedger(
+                run_id=run.pk,
+                partition_id=part.pk,
+                model=row.model,
+                deal_id=int(row.conversion_id),
+                lead_id=int(row.lead_id),
+                touchpoint_id=None if row.touch_id < 0 else int(row.touch_id),
+                channel_id=int(row.channel_id),
+                campaign_id=None if pd.isna(row.campaign_id) else int(row.campaign_id),
+                touch_at=row.ts.to_pydatetime(),
+                position=int(row.position),
+                journey_length=int(row.journey_length),
+                share=float(row.share),
+                value_cents=int(row.value_cents),
+            )
+        )
+    return rows
+
+
+def run_finish(*, run_id: int) -> AttributionRun:
+    """Mark the run done, record timings, release the lock, tell open dashboards."""
+    run = AttributionRun.objects.get(pk=run_id)
+    parts = RunPartition.objects.filter(run=run)
+    started = run.started_at or run.created_at
+    finished = timezone.now()
+    timings = {
+        **run.timings,
+        "seconds": round((finished - started).total_seconds(), 3),
+        "partitions": parts.count(),
+        "partition_seconds": round(sum(p.seconds for p in parts), 3),
+    }
+    AttributionRun.objects.filter(pk=run.pk).update(
+        status=AttributionRun.Status.DONE, finished_at=finished, timings=timings
+    )
+    run.refresh_from_db()
+    run_release_lock(run)
+    cache.set("attribution:latest-run", run.pk, None)
+    return run
+
+
+def run_fail(*, run_id: int, error: str) -> None:
+    """Mark the run failed with the error and release the lock."""
+    run = AttributionRun.objects.filter(pk=run_id).first()
+    if run is None:
+        return
+    AttributionRun.objects.filter(pk=run_id).update(
+        status=AttributionRun.Status.FAILED, error=error[:5000], finished_at=timezone.now()
+    )
+    run_release_lock(run)
+
+
+def refresh_lead(*, lead_id: int) -> int | None:
+    """Recompute the partition holding this lead in the newest finished run (incremental).
+
+    Markov and Shapley reuse the run's global effects; the nightly full run renews them.
+    Returns the partition id refreshed, or None when there is no finished run yet.
+    """
+    run = selectors.latest_run()
+    if run is None:
+        return None
+    part = (
+        RunPartition.objects.filter(run=run, lead_id_from__lte=lead_id)
+        .order_by("-lead_id_from")
+        .first()
+    )
+    if part is None:
+        return None
+    partition_credit(partition_id=part.pk, cutoff=timezone.now())
+    cache.set("attribution:latest-run", run.pk, None)
+    cache.set("attribution:refreshed-at", timezone.now().isoformat(), None)
+    return part.pk
+
+
+SHARE_SALT = "clm.dashboard-share"
+
+
+def share_link_create(
+    *, label: str, query: str, days: int, created_by: Any, dashboard: str = "marketing"
+) -> tuple[Any, str]:
+    """A share link valid for `days` days; returns it with its signed token (shown once)."""
+    import secrets
+    from datetime import timedelta
+
+    from django.core import signing
+
+    from attribution.models import ShareLink
+
+    if not 1 <= days <= 365:
+        raise ValueError("a share link lasts 1 to 365 days")
+    link = ShareLink.objects.create(
+        dashboard=dashboard,
+        label=label.strip()[:120] or "Shared dashboard",
+        query=query.lstrip("?")[:500],
+        nonce=secrets.token_urlsafe(12),
+        expires_at=timezone.now() + timedelta(days=days),
+        created_by=created_by,
+    )
+    token = signing.dumps({"id": link.pk, "n": link.nonce}, salt=SHARE_SALT, compress=True)
+    return link, token
+
+
+def share_link_revoke(*, link: Any) -> None:
+    """Stop a share link from working, at once."""
+    if link.revoked_at is None:
+        link.revoked_at = timezone.now()
+        link.save(update_fields=["revoked_at"])
+
+
+def share_link_resolve(token: str) -> Any:
+    """The live ShareLink a token stands for, or None (bad signature, revoked, expired)."""
+    from django.core import signing
+
+    from attribution.models import ShareLink
+
+    try:
+        data = signing.loads(token, salt=SHARE_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict):
+        return None
+    link = ShareLink.objects.filter(pk=data.get("id"), nonce=data.get("n")).first()
+    if link is None or link.revoked_at is not None or link.expires_at <= timezone.now():
+        return None
+    ShareLink.objects.filter(pk=link.pk).update(last_used_at=timezone.now())
+    return link

@@ -1,0 +1,91 @@
+"""Celery tasks of attribution: thin, idempotent, taking ids.
+
+A full run is a chord of partition tasks per stage; partitions are redone, not lost, when a
+worker dies (acks_late + reject_on_worker_lost in clm.celery).
+"""
+
+from __future__ import annotations
+
+from celery import chord, shared_task
+from django.db import OperationalError
+
+RETRY = {
+    "acks_late": True,
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": True,
+    "retry_backoff_max": 300,
+    "max_retries": 5,
+}
+
+
+@shared_task(bind=True, max_retries=None)
+def attribution_run(self, run_id: int) -> None:
+    """Start a full run once no other full run holds the lock."""
+    from attribution import services
+    from attribution.models import AttributionRun, RunPartition
+
+    run = AttributionRun.objects.get(pk=run_id)
+    if run.status in (AttributionRun.Status.DONE, AttributionRun.Status.FAILED):
+        return
+    if not services.run_acquire_lock(run):
+        raise self.retry(countdown=30)
+    services.run_mark_running(run=run)
+    parts = list(RunPartition.objects.filter(run=run).values_list("pk", flat=True))
+    if services.TWO_STAGE & set(run.model_names):
+        header = [attribution_partition_count.si(partition_id=p) for p in parts]
+        chord(header)(attribution_reduce.si(run_id=run_id))
+    else:
+        header = [attribution_partition_credit.si(partition_id=p) for p in parts]
+        chord(header)(attribution_finish.si(run_id=run_id))
+
+
+@shared_task(**RETRY)
+def attribution_partition_count(partition_id: int) -> None:
+    """Stage 1 of a partition: additive Markov / Shapley counts."""
+    from attribution.services import partition_count
+
+    partition_count(partition_id=partition_id)
+
+
+@shared_task(**RETRY)
+def attribution_reduce(run_id: int) -> None:
+    """Stage 2: global effects, then every partition's credits."""
+    from attribution.models import RunPartition
+    from attribution.services import run_reduce_effects
+
+    run_reduce_effects(run_id=run_id)
+    parts = RunPartition.objects.filter(run_id=run_id).values_list("pk", flat=True)
+    header = [attribution_partition_credit.si(partition_id=p) for p in parts]
+    chord(header)(attribution_finish.si(run_id=run_id))
+
+
+@shared_task(**RETRY)
+def attribution_partition_credit(partition_id: int) -> None:
+    """Stage 3 of a partition: credits written, replacing the partition's rows."""
+    from attribution.services import partition_credit
+
+    partition_credit(partition_id=partition_id)
+
+
+@shared_task(**RETRY)
+def attribution_finish(run_id: int) -> None:
+    """Mark the run done."""
+    from attribution.services import run_finish
+
+    run_finish(run_id=run_id)
+
+
+@shared_task(**RETRY)
+def attribution_refresh_lead(lead_id: int) -> None:
+    """Refresh the credits of one lead's partition after its deal changed."""
+    from attribution.services import refresh_lead
+
+    refresh_lead(lead_id=lead_id)
+
+
+@shared_task(acks_late=True)
+def attribution_nightly() -> int:
+    """The nightly full run of every model."""
+    from attribution.services import run_create
+
+    return run_create().pk

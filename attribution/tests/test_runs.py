@@ -1,0 +1,149 @@
+"""Attribution runs through the services and Celery (eager here), on stored data."""
+
+from collections import defaultdict
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db.models import Sum
+
+from attribution import engine, services
+from attribution.models import AttributionResult, AttributionRun, CreditLedger
+from attribution.tests.factories import lead_with_journey, won_deal
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def run_now(django_capture_on_commit_callbacks, celery_eager):
+    """Create a run and let its (eager) Celery work run, as after a real commit."""
+
+    def go(**kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            run = services.run_create(**kwargs)
+        run.refresh_from_db()
+        return run
+
+    return go
+
+
+@pytest.fixture
+def journeys():
+    a = lead_with_journey("a@x.io", ["Paid Search", "Email", "Organic Search"])
+    b = lead_with_journey("b@x.io", ["Paid Social"])
+    c = lead_with_journey("c@x.io", ["Paid Search", "Direct"])
+    lead_with_journey("d@x.io", ["Display", "Referral"])  # never buys: a null path
+    deals = [won_deal(a, "1000.00"), won_deal(b, "333.33"), won_deal(c, "0.01")]
+    return {"leads": [a, b, c], "deals": deals}
+
+
+def _totals(run, model, milestone):
+    return AttributionResult.objects.filter(run=run, model=model, milestone=milestone).aggregate(
+        conversions=Sum("conversions"), cents=Sum("value_cents")
+    )
+
+
+def test_a_full_run_of_every_model_conserves_leads_and_revenue_to_the_cent(journeys, run_now):
+    run = run_now(partitions=2)
+    run.refresh_from_db()
+    assert run.status == "done", run.error
+    for model in engine.MODELS:
+        leads = _totals(run, model, "lead")
+        assert leads["conversions"] == pytest.approx(4.0), model
+        deals = _totals(run, model, "deal")
+        assert deals["conversions"] == pytest.approx(3.0), model
+        assert deals["cents"] == 100_000 + 33_333 + 1, model
+        for deal in journeys["deals"]:
+            ledger = CreditLedger.objects.filter(run=run, model=model, deal=deal)
+            assert ledger.aggregate(s=Sum("value_cents"))["s"] == int(deal.amount * 100), model
+
+
+def test_linear_credits_split_a_deal_evenly_over_its_touches(journeys, run_now):
+    run = run_now(models=["linear", "first_touch"], partitions=1)
+    a_deal = journeys["deals"][0]
+    linear = CreditLedger.objects.filter(run=run, model="linear", deal=a_deal).order_by("position")
+    assert [row.value_cents for row in linear] == [33_334, 33_333, 33_333]
+    assert [row.channel.name for row in linear] == ["Paid Search", "Email", "Organic Search"]
+    first = CreditLedger.objects.get(run=run, model="first_touch", deal=a_deal)
+    assert (first.channel.name, first.value_cents, first.share) == ("Paid Search", 100_000, 1.0)
+
+
+def _by_key(run):
+    out = defaultdict(lambda: [0.0, 0])
+    for r in AttributionResult.objects.filter(run=run):
+        key = (r.model, r.milestone, r.channel_id, r.campaign_id, r.day)
+        out[key][0] += r.conversions
+        out[key][1] += r.value_cents
+    return {k: (round(v[0], 9), v[1]) for k, v in out.items()}
+
+
+def test_one_partition_or_four_give_the_same_numbers(journeys, run_now):
+    one = run_now(partitions=1)
+    four = run_now(partitions=4)
+    assert one.partitions.count() == 1
+    assert four.partitions.count() == 4
+    assert _by_key(one) == _by_key(four)
+
+
+def test_a_run_is_immutable_once_created(journeys, run_now):
+    run = run_now(models=["linear"], partitions=1)
+    run.model_names = ["first_touch"]
+    with pytest.raises(ValidationError, match="immutable"):
+        run.save()
+
+
+def test_bad_run_definitions_are_refused():
+    with pytest.raises(ValueError, match="unknown model"):
+        services.run_create(models=["magic"])
+    with pytest.raises(ValueError):
+        services.run_create(models=["time_decay"], params={"time_decay": {"half_life": 3}})
+
+
+def test_a_changed_deal_refreshes_only_its_partition_with_the_new_amount(journeys, run_now):
+    run = run_now(models=["linear"], partitions=3)
+    deal = journeys["deals"][1]
+    deal.amount = Decimal("500.00")
+    deal.save()
+    services.refresh_lead(lead_id=deal.lead_id)
+    assert _totals(run, "linear", "deal")["cents"] == 100_000 + 50_000 + 1
+    assert CreditLedger.objects.filter(run=run, deal=deal).get().value_cents == 50_000
+
+
+def test_two_full_runs_never_hold_the_lock_together(journeys, run_now):
+    first = services.run_create(models=["linear"], start=False)
+    second = services.run_create(models=["linear"], start=False)
+    assert services.run_acquire_lock(first)
+    assert services.run_acquire_lock(first)  # re-entrant for the holder (a redelivered task)
+    assert not services.run_acquire_lock(second)
+    services.run_release_lock(first)
+    assert services.run_acquire_lock(second)
+    services.run_release_lock(second)
+
+
+def test_run_attribution_command_prints_progress_and_roi(journeys, capsys, celery_eager):
+    from django.core.management import call_command
+
+    call_command("run_attribution", "--model", "linear", "--partitions", "2")
+    out = capsys.readouterr().out
+    assert "100%" in out
+    assert "ROI by channel (linear)" in out
+    assert "Paid Search" in out
+    assert AttributionRun.objects.get().status == "done"
+
+
+def test_closing_a_deal_in_the_crm_refreshes_its_lead_credits_after_commit(
+    journeys, run_now, django_capture_on_commit_callbacks, rep
+):
+    from crm.services import deal_close, deal_create
+
+    run = run_now(models=["linear"], partitions=2)
+    lead = journeys["leads"][2]
+    lead.owner = rep
+    lead.save()
+    before = _totals(run, "linear", "deal")["cents"]
+    with django_capture_on_commit_callbacks(execute=True):
+        deal = deal_create(lead=lead, name="Upsell", by=rep, amount=Decimal("250.00"))
+        deal_close(deal=deal, won=True, by=rep)
+    assert _totals(run, "linear", "deal")["cents"] == before + 25_000
+    ledger = CreditLedger.objects.filter(run=run, deal=deal)
+    assert ledger.aggregate(s=Sum("value_cents"))["s"] == 25_000

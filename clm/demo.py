@@ -1,0 +1,460 @@
+"""Deterministic demo data that tells a story: channels that pay and channels that don't.
+
+Same seed, same data (dates are relative to today). Rows are classified by the same channel
+rules as live traffic and written with the bulk paths (COPY on PostgreSQL), giving the rows the
+services would write. Sizes: small (make run), medium, large (1,000,000 touchpoints).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+SIZES = {"small": 1_500, "medium": 10_000, "large": 100_000}
+SITE = "https://www.acme-analytics.example"
+
+
+@dataclass(frozen=True)
+class CampaignSpec:
+    name: str
+    utm_campaign: str
+    source: str
+    medium: str
+    daily_spend: float
+    quality: float  # how much more likely than average its leads become opportunities
+    deal_mean: float
+    weight: float  # share of journeys touching it
+
+
+CAMPAIGNS = [
+    CampaignSpec("Search - Brand", "search_brand", "google", "cpc", 120, 1.7, 9_000, 1.3),
+    CampaignSpec("Search - Generic", "search_generic", "google", "cpc", 320, 0.9, 7_000, 1.6),
+    CampaignSpec("LinkedIn ABM", "linkedin_abm", "linkedin", "paid_social", 380, 1.4, 19_000, 0.8),
+    CampaignSpec("Facebook Prospecting", "fb_prospecting", "facebook", "paid_social", 260, 0.3, 3_000, 1.4),
+    CampaignSpec("Display Retargeting", "display_retargeting", "gdn", "display", 190, 0.45, 4_000, 1.0),
+    CampaignSpec("YouTube Awareness", "youtube_awareness", "youtube", "cpv", 160, 0.35, 5_000, 0.6),
+    CampaignSpec("Monthly Newsletter", "newsletter", "newsletter", "email", 12, 1.25, 6_000, 1.2),
+    CampaignSpec("Partner Program", "partner_program", "partnerstack", "affiliate", 55, 1.1, 8_000, 0.5),
+    CampaignSpec("Trade Show Booth", "tradeshow_booth", "saastr", "event", 95, 1.6, 21_000, 0.3),
+]  # fmt: skip
+ORGANIC = [
+    # (referrer, weight, quality, deal_mean)
+    ("https://www.google.com/", 1.5, 1.1, 8_000),
+    ("https://www.linkedin.com/feed/", 0.5, 0.9, 8_000),
+    ("https://www.g2.com/products/acme/reviews", 0.4, 1.3, 9_000),
+    ("", 0.9, 1.0, 7_000),  # direct
+]
+FIRST_NAMES = [
+    "Ana",
+    "Ben",
+    "Chloé",
+    "Dewi",
+    "Eko",
+    "Farah",
+    "Gus",
+    "Hana",
+    "Ivan",
+    "Jae",
+    "Kai",
+    "Lena",
+    "Mo",
+    "Nia",
+    "Omar",
+    "Putri",
+    "Quinn",
+    "Rui",
+    "Sita",
+    "Tom",
+    "Uma",
+    "Vic",
+    "Wayan",
+    "Xin",
+    "Yusuf",
+    "Zoe",
+]
+LAST_NAMES = [
+    "Santoso",
+    "Müller",
+    "Smith",
+    "Tanaka",
+    "Rossi",
+    "Nguyen",
+    "Okafor",
+    "Silva",
+    "Kowalski",
+    "Haddad",
+    "Lim",
+    "Garcia",
+    "Wijaya",
+    "Berg",
+    "Novak",
+    "Costa",
+]
+COMPANIES = [
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Stark",
+    "Wayne",
+    "Tyrell",
+    "Cyberdyne",
+    "Soylent",
+    "Vandelay",
+    "Wonka",
+    "Pied",
+    "Piper",
+    "Oscorp",
+    "Nusantara",
+    "Tech",
+    "Kopi",
+    "Kenangan",
+    "Gojek-ish",
+]
+LOST_REASONS = ["Price", "Went with a competitor", "No budget", "Timing", "No decision"]
+
+
+class Progress:
+    """A one-line progress bar on stderr for steps that take more than a moment."""
+
+    def __init__(self, label: str, total: int, out: Any = None) -> None:
+        self.label, self.total, self.out = label, max(1, total), out or sys.stderr
+        self.started = time.perf_counter()
+        self.shown = -1
+
+    def update(self, done: int) -> None:
+        percent = int(100 * done / self.total)
+        if percent != self.shown:
+            self.shown = percent
+            bar = "#" * (percent // 4) + "-" * (25 - percent // 4)
+            self.out.write(f"\r  {self.label:<22} [{bar}] {percent:3d}%")
+            self.out.flush()
+
+    def done(self) -> None:
+        self.update(self.total)
+        self.out.write(f"  {time.perf_counter() - self.started:5.1f}s\n")
+
+
+def generate(*, leads: int, seed: int = 42, log: Callable[[str], None] = print) -> dict[str, int]:
+    """Write a demo dataset of about `leads` leads; return counts of what was written."""
+    from django.contrib.auth import get_user_model
+
+    from attribution.services import run_create
+    from campaigns.models import Campaign, Spend
+    from campaigns.rules import classify
+    from clm import bulk
+    from crm.models import Activity, Deal, LeadFeedback, LeadHistory, PipelineStage, QualityReason
+    from leads.models import CaptureForm, Lead, Submission, Touchpoint, Visitor
+
+    rng = np.random.default_rng(seed)
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    today = now.date()
+    days = 330
+    User = get_user_model()
+    reps = list(User.objects.filter(groups__name="Sales rep", is_active=True).order_by("id"))
+    marketer = User.objects.filter(groups__name="Marketer").first()
+    if not reps:
+        raise ValueError("seed the demo users first (seed_demo does)")
+    counts: dict[str, int] = {}
+
+    with transaction.atomic():
+        form, _ = CaptureForm.objects.get_or_create(
+            slug="demo-request",
+            defaults={
+                "name": "Demo request",
+                "headline": "See Acme Analytics in action",
+                "intro": "Book a 20-minute demo with our team.",
+                "allowed_origins": [SITE],
+                "consent_text": "Send me product news and event invitations.",
+                "consent_version": "2026-01",
+            },
+        )
+        campaigns = []
+        for spec in CAMPAIGNS:
+            probe = classify(utm_source=spec.source, utm_medium=spec.medium)
+            campaign, _ = Campaign.objects.get_or_create(
+                utm_campaign=spec.utm_campaign,
+                utm_source="",
+                utm_medium="",
+                defaults={
+                    "name": spec.name,
+                    "channel_id": probe.channel_id,
+                    "start_date": today - timedelta(days=days),
+                    "budget": Decimal(int(spec.daily_spend * days * 1.1)),
+                    "owner": marketer,
+                },
+            )
+            campaigns.append(campaign)
+
+        # Daily spend with noise and a slow trend.
+        spend_rows = []
+        progress = Progress("spend", len(CAMPAIGNS))
+        for i, (spec, campaign) in enumerate(zip(CAMPAIGNS, campaigns, strict=True)):
+            factors = rng.normal(1.0, 0.18, days).clip(0.3, 2.0)
+            for d in range(days):
+                amount = Decimal(str(round(spec.daily_spend * factors[d], 2)))
+                impressions = int(float(amount) * int(rng.integers(40, 120)))
+                spend_rows.append(
+                    Spend(
+                        campaign=campaign,
+                        date=today - timedelta(days=days - d),
+                        amount=amount,
+                        currency="USD",
+                        impressions=impressions,
+                        clicks=max(1, impressions // int(rng.integers(30, 90))),
+                        source="demo",
+                    )
+                )
+            progress.update(i + 1)
+        Spend.objects.filter(source="demo").delete()
+        bulk.insert(Spend, _with_ids(Spend, spend_rows, bulk))
+        bulk.reset_sequence(Spend)
+        progress.done()
+        counts["spend_rows"] = len(spend_rows)
+
+        # Sources a journey can touch: campaigns and organic sources, with their profile.
+        sources: list[dict[str, Any]] = []
+        for spec, campaign in zip(CAMPAIGNS, campaigns, strict=True):
+            sources.append({
+                "weight": spec.weight, "quality": spec.quality, "deal": spec.deal_mean,
+                "url": f"{SITE}/?utm_source={spec.source}&utm_medium={spec.medium}"
+                       f"&utm_campaign={spec.utm_campaign}",
+                "referrer": "", "campaign": campaign.pk, "offline": spec.medium == "event",
+                "utm": (spec.source, spec.medium, spec.utm_campaign),
+            })  # fmt: skip
+        for referrer, weight, quality, deal in ORGANIC:
+            sources.append({
+                "weight": weight, "quality": quality, "deal": deal, "url": f"{SITE}/",
+                "referrer": referrer, "campaign": None, "offline": False, "utm": ("", "", ""),
+            })  # fmt: skip
+        weights = np.array([s["weight"] for s in sources])
+        weights = weights / weights.sum()
+        classified = []
+        for s in sources:
+            if s["offline"]:
+                result = classify(utm_source=s["utm"][0], utm_medium=s["utm"][1])
+            else:
+                result = classify(
+                    utm_source=s["utm"][0], utm_medium=s["utm"][1], utm_campaign=s["utm"][2],
+                    referrer=s["referrer"], landing_url=s["url"],
+                )  # fmt: skip
+            classified.append(result)
+
+        lead_ids = bulk.next_ids(Lead, leads)
+        touch_start = bulk.next_ids(Touchpoint, 1).start
+        sub_start = bulk.next_ids(Submission, 1).start
+        lead_rows, touch_rows, visitor_rows, sub_rows = [], [], [], []
+        history_rows, activity_rows, feedback_rows, deal_rows = [], [], [], []
+        good_reason = QualityReason.objects.filter(applies_to__in=["good", "any"]).first()
+        poor_reason = QualityReason.objects.filter(applies_to__in=["poor", "any"]).first()
+        stages = {s.slug: s for s in PipelineStage.objects.all()}
+        open_stages = [s for s in stages.values() if not s.is_won and not s.is_lost]
+        won_stage = next(s for s in stages.values() if s.is_won)
+        lost_stage = next(s for s in stages.values() if s.is_lost)
+        deal_id = bulk.next_ids(Deal, 1).start
+        touch_id, sub_id = touch_start, sub_start
+        progress = Progress("leads and journeys", leads)
+        for n, lead_id in enumerate(lead_ids):
+            created = now - timedelta(hours=float(rng.uniform(2, days * 24)))
+            n_sources = int(min(8, 1 + rng.poisson(1.6)))
+            picks = rng.choice(len(sources), size=n_sources, p=weights)
+            gaps = np.sort(rng.uniform(0, 45 * 24, n_sources))[::-1]
+            visitor = f"demo{seed}v{lead_id:08d}"
+            first_name = FIRST_NAMES[int(rng.integers(len(FIRST_NAMES)))]
+            last_name = LAST_NAMES[int(rng.integers(len(LAST_NAMES)))]
+            company = COMPANIES[int(rng.integers(len(COMPANIES)))]
+            owner = reps[n % len(reps)]
+            first_touch_id = touch_id
+            for k, pick in enumerate(picks):
+                s, result = sources[pick], classified[pick]
+                at = created - timedelta(hours=float(gaps[k])) if k < n_sources - 1 else created
+                last = k == n_sources - 1
+                kind = "form_submit" if last else ("offline" if s["offline"] else "page_view")
+                touch_rows.append(Touchpoint(
+                    id=touch_id, kind=kind, occurred_at=at, lead_id=lead_id,
+                    visitor_id=None if s["offline"] else visitor,
+                    submission_id=sub_id if last else None,
+                    url=s["url"], referrer=s["referrer"],
+                    title="Demo request" if last else "Acme Analytics",
+                    utm_source=s["utm"][0], utm_medium=s["utm"][1], utm_campaign=s["utm"][2],
+                    source=result.facts.source[:255], medium=result.facts.medium[:255],
+                    channel_id=result.channel_id, matched_rule=result.match.rule_id or "",
+                    campaign_id=s["campaign"],
+                ))  # fmt: skip
+                touch_id += 1
+                # Page views continuing the visit (navigation within the site).
+                for extra in range(int(rng.poisson(1.2)) if not s["offline"] else 0):
+                    touch_rows.append(Touchpoint(
+                        id=touch_id, kind="page_view", occurred_at=at + timedelta(minutes=extra + 1),
+                        lead_id=lead_id, visitor_id=visitor, url=f"{SITE}/pricing",
+                        referrer=f"{SITE}/", title="Pricing", self_referral=True,
+                        source=result.facts.source[:255], medium=result.facts.medium[:255],
+                        channel_id=result.channel_id, matched_rule=result.match.rule_id or "",
+                        campaign_id=s["campaign"],
+                    ))  # fmt: skip
+                    touch_id += 1
+            creation_touch_id = next(
+                t.id
+                for t in reversed(touch_rows)
+                if t.lead_id == lead_id and t.kind == "form_submit"
+            )
+            visitor_rows.append(
+                Visitor(id=visitor, lead_id=lead_id, first_seen=created - timedelta(days=45),
+                        last_seen=created)
+            )  # fmt: skip
+            email = f"{first_name}.{last_name}.{lead_id}@{company.lower().replace(' ', '')}.example"
+            sub_rows.append(Submission(
+                id=sub_id, form=form, form_key=form.key, received_at=created, status="accepted",
+                payload={"email": email, "first_name": first_name, "company": company},
+                payload_hash=f"demo{sub_id}", lead_id=lead_id, lead_created=True,
+            ))  # fmt: skip
+            sub_id += 1
+
+            # Outcomes depend on the sources the journey touched (first touch counts most).
+            quality = 0.55 * sources[picks[0]]["quality"] + 0.45 * float(
+                np.mean([sources[p]["quality"] for p in picks])
+            )
+            age_days = (now - created).days
+            stage = "new"
+            history = [("new", created)]
+            contacted = age_days > 1 and rng.random() < 0.9
+            if contacted:
+                delay = timedelta(hours=float(rng.gamma(2.0, 4 + 6 * (n % len(reps)))))
+                first_contact = min(created + delay, now - timedelta(minutes=5))
+                stage = "contacted"
+                history.append(("contacted", first_contact))
+                for c in range(1 + int(rng.poisson(1.5))):
+                    at = min(first_contact + timedelta(days=3 * c), now - timedelta(minutes=1))
+                    outcome = rng.choice(
+                        ["connected", "no_answer", "left_voicemail", "meeting_booked"]
+                    )
+                    activity_rows.append(Activity(
+                        lead_id=lead_id, kind="call", outcome=str(outcome), occurred_at=at,
+                        duration=timedelta(minutes=int(rng.integers(1, 25))), by=owner,
+                    ))  # fmt: skip
+                if rng.random() < 0.45:
+                    good = rng.random() < min(0.95, 0.35 * quality + 0.15)
+                    feedback_rows.append(LeadFeedback(
+                        lead_id=lead_id, rating="good" if good else "poor",
+                        reason=good_reason if good else poor_reason, by=owner,
+                    ))  # fmt: skip
+            opp_p = min(0.9, 0.3 * quality) if contacted and age_days > 7 else 0.0
+            if rng.random() < opp_p:
+                opened = created + timedelta(days=float(rng.uniform(2, 20)))
+                opened = min(opened, now - timedelta(hours=1))
+                stage = "opportunity"
+                history.append(("qualified", opened - timedelta(hours=2)))
+                history.append(("opportunity", opened))
+                mean = sources[picks[0]]["deal"]
+                amount = Decimal(str(round(float(rng.lognormal(math.log(mean), 0.45)), 2)))
+                closes = opened + timedelta(days=float(rng.uniform(10, 60)))
+                deal_stage, closed_at, reason = (
+                    open_stages[int(rng.integers(len(open_stages)))],
+                    None,
+                    "",
+                )
+                if closes < now:
+                    won = rng.random() < min(0.85, 0.5 * math.sqrt(quality))
+                    deal_stage = won_stage if won else lost_stage
+                    closed_at, reason = closes, "" if won else str(rng.choice(LOST_REASONS))
+                    if won:
+                        stage = "customer"
+                        history.append(("customer", closes))
+                deal_rows.append(Deal(
+                    id=deal_id, lead_id=lead_id, name=f"{company} - Analytics platform",
+                    amount=amount, stage=deal_stage, close_reason=reason, closed_at=closed_at,
+                    owner=owner, opportunity_created_at=opened,
+                    expected_close_date=closes.date(),
+                ))  # fmt: skip
+                deal_id += 1
+            elif contacted and rng.random() < 0.12:
+                stage = "disqualified"
+                history.append(("disqualified", created + timedelta(days=2)))
+            for (old, _), (new, at) in itertools.pairwise(history):
+                history_rows.append(
+                    LeadHistory(lead_id=lead_id, field="stage", old=old, new=new, by=owner, at=at)
+                )
+            history_rows.append(
+                LeadHistory(lead_id=lead_id, field="owner", old="", new=str(owner.pk), at=created)
+            )
+            lead_rows.append(Lead(
+                id=lead_id, email=email, first_name=first_name, last_name=last_name,
+                company=company, form=form, stage=stage, owner=owner,
+                first_touch_id=first_touch_id, creation_touch_id=creation_touch_id,
+                latest_touch_id=touch_id - 1, created_at=created,
+                consent_given=bool(rng.random() < 0.6),
+                last_contacted_at=history[1][1] if contacted else None,
+            ))  # fmt: skip
+            if n % 500 == 0:
+                progress.update(n)
+        progress.done()
+
+        progress = Progress("writing", 8)
+        for i, (model, rows) in enumerate([
+            (Lead, _without_touches(lead_rows)), (Visitor, visitor_rows), (Submission, sub_rows),
+            (Touchpoint, touch_rows), (Deal, deal_rows), (Activity, _with_ids(Activity, activity_rows, bulk)),
+            (LeadFeedback, _with_ids(LeadFeedback, feedback_rows, bulk)),
+            (LeadHistory, _with_ids(LeadHistory, history_rows, bulk)),
+        ]):  # fmt: skip
+            bulk.insert(model, rows)
+            bulk.reset_sequence(model)
+            progress.update(i + 1)
+        # Leads point at touches and touches at leads: set the lead's touches last.
+        _link_touches(lead_rows)
+        progress.done()
+        counts.update(
+            leads=len(lead_rows), touchpoints=len(touch_rows), deals=len(deal_rows),
+            won_deals=sum(1 for d in deal_rows if d.stage_id == won_stage.pk),
+            activities=len(activity_rows), feedback=len(feedback_rows),
+        )  # fmt: skip
+
+    started = time.perf_counter()
+    log("  attribution run (all models) ...")
+    run = run_create(created_by=marketer)
+    run.refresh_from_db()
+    counts["attribution_run"] = run.pk
+    log(f"  attribution run #{run.pk}: {run.status} in {time.perf_counter() - started:.1f}s")
+    return counts
+
+
+def _with_ids(model: Any, rows: list, bulk: Any) -> list:
+    for pk, row in zip(bulk.next_ids(model, len(rows)), rows, strict=True):
+        row.pk = pk
+    return rows
+
+
+def _without_touches(leads: list) -> list:
+    """Leads are written before their touches exist; their touch links are set after."""
+    for lead in leads:
+        lead._touch_links = (lead.first_touch_id, lead.creation_touch_id, lead.latest_touch_id)
+        lead.first_touch_id = lead.creation_touch_id = lead.latest_touch_id = None
+    return leads
+
+
+def _link_touches(leads: list) -> None:
+    from django.db import connection
+
+    from leads.models import Lead
+
+    rows = [
+        (lead._touch_links[0], lead._touch_links[1], lead._touch_links[2], lead.pk)
+        for lead in leads
+    ]
+    table = Lead._meta.db_table
+    # The table name comes from the model, never from input.
+    sql = f"UPDATE {table} SET first_touch_id = %s, creation_touch_id = %s, latest_touch_id = %s WHERE id = %s"  # noqa: S608
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 5000):
+            cursor.executemany(sql, rows[start : start + 5000])

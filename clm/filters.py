@@ -1,0 +1,109 @@
+"""Dashboard filters shared by the marketing and sales pages: kept in the URL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import QueryDict
+from django.utils import timezone
+
+PRESETS = {
+    "30d": ("Last 30 days", 30),
+    "90d": ("Last 90 days", 90),
+    "180d": ("Last 6 months", 182),
+    "365d": ("Last 12 months", 365),
+}
+DEFAULT_PRESET = "90d"
+
+
+@dataclass
+class Filters:
+    """What a dashboard shows: a date range (a preset or custom), a model, a channel, a campaign."""
+
+    start: date
+    end: date
+    preset: str = DEFAULT_PRESET
+    model: str = "linear"
+    channel_id: int | None = None
+    campaign_id: int | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def previous(self) -> tuple[date, date]:
+        """The period of the same length just before this one."""
+        return self.start - timedelta(days=self.days), self.start - timedelta(days=1)
+
+    def query(self, **override: Any) -> str:
+        """The URL query string of these filters, with some values replaced."""
+        values: dict[str, Any] = {"model": self.model}
+        if self.preset == "custom":
+            values.update(start=self.start.isoformat(), end=self.end.isoformat())
+        else:
+            values["range"] = self.preset
+        if self.channel_id:
+            values["channel"] = self.channel_id
+        if self.campaign_id:
+            values["campaign"] = self.campaign_id
+        values.update(override)
+        return urlencode({k: v for k, v in values.items() if v not in (None, "")})
+
+
+def _int(raw: str | None) -> int | None:
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        return None
+    return value if 0 < value < 2**63 else None
+
+
+def parse_filters(query: QueryDict, *, models: tuple[str, ...] = ()) -> Filters:
+    """Filters from a query string; bad values fall back to defaults and are reported."""
+    today = timezone.localdate()
+    errors: dict[str, str] = {}
+    preset = query.get("range", DEFAULT_PRESET)
+    start = end = None
+    if query.get("start") or query.get("end"):
+        try:
+            start = date.fromisoformat(query.get("start", ""))
+            end = date.fromisoformat(query.get("end", "")) if query.get("end") else today
+        except ValueError:
+            errors["range"] = "Dates must be YYYY-MM-DD; showing the default range."
+            start = end = None
+        else:
+            if start > end:
+                errors["range"] = "The start is after the end; showing the default range."
+                start = end = None
+            elif (end - start).days > 3660:
+                errors["range"] = "At most 10 years at once; showing the default range."
+                start = end = None
+            else:
+                preset = "custom"
+    if start is None or end is None:
+        if preset not in PRESETS:
+            if preset != DEFAULT_PRESET and "range" not in errors:
+                errors["range"] = "Unknown range; showing the default range."
+            preset = DEFAULT_PRESET
+        end = today
+        start = today - timedelta(days=PRESETS[preset][1] - 1)
+    model = query.get("model", "linear")
+    if models and model not in models:
+        errors["model"] = "Unknown model; showing linear."
+        model = "linear"
+    return Filters(
+        start=start,
+        end=end,
+        preset=preset,
+        model=model,
+        channel_id=_int(query.get("channel")),
+        campaign_id=_int(query.get("campaign")),
+        errors=errors,
+    )

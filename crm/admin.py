@@ -1,0 +1,234 @@
+"""Admin screens of the CRM: the editable lists, and records whose saves go through services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from crm import services
+from crm.models import (
+    Activity,
+    Deal,
+    DisqualifyReason,
+    LeadFeedback,
+    LeadHistory,
+    PipelineStage,
+    QualityReason,
+)
+
+
+@admin.register(DisqualifyReason)
+class DisqualifyReasonAdmin(admin.ModelAdmin):
+    list_display = ["name", "order", "is_active"]
+    list_editable = ["order", "is_active"]
+    search_fields = ["name"]
+
+
+@admin.register(QualityReason)
+class QualityReasonAdmin(admin.ModelAdmin):
+    list_display = ["name", "applies_to", "order", "is_active"]
+    list_editable = ["applies_to", "order", "is_active"]
+    list_filter = ["applies_to", "is_active"]
+    search_fields = ["name"]
+
+
+@admin.register(PipelineStage)
+class PipelineStageAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "order", "is_won", "is_lost", "is_active"]
+    list_editable = ["order", "is_active"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(LeadHistory)
+class LeadHistoryAdmin(admin.ModelAdmin):
+    """The audit trail: read-only."""
+
+    list_display = ["at", "lead", "field", "old", "new", "disqualify_reason", "by"]
+    list_filter = ["field", "new"]
+    search_fields = ["lead__email"]
+    list_select_related = ["lead", "by", "disqualify_reason"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _raise_as_form_errors(form: forms.ModelForm, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+class ServiceAdmin(admin.ModelAdmin):
+    """Runs the write in the form's validation, so a service's refusal shows as form errors."""
+
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        base = super().get_form(request, obj, **kwargs)
+        admin_self = self
+
+        class ServiceForm(base):  # type: ignore[misc, valid-type]
+            def _post_clean(self) -> None:
+                super()._post_clean()
+                if self.errors:
+                    return
+                try:
+                    # A savepoint: a refusal half-way undoes the whole write.
+                    with transaction.atomic():
+                        admin_self.write(request=request, form=self, obj=obj)
+                except ValidationError as exc:
+                    _raise_as_form_errors(self, exc)
+
+        return ServiceForm
+
+    def write(self, *, request: HttpRequest, form: Any, obj: Any) -> None:
+        raise NotImplementedError
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # The service already wrote it in the form's validation; copy the result back.
+        saved = form.saved
+        obj.pk = saved.pk
+        obj.__dict__.update({k: v for k, v in saved.__dict__.items() if k != "_state"})
+        obj._state.adding = False
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        return None
+
+
+@admin.register(Activity)
+class ActivityAdmin(ServiceAdmin):
+    list_display = ["occurred_at", "kind", "outcome", "lead", "by", "channel", "campaign"]
+    list_filter = ["kind", "outcome", "channel"]
+    search_fields = ["lead__email", "notes"]
+    list_select_related = ["lead", "by", "channel", "campaign"]
+    raw_id_fields = ["lead"]
+    date_hierarchy = "occurred_at"
+    fields = ["lead", "kind", "outcome", "occurred_at", "duration", "notes", "channel", "campaign"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["lead", "kind", "channel", "campaign"] if obj else []
+
+    def write(self, *, request: HttpRequest, form: Any, obj: Any) -> None:
+        data = form.cleaned_data
+        if obj is None:
+            form.saved = services.activity_log(
+                lead=data["lead"],
+                kind=data["kind"],
+                by=request.user,
+                outcome=data.get("outcome", ""),
+                occurred_at=data.get("occurred_at"),
+                duration=data.get("duration"),
+                notes=data.get("notes", ""),
+                channel=data.get("channel"),
+                campaign=data.get("campaign"),
+            )
+        else:
+            original = Activity.objects.get(pk=obj.pk)
+            changed = {k: data[k] for k in form.changed_data if k in data}
+            form.saved = services.activity_update(activity=original, by=request.user, data=changed)
+
+    def delete_model(self, request: HttpRequest, obj: Activity) -> None:
+        services.activity_delete(activity=obj, by=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Activity]) -> None:
+        for activity in queryset.filter(touchpoint__isnull=True):
+            services.activity_delete(activity=activity, by=request.user)
+
+
+@admin.register(LeadFeedback)
+class LeadFeedbackAdmin(ServiceAdmin):
+    """Ratings are added, never edited: a new rating replaces the current one."""
+
+    list_display = ["created_at", "lead", "rating", "reason", "is_current", "by"]
+    list_filter = ["rating", "is_current", "reason"]
+    search_fields = ["lead__email", "note"]
+    list_select_related = ["lead", "reason", "by"]
+    raw_id_fields = ["lead"]
+    fields = ["lead", "rating", "reason", "note"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def write(self, *, request: HttpRequest, form: Any, obj: Any) -> None:
+        data = form.cleaned_data
+        form.saved = services.feedback_rate(
+            lead=data["lead"],
+            rating=data["rating"],
+            by=request.user,
+            reason=data.get("reason"),
+            note=data.get("note", ""),
+        )
+
+
+@admin.register(Deal)
+class DealAdmin(ServiceAdmin):
+    list_display = ["name", "lead", "amount", "stage", "owner", "expected_close_date", "closed_at"]
+    list_filter = ["stage", "owner"]
+    search_fields = ["name", "lead__email", "lead__company"]
+    list_select_related = ["lead", "stage", "owner"]
+    raw_id_fields = ["lead"]
+    fields = [
+        "lead", "name", "amount", "expected_close_date", "stage", "close_reason", "owner",
+        "opportunity_created_at", "closed_at", "created_at",
+    ]  # fmt: skip
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        always = ["opportunity_created_at", "closed_at", "created_at"]
+        return ["lead", *always] if obj else always
+
+    def write(self, *, request: HttpRequest, form: Any, obj: Any) -> None:
+        data = form.cleaned_data
+        if obj is None:
+            form.saved = services.deal_create(
+                lead=data["lead"],
+                name=data["name"],
+                by=request.user,
+                amount=data["amount"],
+                expected_close_date=data.get("expected_close_date"),
+                owner=data.get("owner"),
+            )
+            if data["stage"].is_closed or data["stage"] != form.saved.stage:
+                form.saved = services.deal_move_stage(
+                    deal=form.saved,
+                    stage=data["stage"],
+                    by=request.user,
+                    reason=data.get("close_reason", ""),
+                )
+            return
+        deal = Deal.objects.select_related("lead", "stage").get(pk=obj.pk)
+        plain = {
+            k: data[k]
+            for k in ("name", "amount", "expected_close_date", "owner")
+            if k in form.changed_data
+        }
+        if plain:
+            deal = services.deal_update(deal=deal, by=request.user, data=plain)
+        if "stage" in form.changed_data:
+            deal = services.deal_move_stage(
+                deal=deal, stage=data["stage"], by=request.user, reason=data["close_reason"]
+            )
+        elif "close_reason" in form.changed_data and deal.closed_at is not None:
+            deal = services.deal_close(
+                deal=deal, won=deal.stage.is_won, by=request.user, reason=data["close_reason"]
+            )
+        form.saved = deal
+
+    def delete_model(self, request: HttpRequest, obj: Deal) -> None:
+        services.deal_delete(deal=obj, by=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Deal]) -> None:
+        for deal in queryset.select_related("lead", "stage"):
+            services.deal_delete(deal=deal, by=request.user)

@@ -1,0 +1,123 @@
+"""Forms of the CRM pages: they parse and validate input; crm.services do the writing.
+
+Every choice of a related row (a lead's owner, a channel, a reason) comes from a selector, so a
+form accepts only what the user may pick.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from crm import selectors
+from crm.models import Activity, LeadFeedback
+from leads.models import Lead
+
+
+def _user_label(user: Any) -> str:
+    return user.get_full_name() or user.username
+
+
+class OwnerChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return _user_label(obj)
+
+
+class ActivityForm(forms.Form):
+    """Log a call, email, meeting, note, event or inbound call; outcome is the button pressed."""
+
+    kind = forms.ChoiceField(choices=Activity.Kind.choices, initial=Activity.Kind.CALL)
+    outcome = forms.ChoiceField(choices=[("", "—"), *Activity.Outcome.choices], required=False)
+    occurred_at = forms.DateTimeField(
+        required=False,
+        label="When",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="Leave empty for now.",
+    )
+    duration_minutes = forms.IntegerField(
+        required=False, min_value=0, max_value=24 * 60, label="Minutes"
+    )
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    channel = forms.ModelChoiceField(
+        queryset=selectors.active_channels(),
+        required=False,
+        help_text="Events and inbound calls that brought the lead in count in attribution.",
+    )
+    campaign = forms.ModelChoiceField(queryset=selectors.active_campaigns(), required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        minutes = data.pop("duration_minutes", None)
+        data["duration"] = timedelta(minutes=minutes) if minutes is not None else None
+        return data
+
+
+class StageForm(forms.Form):
+    """Move a lead to a lifecycle stage; a reason when disqualifying."""
+
+    stage = forms.ChoiceField(choices=Lead.Stage.choices)
+    reason = forms.ModelChoiceField(
+        queryset=selectors.disqualify_reasons(), required=False, empty_label="Reason…"
+    )
+
+
+class AssignForm(forms.Form):
+    """Give one lead, or the leads ticked in the queue, to an owner."""
+
+    owner = OwnerChoiceField(
+        queryset=selectors.assignable_owners(), required=False, empty_label="Unassigned"
+    )
+
+
+class BulkAssignForm(AssignForm):
+    leads = forms.ModelMultipleChoiceField(queryset=Lead.objects.none())
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["leads"].queryset = selectors.leads_visible_to(user)
+        self.fields["leads"].error_messages["required"] = "Tick the leads to assign."
+
+
+class FeedbackForm(forms.Form):
+    """Rate a lead's fit, with a reason (required for a poor fit)."""
+
+    rating = forms.ChoiceField(choices=LeadFeedback.Rating.choices)
+    reason = forms.ModelChoiceField(
+        queryset=selectors.quality_reasons(), required=False, empty_label="Reason…"
+    )
+    note = forms.CharField(required=False, max_length=2000)
+
+
+class DealForm(forms.Form):
+    """Open a deal on the lead."""
+
+    name = forms.CharField(max_length=200)
+    amount = forms.DecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal("0"), initial=Decimal("0")
+    )
+    expected_close_date = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Expected close"
+    )
+
+    def clean_expected_close_date(self) -> Any:
+        value = self.cleaned_data.get("expected_close_date")
+        if value is not None and value < timezone.localdate() - timedelta(days=365):
+            raise forms.ValidationError("That is more than a year ago.")
+        return value
+
+
+class DealStageForm(forms.Form):
+    """Move an open deal to another open pipeline stage."""
+
+    stage = forms.ModelChoiceField(queryset=selectors.open_pipeline_stages())
+
+
+class DealCloseForm(forms.Form):
+    """Mark a deal won or lost; a lost deal needs a reason."""
+
+    outcome = forms.ChoiceField(choices=[("won", "Won"), ("lost", "Lost")])
+    reason = forms.CharField(required=False, max_length=300)

@@ -1,0 +1,247 @@
+"""The CRM side of a lead: lifecycle history, activities, quality feedback and deals.
+
+The lead's own `stage` and `owner` live on leads.Lead; only crm.services write them, and every
+change is kept here as a LeadHistory row so funnel timings can be measured.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+
+
+class DisqualifyReason(models.Model):
+    """Why a lead was disqualified (no budget, spam, ...); an admin-editable list."""
+
+    name = models.CharField(max_length=120, unique=True)
+    is_active = models.BooleanField(default=True)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class QualityReason(models.Model):
+    """Why a rep rated a lead a good or a poor fit; an admin-editable list."""
+
+    class AppliesTo(models.TextChoices):
+        GOOD = "good", "Good fit"
+        POOR = "poor", "Poor fit"
+        ANY = "any", "Either"
+
+    name = models.CharField(max_length=120, unique=True)
+    applies_to = models.CharField(max_length=4, choices=AppliesTo.choices, default=AppliesTo.ANY)
+    is_active = models.BooleanField(default=True)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LeadHistory(models.Model):
+    """One change of a lead's stage or owner: who, when, from what to what."""
+
+    class Field(models.TextChoices):
+        STAGE = "stage", "Stage"
+        OWNER = "owner", "Owner"
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="history")
+    field = models.CharField(max_length=5, choices=Field.choices)
+    # A stage value, or an owner's user id ("" for none).
+    old = models.CharField(max_length=32, blank=True)
+    new = models.CharField(max_length=32, blank=True)
+    disqualify_reason = models.ForeignKey(
+        DisqualifyReason, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when the system made the change (e.g. assignment on capture).",
+    )
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name_plural = "lead history"
+        indexes = [
+            models.Index(fields=["lead", "at"]),
+            models.Index(fields=["field", "new", "at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} {self.field}: {self.old or '-'} -> {self.new or '-'}"
+
+
+class Activity(models.Model):
+    """Something sales did with a lead: a call, an email, a meeting, a note, an event."""
+
+    class Kind(models.TextChoices):
+        CALL = "call", "Call"
+        EMAIL = "email", "Email"
+        MEETING = "meeting", "Meeting"
+        NOTE = "note", "Note"
+        EVENT = "event", "Event"
+        INBOUND_CALL = "inbound_call", "Inbound call"
+
+    class Outcome(models.TextChoices):
+        CONNECTED = "connected", "Connected"
+        NO_ANSWER = "no_answer", "No answer"
+        LEFT_VOICEMAIL = "left_voicemail", "Left voicemail"
+        MEETING_BOOKED = "meeting_booked", "Meeting booked"
+        CALL_BACK = "call_back", "Call back later"
+        NOT_INTERESTED = "not_interested", "Not interested"
+        WRONG_NUMBER = "wrong_number", "Wrong number"
+        SENT = "sent", "Sent"
+        REPLIED = "replied", "Replied"
+        BOUNCED = "bounced", "Bounced"
+        HELD = "held", "Held"
+        NO_SHOW = "no_show", "No-show"
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="activities")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    occurred_at = models.DateTimeField()
+    duration = models.DurationField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="crm_activities",
+    )
+    # Events and inbound calls that brought the lead in count in attribution via a touchpoint.
+    channel = models.ForeignKey(
+        "campaigns.Channel", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    touchpoint = models.OneToOneField(
+        "leads.Touchpoint",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="crm_activity",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name_plural = "activities"
+        indexes = [models.Index(fields=["lead", "-occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class LeadFeedback(models.Model):
+    """A rep's verdict on a lead's fit; the newest is current, older ones are kept."""
+
+    class Rating(models.TextChoices):
+        GOOD = "good", "Good fit"
+        POOR = "poor", "Poor fit"
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="feedback")
+    rating = models.CharField(max_length=4, choices=Rating.choices)
+    reason = models.ForeignKey(
+        QualityReason, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    is_current = models.BooleanField(default=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "lead feedback"
+        verbose_name_plural = "lead feedback"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead"],
+                condition=models.Q(is_current=True),
+                name="feedback_one_current_per_lead",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_rating_display()} ({self.lead_id})"
+
+
+class PipelineStage(models.Model):
+    """A stage of the deal pipeline (qualification ... won, lost); an editable list."""
+
+    name = models.CharField(max_length=60, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    order = models.PositiveIntegerField(default=0)
+    is_won = models.BooleanField(default=False)
+    is_lost = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~(models.Q(is_won=True) & models.Q(is_lost=True)),
+                name="pipeline_stage_not_won_and_lost",
+                violation_error_message="A stage cannot be both won and lost.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_closed(self) -> bool:
+        return self.is_won or self.is_lost
+
+
+class Deal(models.Model):
+    """An opportunity with a lead: amount in settings.CLM_CURRENCY, stage, close date."""
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="deals")
+    name = models.CharField(max_length=200)
+    amount = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    expected_close_date = models.DateField(null=True, blank=True)
+    stage = models.ForeignKey(PipelineStage, on_delete=models.PROTECT, related_name="deals")
+    close_reason = models.CharField(max_length=300, blank=True, help_text="Why it was won or lost.")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="crm_deals",
+    )
+    opportunity_created_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["lead", "-created_at"]),
+            models.Index(fields=["stage", "closed_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

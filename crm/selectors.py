@@ -1,0 +1,345 @@
+"""Every read of the CRM side. `leads_visible_to` is the one place a user's scope is decided:
+every page, form and API query of the CRM starts from it (or from the *_visible_to helpers
+built on it), so a rep never reaches another rep's lead, activity, deal or feedback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from campaigns.models import Campaign, Channel
+from clm import roles
+from crm.models import (
+    Activity,
+    Deal,
+    DisqualifyReason,
+    LeadFeedback,
+    LeadHistory,
+    PipelineStage,
+    QualityReason,
+)
+from crm.permissions import OWNER_ROLES, Viewer, sees_all
+from leads.models import Lead, Touchpoint
+
+Stage = Lead.Stage
+OPEN_STAGES = (Stage.NEW, Stage.CONTACTED, Stage.QUALIFIED, Stage.OPPORTUNITY)
+AGES: dict[str, tuple[str, timedelta | None, timedelta | None]] = {
+    # key: (label, newer than, older than)
+    "day": ("Last 24 hours", timedelta(days=1), None),
+    "week": ("Last 7 days", timedelta(days=7), None),
+    "month": ("Last 30 days", timedelta(days=30), None),
+    "older": ("Older than 30 days", None, timedelta(days=30)),
+}
+ORDERS = {"newest": "Newest first", "untouched": "Oldest untouched first"}
+JOURNEY_LIMIT = 500
+
+
+# --- Scope --------------------------------------------------------------------------------
+
+
+def leads_visible_to(user: Viewer) -> QuerySet[Lead]:
+    """The leads `user` may see: all for admins, managers and marketers; a rep's own; else none."""
+    if not getattr(user, "is_authenticated", False):
+        return Lead.objects.none()
+    if sees_all(user):
+        return Lead.objects.all()
+    if roles.has_role(user, roles.SALES_REP):
+        return Lead.objects.filter(owner=user)
+    return Lead.objects.none()
+
+
+def activities_visible_to(user: Viewer) -> QuerySet[Activity]:
+    """Activities on the leads `user` may see."""
+    return Activity.objects.filter(lead__in=leads_visible_to(user))
+
+
+def deals_visible_to(user: Viewer) -> QuerySet[Deal]:
+    """Deals on the leads `user` may see."""
+    return Deal.objects.filter(lead__in=leads_visible_to(user))
+
+
+def feedback_visible_to(user: Viewer) -> QuerySet[LeadFeedback]:
+    """Quality ratings of the leads `user` may see."""
+    return LeadFeedback.objects.filter(lead__in=leads_visible_to(user))
+
+
+def history_visible_to(user: Viewer) -> QuerySet[LeadHistory]:
+    """Stage and owner changes of the leads `user` may see."""
+    return LeadHistory.objects.filter(lead__in=leads_visible_to(user))
+
+
+# --- Lists the forms choose from ------------------------------------------------------------
+
+
+def assignable_owners() -> QuerySet[Any]:
+    """Active sales reps and managers: who a lead or a deal may be given to."""
+    User = get_user_model()
+    ids = User.objects.filter(is_active=True, groups__name__in=OWNER_ROLES).values("pk")
+    return User.objects.filter(pk__in=ids).order_by("first_name", "last_name", "username")
+
+
+def pipeline_stages() -> QuerySet[PipelineStage]:
+    """The active deal stages, in pipeline order."""
+    return PipelineStage.objects.filter(is_active=True).order_by("order", "id")
+
+
+def open_pipeline_stages() -> QuerySet[PipelineStage]:
+    """The active stages a deal is open in (neither won nor lost)."""
+    return pipeline_stages().filter(is_won=False, is_lost=False)
+
+
+def disqualify_reasons() -> QuerySet[DisqualifyReason]:
+    """The reasons a lead may be disqualified for."""
+    return DisqualifyReason.objects.filter(is_active=True)
+
+
+def quality_reasons() -> QuerySet[QualityReason]:
+    """The reasons a rep may give for a good or poor fit."""
+    return QualityReason.objects.filter(is_active=True)
+
+
+def active_channels() -> QuerySet[Channel]:
+    """Active channels, the offline ones (sales call, event) first: an offline touch's choices."""
+    return Channel.objects.filter(is_active=True).order_by("-is_offline", "display_order", "name")
+
+
+def active_campaigns() -> QuerySet[Campaign]:
+    """Campaigns an offline touch may belong to, newest first."""
+    return Campaign.objects.exclude(status=Campaign.Status.DRAFT).order_by("-start_date", "name")
+
+
+# --- Work queue ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the work queue is narrowed to; empty values mean no filter."""
+
+    stage: str = "open"
+    owner: str = ""
+    channel: int | None = None
+    campaign: int | None = None
+    age: str = ""
+    q: str = ""
+    order: str = "newest"
+
+
+def current_rating() -> Subquery:
+    """A subquery annotation: the lead's current quality rating ('good', 'poor' or None)."""
+    return Subquery(
+        LeadFeedback.objects.filter(lead=OuterRef("pk"), is_current=True).values("rating")[:1]
+    )
+
+
+def leads_filter(*, leads: QuerySet[Lead], filters: QueueFilters, user: Viewer) -> QuerySet[Lead]:
+    """Narrow a lead queryset by stage, owner, first-touch channel/campaign, age and search."""
+    if filters.stage == "open":
+        leads = leads.filter(stage__in=OPEN_STAGES)
+    elif filters.stage in Stage.values:
+        leads = leads.filter(stage=filters.stage)
+    if filters.owner == "none":
+        leads = leads.filter(owner__isnull=True)
+    elif filters.owner == "me":
+        leads = leads.filter(owner=user)
+    elif filters.owner.isdigit():
+        leads = leads.filter(owner_id=int(filters.owner))
+    if filters.channel:
+        leads = leads.filter(first_touch__channel_id=filters.channel)
+    if filters.campaign:
+        leads = leads.filter(first_touch__campaign_id=filters.campaign)
+    if filters.age in AGES:
+        _label, newer, older = AGES[filters.age]
+        now = timezone.now()
+        if newer is not None:
+            leads = leads.filter(created_at__gte=now - newer)
+        if older is not None:
+            leads = leads.filter(created_at__lt=now - older)
+    return leads_search(leads=leads, q=filters.q)
+
+
+def leads_search(*, leads: QuerySet[Lead], q: str) -> QuerySet[Lead]:
+    """Leads whose name, email or company contain every word of `q` (case-insensitive)."""
+    for term in q.split()[:5]:
+        leads = leads.filter(
+            Q(first_name__icontains=term)
+            | Q(last_name__icontains=term)
+            | Q(email__icontains=term)
+            | Q(company__icontains=term)
+        )
+    return leads
+
+
+def queue_leads(*, user: Viewer, filters: QueueFilters) -> QuerySet[Lead]:
+    """The work queue: visible leads, filtered, ordered, with what a row shows in one query."""
+    leads = leads_filter(leads=leads_visible_to(user), filters=filters, user=user)
+    leads = leads.select_related("owner", "first_touch__channel", "first_touch__campaign").annotate(
+        current_rating=current_rating()
+    )
+    if filters.order == "untouched":
+        # Never contacted first (oldest capture first), then the longest without contact.
+        return leads.order_by(F("last_contacted_at").asc(nulls_first=True), "created_at", "id")
+    return leads.order_by("-created_at", "-id")
+
+
+# --- Lead page -----------------------------------------------------------------------------
+
+
+@dataclass
+class HistoryStep:
+    """One line of a lead's history, ready to show."""
+
+    entry: LeadHistory
+    label: str
+    old_label: str
+    new_label: str
+    after: timedelta | None = None
+
+
+@dataclass
+class LeadPage:
+    """Everything the lead page shows, each part read in one query."""
+
+    lead: Lead
+    touchpoints: list[Touchpoint]
+    journey_truncated: bool
+    activities: list[Activity]
+    deals: list[Deal]
+    feedback: list[LeadFeedback]
+    history: list[HistoryStep] = field(default_factory=list)
+
+    @property
+    def current_feedback(self) -> LeadFeedback | None:
+        return next((f for f in self.feedback if f.is_current), None)
+
+    @property
+    def stage_steps(self) -> list[HistoryStep]:
+        return [s for s in self.history if s.entry.field == LeadHistory.Field.STAGE]
+
+    @property
+    def open_deal_total(self) -> Any:
+        return sum((d.amount for d in self.deals if d.closed_at is None), start=0)
+
+    @property
+    def won_total(self) -> Any:
+        return sum((d.amount for d in self.deals if d.stage.is_won), start=0)
+
+
+def _user_label(user: Any) -> str:
+    return (user.get_full_name() or user.username) if user is not None else "System"
+
+
+def _history_steps(lead: Lead) -> list[HistoryStep]:
+    entries = list(
+        LeadHistory.objects.filter(lead=lead)
+        .select_related("by", "disqualify_reason")
+        .order_by("at", "id")
+    )
+    owner_ids = {
+        int(v)
+        for e in entries
+        if e.field == LeadHistory.Field.OWNER
+        for v in (e.old, e.new)
+        if v.isdigit()
+    }
+    owners = get_user_model().objects.in_bulk(owner_ids) if owner_ids else {}
+    stage_labels = dict(Stage.choices)
+    steps: list[HistoryStep] = []
+    previous_stage_at: datetime = lead.created_at
+    for e in entries:
+        if e.field == LeadHistory.Field.STAGE:
+            step = HistoryStep(
+                entry=e,
+                label="Stage",
+                old_label=stage_labels.get(e.old, e.old or "—"),
+                new_label=stage_labels.get(e.new, e.new),
+                after=e.at - previous_stage_at,
+            )
+            previous_stage_at = e.at
+        else:
+            old = owners.get(int(e.old)) if e.old else None
+            new = owners.get(int(e.new)) if e.new else None
+            step = HistoryStep(
+                entry=e,
+                label="Owner",
+                old_label=_user_label(old) if e.old else "Unassigned",
+                new_label=_user_label(new) if e.new else "Unassigned",
+            )
+        steps.append(step)
+    return steps
+
+
+def lead_page(*, user: Viewer, lead_id: int) -> LeadPage | None:
+    """A visible lead with its journey, activities, deals, ratings and history; else None."""
+    lead = (
+        leads_visible_to(user)
+        .select_related("owner", "form", "first_touch__channel", "first_touch__campaign")
+        .filter(pk=lead_id)
+        .first()
+    )
+    if lead is None:
+        return None
+    touches = list(
+        Touchpoint.objects.filter(lead=lead)
+        .select_related("channel", "campaign")
+        .order_by("occurred_at", "id")[: JOURNEY_LIMIT + 1]
+    )
+    return LeadPage(
+        lead=lead,
+        touchpoints=touches[:JOURNEY_LIMIT],
+        journey_truncated=len(touches) > JOURNEY_LIMIT,
+        activities=list(
+            Activity.objects.filter(lead=lead).select_related("by", "channel", "campaign")
+        ),
+        deals=list(Deal.objects.filter(lead=lead).select_related("stage", "owner")),
+        feedback=list(LeadFeedback.objects.filter(lead=lead).select_related("reason", "by")),
+        history=_history_steps(lead),
+    )
+
+
+# --- Quality feedback for marketing ----------------------------------------------------------
+
+
+def _quality_rows(user: Viewer, group: dict[str, Any]) -> list[dict[str, Any]]:
+    current = Q(feedback__is_current=True)
+    rows = (
+        leads_visible_to(user)
+        .values(**group)
+        .annotate(
+            leads=Count("pk", distinct=True),
+            good=Count("feedback", filter=current & Q(feedback__rating="good")),
+            poor=Count("feedback", filter=current & Q(feedback__rating="poor")),
+        )
+        .order_by("-leads")
+    )
+    result = []
+    for row in rows:
+        rated = row["good"] + row["poor"]
+        row["rated"] = rated
+        row["good_share"] = round(row["good"] / rated, 4) if rated else None
+        result.append(row)
+    return result
+
+
+def lead_quality_by_channel(*, user: Viewer) -> list[dict[str, Any]]:
+    """Per first-touch channel: leads, rated, good, poor and good share (good / rated)."""
+    return _quality_rows(
+        user,
+        {"channel_id": F("first_touch__channel_id"), "channel": F("first_touch__channel__name")},
+    )
+
+
+def lead_quality_by_campaign(*, user: Viewer) -> list[dict[str, Any]]:
+    """Per first-touch campaign: leads, rated, good, poor and good share (good / rated)."""
+    return _quality_rows(
+        user,
+        {
+            "campaign_id": F("first_touch__campaign_id"),
+            "campaign": F("first_touch__campaign__name"),
+        },
+    )

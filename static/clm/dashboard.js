@@ -1,0 +1,105 @@
+// Dashboards: draw the server-built plotly figures, sort tables, keep the page live.
+// Data comes from <script type="application/json"> blocks; nothing is evaluated as HTML.
+(function () {
+  "use strict";
+  var config = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
+
+  function draw(root) {
+    root.querySelectorAll("[data-figure]").forEach(function (el) {
+      var source = document.getElementById(el.getAttribute("data-figure"));
+      if (!source || !window.Plotly) return;
+      var fig = JSON.parse(source.textContent);
+      window.Plotly.react(el, fig.data || [], fig.layout || {}, config);
+    });
+    root.querySelectorAll("table.sortable").forEach(sortable);
+  }
+
+  function sortable(table) {
+    if (table.dataset.sortReady) return;
+    table.dataset.sortReady = "1";
+    table.querySelectorAll("thead th").forEach(function (th, index) {
+      th.classList.add("sort");
+      th.setAttribute("role", "button");
+      th.tabIndex = 0;
+      function go() {
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows).filter(function (r) { return r.cells.length > 1; });
+        var dir = th.dataset.dir === "desc" ? "asc" : "desc";
+        table.querySelectorAll("th").forEach(function (h) { delete h.dataset.dir; });
+        th.dataset.dir = dir;
+        rows.sort(function (a, b) {
+          var x = a.cells[index], y = b.cells[index];
+          var vx = x.dataset.v !== undefined ? parseFloat(x.dataset.v) : NaN;
+          var vy = y.dataset.v !== undefined ? parseFloat(y.dataset.v) : NaN;
+          var cmp;
+          if (!isNaN(vx) || !isNaN(vy)) {
+            cmp = (isNaN(vx) ? -Infinity : vx) - (isNaN(vy) ? -Infinity : vy);
+          } else {
+            cmp = x.textContent.localeCompare(y.textContent);
+          }
+          return dir === "asc" ? cmp : -cmp;
+        });
+        rows.forEach(function (r) { body.appendChild(r); });
+      }
+      th.addEventListener("click", go);
+      th.addEventListener("keydown", function (e) { if (e.key === "Enter") go(); });
+    });
+  }
+
+  // Custom dates only when "Custom…" is chosen; any change applies at once, kept in the URL.
+  var form = document.getElementById("filters");
+  if (form) {
+    var range = form.querySelector("[name=range]");
+    var sync = function () {
+      form.classList.toggle("show-custom", range && range.value === "custom");
+      form.querySelectorAll(".custom-range input").forEach(function (i) { i.disabled = range.value !== "custom"; });
+    };
+    if (range) { range.addEventListener("change", sync); sync(); }
+    form.querySelectorAll("select").forEach(function (s) {
+      s.addEventListener("change", function () { if (s !== range || range.value !== "custom") form.requestSubmit(); });
+    });
+  }
+
+  var box = document.getElementById("dashboard");
+  if (!box) return;
+  draw(box);
+
+  // Live: poll the latest run; when it changes, fetch the body again and redraw.
+  var url = box.getAttribute("data-status-url");
+  var shown = box.getAttribute("data-run") || "";
+  var refreshed = null;
+  function refresh() {
+    return fetch(window.location.href, { headers: { "X-CLM-Partial": "1" }, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        box.replaceChildren.apply(box, Array.prototype.slice.call(doc.body.childNodes));
+        draw(box);
+        box.dispatchEvent(new CustomEvent("clm:refreshed", { bubbles: true }));
+      });
+  }
+  function poll() {
+    fetch(url, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (s) {
+        var bar = document.getElementById("run-progress");
+        if (s.running && bar) {
+          bar.value = s.running.percent;
+          document.getElementById("run-percent").textContent = s.running.percent + "%";
+        }
+        var latest = s.latest_run === null ? "" : String(s.latest_run);
+        var changed = latest !== shown || (refreshed !== null && s.refreshed_at !== refreshed);
+        var runningNow = Boolean(s.running);
+        var hadBanner = Boolean(document.querySelector("[data-running]"));
+        refreshed = s.refreshed_at;
+        if (changed || runningNow !== hadBanner) {
+          shown = latest;
+          box.setAttribute("data-run", latest);
+          return refresh();
+        }
+      })
+      .catch(function () { /* offline for a moment: try again on the next tick */ })
+      .then(function () { setTimeout(poll, 2500); });
+  }
+  if (url) setTimeout(poll, 2500);
+})();
