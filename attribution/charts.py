@@ -176,34 +176,133 @@ def lead_quality(rows: Iterable[Mapping[str, Any]], key: str = "channel") -> dic
 
 
 def bars(
-    names: Sequence[Any], values: Sequence[float], *, color: str = "#2563eb", suffix: str = ""
+    names: Sequence[Any],
+    values: Sequence[float],
+    *,
+    color: str | Sequence[str] = "#2563eb",
+    suffix: str = "",
+    decimals: int = 1,
+    height: int = 300,
 ) -> dict[str, Any]:
-    """A simple bar chart (sales figures)."""
+    """A simple bar chart (sales figures); `suffix` follows the values on the axis and hover."""
     if not names:
         return empty("Nothing to show yet.")
     fig = go.Figure(
         go.Bar(
             x=[label(n) for n in names],
             y=list(values),
-            marker_color=color,
-            hovertemplate="%{x}: %{y:,.1f}" + label(suffix) + "<extra></extra>",
+            marker_color=color if isinstance(color, str) else list(color),
+            hovertemplate=f"%{{x}}: %{{y:,.{int(decimals)}f}}{label(suffix)}<extra></extra>",
         )
     )
-    return to_json(_layout(fig, height=300))
+    if suffix:
+        fig.update_yaxes(ticksuffix=label(suffix), separatethousands=True)
+    return to_json(_layout(fig, height=height))
 
 
 def stacked(
-    names: Sequence[Any], series: Mapping[str, Sequence[float]], colors: Mapping[str, str]
+    names: Sequence[Any],
+    series: Mapping[str, Sequence[float]],
+    colors: Mapping[str, str],
+    *,
+    suffix: str = "",
+    height: int = 320,
 ) -> dict[str, Any]:
     """Stacked bars: one trace per series (e.g. pipeline by stage per owner)."""
     if not names:
         return empty("Nothing to show yet.")
+    x = [label(n) for n in names]
     fig = go.Figure(
         [
             go.Bar(
-                name=label(s), x=[label(n) for n in names], y=list(v), marker_color=colors.get(s)
+                name=label(s),
+                x=x,
+                y=list(v),
+                marker_color=colors.get(s),
+                hovertemplate="%{x}<br>" + label(s) + ": %{y:,.0f}" + label(suffix)
+                + "<extra></extra>",
             )
             for s, v in series.items()
         ]
+    )  # fmt: skip
+    if suffix:
+        fig.update_yaxes(ticksuffix=label(suffix), separatethousands=True)
+    return to_json(_layout(fig, barmode="stack", height=height))
+
+
+# --- Sales dashboard -------------------------------------------------------------------------
+
+# Open pipeline stages from the earliest (lightest) to the latest (darkest).
+STAGE_SHADES = ("#bfdbfe", "#93c5fd", "#60a5fa", "#3b82f6", "#2563eb", "#1d4ed8", "#1e3a8a")
+
+
+def stage_colors(stages: Sequence[str]) -> dict[str, str]:
+    """A blue per pipeline stage, spread over the shades so the last stage is darkest."""
+    if not stages:
+        return {}
+    last = len(STAGE_SHADES) - 1
+    step = last / max(len(stages) - 1, 1)
+    offset = last - round(step * (len(stages) - 1))
+    return {s: STAGE_SHADES[offset + round(i * step)] for i, s in enumerate(stages)}
+
+
+def pipeline_by_owner(pipeline: Any, currency: str) -> dict[str, Any]:
+    """Open pipeline amount per owner, stacked by stage in pipeline order."""
+    if not pipeline.owners:
+        return empty("No open deals at the end of this period.")
+    return stacked(
+        pipeline.owners,
+        pipeline.amounts,
+        stage_colors(pipeline.stages),
+        suffix=f" {currency}",
+        height=340,
     )
-    return to_json(_layout(fig, barmode="stack", height=320))
+
+
+def first_contact_by_rep(rows: Sequence[Any]) -> dict[str, Any]:
+    """Median hours from capture to first contact per rep, fastest first."""
+    timed = sorted(
+        (r for r in rows if r.first_contact_hours is not None),
+        key=lambda r: r.first_contact_hours,
+    )
+    if not timed:
+        return empty("No lead captured in this period has been contacted yet.")
+    return bars(
+        [r.name for r in timed],
+        [round(r.first_contact_hours, 1) for r in timed],
+        color="#0891b2",
+        suffix=" h",
+        height=340,
+    )
+
+
+def _with_deals(rows: Sequence[Any]) -> list[Any]:
+    return [r for r in rows if r.deals_won or r.deals_lost]
+
+
+def win_rate_by_channel(rows: Sequence[Any]) -> dict[str, Any]:
+    """Won / (won + lost) per first-touch channel of the closed deals, best first."""
+    closed = sorted(_with_deals(rows), key=lambda r: -(r.win_rate or 0))
+    if not closed:
+        return empty("No deals closed in this period.")
+    return bars(
+        [r.channel for r in closed],
+        [round((r.win_rate or 0) * 100, 1) for r in closed],
+        color=[r.color or NEUTRAL for r in closed],
+        suffix="%",
+        decimals=0,
+    )
+
+
+def deal_size_by_channel(rows: Sequence[Any], currency: str) -> dict[str, Any]:
+    """Average won deal size per first-touch channel, largest first."""
+    won = sorted((r for r in rows if r.deals_won), key=lambda r: -(r.avg_deal or 0))
+    if not won:
+        return empty("No deals won in this period.")
+    return bars(
+        [r.channel for r in won],
+        [float(r.avg_deal or 0) for r in won],
+        color=[r.color or NEUTRAL for r in won],
+        suffix=f" {currency}",
+        decimals=0,
+    )

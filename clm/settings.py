@@ -107,6 +107,9 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "clm.sqlite3",
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            # A file, not shared-cache memory: browser tests hit the live server from other
+            # threads, and only a file gives them SQLite's real locking.
+            "TEST": {"NAME": VAR_DIR / "test-clm.sqlite3"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,8 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic.base import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from clm import views
@@ -13,7 +11,7 @@ admin.site.site_title = "CLM admin"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("favicon.ico", RedirectView.as_view(url=static("clm/favicon.svg"), permanent=True)),
+    path("favicon.ico", views.favicon),
     path("setup/", views.setup, name="setup"),
     path(
         "accounts/login/",

@@ -17,6 +17,14 @@ from django.views.decorators.http import require_GET
 from clm import roles
 
 
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico; the icon is a static SVG (its hashed name in production)."""
+    from django.http import HttpResponsePermanentRedirect
+    from django.templatetags.static import static
+
+    return HttpResponsePermanentRedirect(static("clm/favicon.svg"))
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Send each user to the first page of their role."""

@@ -383,7 +383,14 @@ def page_views_record(*, events: list[dict[str, Any]], meta: RequestMeta) -> int
             [Visitor(id=vid, first_seen=now, last_seen=now) for vid in ids], ignore_conflicts=True
         )
         Visitor.objects.filter(pk__in=ids).update(last_seen=Greatest("last_seen", Value(now)))
-        lead_of = dict(Visitor.objects.filter(pk__in=ids).values_list("id", "lead_id"))
+        # Locked (in id order) so a capture stitching the same visitor waits for us or we for
+        # it: either way these page views end up on the lead.
+        lead_of = dict(
+            Visitor.objects.select_for_update()
+            .filter(pk__in=ids)
+            .order_by("id")
+            .values_list("id", "lead_id")
+        )
         last_touch: dict[str, Touchpoint] = {}
         touches = []
         for at, event in timed:

@@ -44,10 +44,25 @@ def pct(value: Any, decimals: int = 0) -> str:
 
 
 @register.filter
+def hours(value: Any) -> str:
+    """A duration given in hours: 0.5 -> '30 min', 5.25 -> '5.3 h', 80 -> '3.3 d'."""
+    number = _number(value)
+    if number is None:
+        return "—"
+    if number < 1:
+        return f"{number * 60:,.0f} min"
+    if number < 48:
+        return f"{number:,.1f} h"
+    return f"{number / 24:,.1f} d"
+
+
+@register.filter
 def tile(value: Any, kind: str) -> str:
-    """A KPI tile's value by its kind: money, count, percent, ratio."""
+    """A KPI tile's value by its kind: money, count, percent, ratio, hours."""
     if kind == "money":
         return money(value)
+    if kind == "hours":
+        return hours(value)
     if kind == "percent":
         return pct(value)
     if kind == "ratio":

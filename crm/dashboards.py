@@ -1,0 +1,502 @@
+"""What the sales dashboard shows: pipeline, wins, rep activity and speed to lead.
+
+Every number is aggregated in the database over the rows the viewer may see (the
+crm.selectors *_visible_to scopes), narrowed by the dashboard filters; the channel and
+campaign filters apply to the lead's first touch. Each function runs a fixed number of
+queries whatever the number of leads, deals or activities.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import (
+    Case,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from clm import roles
+from clm.filters import Filters
+from crm.models import Activity, Deal
+from crm.permissions import Viewer
+from crm.selectors import activities_visible_to, deals_visible_to, leads_visible_to
+from crm.services.activities import CONTACT_KINDS
+from leads.models import Lead
+
+WAITING_LIMIT = 20
+CALL_KINDS = (Activity.Kind.CALL, Activity.Kind.INBOUND_CALL)
+NO_CHANNEL = "Unknown source"
+UNASSIGNED = "Unassigned"
+
+
+# --- Scope and periods ---------------------------------------------------------------------
+
+
+def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """[start, end] as aware datetimes: start 00:00 up to (excluding) the day after end."""
+    return (
+        timezone.make_aware(datetime.combine(start, time.min)),
+        timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min)),
+    )
+
+
+def _by_first_touch(qs: QuerySet[Any], f: Filters, lead: str = "") -> QuerySet[Any]:
+    """Narrow rows to leads whose first touch is in the filter's channel and campaign."""
+    if f.channel_id:
+        qs = qs.filter(**{f"{lead}first_touch__channel_id": f.channel_id})
+    if f.campaign_id:
+        qs = qs.filter(**{f"{lead}first_touch__campaign_id": f.campaign_id})
+    return qs
+
+
+def scoped_leads(*, user: Viewer, f: Filters) -> QuerySet[Lead]:
+    """Leads the user may see whose first touch matches the filter's channel and campaign."""
+    return _by_first_touch(leads_visible_to(user), f)
+
+
+def scoped_deals(*, user: Viewer, f: Filters) -> QuerySet[Deal]:
+    """Deals the user may see on leads matching the filter's channel and campaign."""
+    return _by_first_touch(deals_visible_to(user), f, "lead__")
+
+
+def scoped_activities(*, user: Viewer, f: Filters) -> QuerySet[Activity]:
+    """Activities the user may see on leads matching the filter's channel and campaign."""
+    return _by_first_touch(activities_visible_to(user), f, "lead__")
+
+
+def _won_in(start_at: datetime, end_at: datetime) -> Q:
+    return Q(stage__is_won=True, closed_at__gte=start_at, closed_at__lt=end_at)
+
+
+def _lost_in(start_at: datetime, end_at: datetime) -> Q:
+    return Q(stage__is_lost=True, closed_at__gte=start_at, closed_at__lt=end_at)
+
+
+def _open_at(moment: datetime) -> Q:
+    """Deals open at `moment`: opened before it, closed after it or not at all.
+
+    A reopened deal has lost its old close date, so it counts as open since it was opened.
+    """
+    still_open = Q(closed_at__isnull=True, stage__is_won=False, stage__is_lost=False)
+    return Q(opportunity_created_at__lt=moment) & (still_open | Q(closed_at__gte=moment))
+
+
+def _ratio(part: Any, whole: Any) -> float | None:
+    return float(part) / float(whole) if whole else None
+
+
+def _hours(value: timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds() / 3600
+
+
+# --- Time to first contact -----------------------------------------------------------------
+
+
+def first_contact_at() -> Subquery:
+    """Annotation for a Lead queryset: when sales first reached out (call, email, meeting).
+
+    Contact logged before the lead was captured does not count: the clock starts at capture.
+    """
+    return Subquery(
+        Activity.objects.filter(
+            lead=OuterRef("pk"), kind__in=CONTACT_KINDS, occurred_at__gte=OuterRef("created_at")
+        )
+        .order_by("occurred_at", "id")
+        .values("occurred_at")[:1]
+    )
+
+
+def _with_time_to_contact(leads: QuerySet[Lead]) -> QuerySet[Lead]:
+    return leads.annotate(first_contact=first_contact_at()).annotate(
+        to_contact=ExpressionWrapper(
+            F("first_contact") - F("created_at"), output_field=DurationField()
+        )
+    )
+
+
+def median_by(qs: QuerySet[Any], value: str, group: str | None = None) -> dict[Any, Any]:
+    """Median of `value` per `group` (all rows under None), without reading every row.
+
+    One query: rows are numbered within their group by `value`; only the middle row (odd
+    count) or the middle two (even count, averaged here) leave the database.
+    """
+    partition = [F(group)] if group else None
+    ranked = (
+        qs.filter(**{f"{value}__isnull": False})
+        .annotate(
+            _rank=Window(RowNumber(), partition_by=partition, order_by=[F(value).asc()]),
+            _count=Window(Count("pk"), partition_by=partition),
+        )
+        .filter(_rank__gte=(F("_count") + 1) / 2, _rank__lte=(F("_count") + 2) / 2)
+        .order_by()
+    )
+    middles: dict[Any, list[Any]] = {}
+    if group:
+        for key, middle in ranked.values_list(group, value):
+            middles.setdefault(key, []).append(middle)
+    else:
+        middles[None] = list(ranked.values_list(value, flat=True))
+        if not middles[None]:
+            return {}
+    return {key: sum(values[1:], values[0]) / len(values) for key, values in middles.items()}
+
+
+# --- KPI tiles -----------------------------------------------------------------------------
+
+
+def _change(now: Any, before: Any) -> float | None:
+    if now is None or before in (None, 0):
+        return None
+    return (float(now) - float(before)) / abs(float(before))
+
+
+def _tile(
+    label: str, key: str, kind: str, now: Any, before: Any, rise_is_good: bool | None
+) -> dict[str, Any]:
+    change = _change(now, before) if rise_is_good is not None else None
+    good = None if change is None or change == 0 else (change > 0) == rise_is_good
+    return {"label": label, "key": key, "value": now, "kind": kind, "change": change,
+            "good": good}  # fmt: skip
+
+
+def deal_totals(*, user: Viewer, f: Filters) -> dict[str, dict[str, Any]]:
+    """Open pipeline at the period's end, won/lost deals and won revenue: this and last period.
+
+    Win rate = won / (won + lost) of the deals closed in the period; average deal size = won
+    revenue / won deals.
+    """
+    start_at, end_at = _bounds(f.start, f.end)
+    before_start, before_end = _bounds(*f.previous)
+    row = scoped_deals(user=user, f=f).aggregate(
+        pipeline=Sum("amount", filter=_open_at(end_at)),
+        pipeline_before=Sum("amount", filter=_open_at(before_end)),
+        won=Count("pk", filter=_won_in(start_at, end_at)),
+        won_before=Count("pk", filter=_won_in(before_start, before_end)),
+        lost=Count("pk", filter=_lost_in(start_at, end_at)),
+        lost_before=Count("pk", filter=_lost_in(before_start, before_end)),
+        revenue=Sum("amount", filter=_won_in(start_at, end_at)),
+        revenue_before=Sum("amount", filter=_won_in(before_start, before_end)),
+    )
+    out = {}
+    for period, suffix in (("now", ""), ("before", "_before")):
+        won, lost = row[f"won{suffix}"], row[f"lost{suffix}"]
+        revenue = row[f"revenue{suffix}"] or Decimal(0)
+        out[period] = {
+            "pipeline": row[f"pipeline{suffix}"] or Decimal(0),
+            "won": won,
+            "lost": lost,
+            "revenue": revenue,
+            "win_rate": _ratio(won, won + lost),
+            "avg_deal": (revenue / won).quantize(Decimal("0.01")) if won else None,
+        }
+    return out
+
+
+def first_contact_medians(*, user: Viewer, f: Filters) -> dict[str, float | None]:
+    """Median hours from capture to first contact of the leads captured in this and last period."""
+    start_at, end_at = _bounds(f.start, f.end)
+    before_start, _ = _bounds(*f.previous)
+    leads = _with_time_to_contact(
+        scoped_leads(user=user, f=f).filter(created_at__gte=before_start, created_at__lt=end_at)
+    ).annotate(
+        period=Case(When(created_at__gte=start_at, then=Value("now")), default=Value("before"))
+    )
+    medians = median_by(leads, "to_contact", "period")
+    return {p: _hours(medians.get(p)) for p in ("now", "before")}
+
+
+def waiting_leads(*, user: Viewer, f: Filters) -> QuerySet[Lead]:
+    """Leads captured in the period that are still new and never contacted, oldest first."""
+    start_at, end_at = _bounds(f.start, f.end)
+    return (
+        scoped_leads(user=user, f=f)
+        .filter(
+            stage=Lead.Stage.NEW,
+            last_contacted_at__isnull=True,
+            created_at__gte=start_at,
+            created_at__lt=end_at,
+        )
+        .order_by("created_at", "id")
+    )
+
+
+def kpi_tiles(*, user: Viewer, f: Filters) -> list[dict[str, Any]]:
+    """The six KPI tiles, with their change against the previous period where it means much."""
+    deals = deal_totals(user=user, f=f)
+    now, before = deals["now"], deals["before"]
+    contact = first_contact_medians(user=user, f=f)
+    waiting = waiting_leads(user=user, f=f).aggregate(n=Count("pk"), oldest=Min("created_at"))
+    contact_now, contact_before = contact["now"], contact["before"]
+    tiles = [
+        _tile("Open pipeline", "pipeline", "money", now["pipeline"], before["pipeline"], True),
+        _tile("Won revenue", "revenue", "money", now["revenue"], before["revenue"], True),
+        _tile("Win rate", "win_rate", "percent", now["win_rate"], before["win_rate"], True),
+        _tile("Avg deal size", "avg_deal", "money", now["avg_deal"], before["avg_deal"], True),
+        _tile("Median first contact", "first_contact", "hours", contact_now, contact_before, False),
+        _tile("Waiting for contact", "waiting", "count", waiting["n"], None, None),
+    ]
+    # A count of leads waiting now has no meaningful previous value: show the oldest wait.
+    oldest = waiting["oldest"]
+    tiles[-1]["oldest_hours"] = _hours(timezone.now() - oldest) if oldest else None
+    return tiles
+
+
+# --- Pipeline ------------------------------------------------------------------------------
+
+
+def _person(first: str | None, last: str | None, username: str | None) -> str:
+    if username is None:
+        return UNASSIGNED
+    return f"{first or ''} {last or ''}".strip() or username
+
+
+@dataclass
+class Pipeline:
+    """Open pipeline amounts per owner (x) and stage (stacked), biggest owner first."""
+
+    owners: list[str]
+    stages: list[str]
+    amounts: dict[str, list[float]]
+    total: Decimal
+
+
+def pipeline_by_owner(*, user: Viewer, f: Filters) -> Pipeline:
+    """Deals open at the period's end, summed per owner and current open stage."""
+    _, end_at = _bounds(f.start, f.end)
+    rows = (
+        scoped_deals(user=user, f=f)
+        .filter(_open_at(end_at), stage__is_won=False, stage__is_lost=False)
+        .values(
+            "owner_id", "owner__first_name", "owner__last_name", "owner__username",
+            "stage__name", "stage__order", "stage_id",
+        )
+        .annotate(amount=Sum("amount"))
+        .order_by()
+    )  # fmt: skip
+    cells: dict[tuple[Any, str], Decimal] = {}
+    owners: dict[Any, str] = {}
+    stage_order: dict[str, tuple[int, int]] = {}
+    for r in rows:
+        owners[r["owner_id"]] = _person(
+            r["owner__first_name"], r["owner__last_name"], r["owner__username"]
+        )
+        stage_order[r["stage__name"]] = (r["stage__order"], r["stage_id"])
+        cells[(r["owner_id"], r["stage__name"])] = r["amount"] or Decimal(0)
+    totals = {o: sum((v for (k, _), v in cells.items() if k == o), Decimal(0)) for o in owners}
+    ordered = sorted(owners, key=lambda o: (o is None, -totals[o], owners[o]))
+    stages = sorted(stage_order, key=stage_order.__getitem__)
+    return Pipeline(
+        owners=[owners[o] for o in ordered],
+        stages=stages,
+        amounts={s: [float(cells.get((o, s), 0)) for o in ordered] for s in stages},
+        total=sum(totals.values(), Decimal(0)),
+    )
+
+
+# --- Reps ----------------------------------------------------------------------------------
+
+
+@dataclass
+class RepRow:
+    """One rep's line on the leaderboard for the period."""
+
+    user_id: int
+    name: str
+    leads: int = 0
+    activities: int = 0
+    calls_connected: int = 0
+    deals_won: int = 0
+    deals_lost: int = 0
+    revenue_won: Decimal = Decimal(0)
+    first_contact_hours: float | None = None
+
+    @property
+    def win_rate(self) -> float | None:
+        return _ratio(self.deals_won, self.deals_won + self.deals_lost)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rep": self.name, "leads": self.leads, "activities": self.activities,
+            "calls_connected": self.calls_connected, "deals_won": self.deals_won,
+            "deals_lost": self.deals_lost, "revenue_won": self.revenue_won,
+            "win_rate": None if self.win_rate is None else round(self.win_rate, 4),
+            "median_hours_to_first_contact": None if self.first_contact_hours is None
+            else round(self.first_contact_hours, 2),
+        }  # fmt: skip
+
+
+def rep_leaderboard(*, user: Viewer, f: Filters) -> list[RepRow]:
+    """Per rep, in the period: leads received, activities logged, calls connected, deals won
+    and lost, revenue won, win rate and median time to first contact; best revenue first.
+
+    Activities count for who logged them; leads, deals and contact times for their owner.
+    Active reps without any of these are listed with zeros.
+    """
+    start_at, end_at = _bounds(f.start, f.end)
+    rows: dict[int, RepRow] = {}
+
+    def row(user_id: int) -> RepRow:
+        return rows.setdefault(user_id, RepRow(user_id=user_id, name=""))
+
+    connected = Q(kind__in=CALL_KINDS, outcome=Activity.Outcome.CONNECTED)
+    for r in (
+        scoped_activities(user=user, f=f)
+        .filter(occurred_at__gte=start_at, occurred_at__lt=end_at, by__isnull=False)
+        .values("by_id")
+        .annotate(n=Count("pk"), connected=Count("pk", filter=connected))
+        .order_by()
+    ):
+        row(r["by_id"]).activities, row(r["by_id"]).calls_connected = r["n"], r["connected"]
+    for r in (
+        scoped_deals(user=user, f=f)
+        .filter(owner__isnull=False)
+        .values("owner_id")
+        .annotate(
+            won=Count("pk", filter=_won_in(start_at, end_at)),
+            lost=Count("pk", filter=_lost_in(start_at, end_at)),
+            revenue=Sum("amount", filter=_won_in(start_at, end_at)),
+        )
+        .filter(Q(won__gt=0) | Q(lost__gt=0))
+        .order_by()
+    ):
+        rep = row(r["owner_id"])
+        rep.deals_won, rep.deals_lost = r["won"], r["lost"]
+        rep.revenue_won = r["revenue"] or Decimal(0)
+    captured = scoped_leads(user=user, f=f).filter(
+        created_at__gte=start_at, created_at__lt=end_at, owner__isnull=False
+    )
+    for r in captured.values("owner_id").annotate(n=Count("pk")).order_by():
+        row(r["owner_id"]).leads = r["n"]
+    for owner_id, median in median_by(
+        _with_time_to_contact(captured), "to_contact", "owner_id"
+    ).items():
+        row(owner_id).first_contact_hours = _hours(median)
+    people = get_user_model().objects.filter(
+        Q(pk__in=list(rows)) | Q(is_active=True, groups__name=roles.SALES_REP)
+    )
+    for person in people.distinct():
+        row(person.pk).name = person.get_full_name() or person.get_username()
+    board = [r for r in rows.values() if r.name]
+    board.sort(key=lambda r: (-r.revenue_won, -r.deals_won, -r.activities, r.name.lower()))
+    return board
+
+
+# --- Sources -------------------------------------------------------------------------------
+
+
+@dataclass
+class SourceRow:
+    """One first-touch channel: leads captured, deals closed, win rate, average deal size."""
+
+    channel_id: int | None
+    channel: str
+    color: str
+    leads: int = 0
+    deals_won: int = 0
+    deals_lost: int = 0
+    revenue_won: Decimal = Decimal(0)
+
+    @property
+    def win_rate(self) -> float | None:
+        return _ratio(self.deals_won, self.deals_won + self.deals_lost)
+
+    @property
+    def avg_deal(self) -> Decimal | None:
+        return (
+            (self.revenue_won / self.deals_won).quantize(Decimal("0.01"))
+            if self.deals_won
+            else None
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "channel": self.channel, "leads": self.leads, "deals_won": self.deals_won,
+            "deals_lost": self.deals_lost, "revenue_won": self.revenue_won,
+            "win_rate": None if self.win_rate is None else round(self.win_rate, 4),
+            "avg_deal_size": self.avg_deal,
+        }  # fmt: skip
+
+
+def sources(*, user: Viewer, f: Filters) -> list[SourceRow]:
+    """Per first-touch channel of the lead: leads captured, deals won and lost, revenue won,
+    win rate and average deal size in the period; most revenue first."""
+    start_at, end_at = _bounds(f.start, f.end)
+    rows: dict[int | None, SourceRow] = {}
+
+    def row(r: dict[str, Any], prefix: str) -> SourceRow:
+        key = r[f"{prefix}first_touch__channel_id"]
+        return rows.setdefault(
+            key,
+            SourceRow(
+                channel_id=key,
+                channel=r[f"{prefix}first_touch__channel__name"] or NO_CHANNEL,
+                color=r[f"{prefix}first_touch__channel__color"] or "",
+            ),
+        )
+
+    fields = ("first_touch__channel_id", "first_touch__channel__name",
+              "first_touch__channel__color")  # fmt: skip
+    for r in (
+        scoped_leads(user=user, f=f)
+        .filter(created_at__gte=start_at, created_at__lt=end_at)
+        .values(*fields)
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        row(r, "").leads = r["n"]
+    for r in (
+        scoped_deals(user=user, f=f)
+        .filter(closed_at__gte=start_at, closed_at__lt=end_at)
+        .values(*(f"lead__{name}" for name in fields))
+        .annotate(
+            won=Count("pk", filter=Q(stage__is_won=True)),
+            lost=Count("pk", filter=Q(stage__is_lost=True)),
+            revenue=Sum("amount", filter=Q(stage__is_won=True)),
+        )
+        .order_by()
+    ):
+        source = row(r, "lead__")
+        source.deals_won, source.deals_lost = r["won"], r["lost"]
+        source.revenue_won = r["revenue"] or Decimal(0)
+    return sorted(rows.values(), key=lambda r: (-r.revenue_won, -r.leads, r.channel.lower()))
+
+
+# --- Waiting leads -------------------------------------------------------------------------
+
+
+def waiting_rows(*, user: Viewer, f: Filters, limit: int = WAITING_LIMIT) -> list[dict[str, Any]]:
+    """The leads waiting longest for a first contact: lead, owner, captured, hours waiting."""
+    now = timezone.now()
+    leads = waiting_leads(user=user, f=f).select_related("owner")[:limit]
+    return [
+        {
+            "lead_id": lead.pk,
+            "lead": lead.display_name,
+            "email": lead.email,
+            "company": lead.company,
+            "owner": (lead.owner.get_full_name() or lead.owner.get_username())
+            if lead.owner
+            else UNASSIGNED,
+            "captured_at": lead.created_at,
+            "waiting_hours": round((now - lead.created_at).total_seconds() / 3600, 1),
+        }
+        for lead in leads
+    ]
