@@ -31,6 +31,7 @@ from attribution.models import (
     Milestone,
     RunPartition,
 )
+from clm import bulk
 
 log = logging.getLogger(__name__)
 
@@ -199,8 +200,8 @@ def partition_credit(*, partition_id: int, cutoff: datetime | None = None) -> in
     run = part.run
     touches, conversions = _frames(run, part, cutoff or run.data_cutoff)
     channel_ids = _channel_ids()
-    result_rows: list[AttributionResult] = []
-    ledger_rows: list[CreditLedger] = []
+    result_frames: list[pd.DataFrame] = []
+    ledger_frames: list[pd.DataFrame] = []
     for milestone, conv in conversions.items():
         if conv.empty:
             continue
@@ -230,28 +231,18 @@ def partition_credit(*, partition_id: int, cutoff: datetime | None = None) -> in
             .agg(conversions=("share", "sum"), value_cents=("value_cents", "sum"))
             .reset_index()
         )
-        for row in grouped.itertuples(index=False):
-            result_rows.append(
-                AttributionResult(
-                    run_id=run.pk,
-                    partition_id=part.pk,
-                    model=row.model,
-                    milestone=milestone,
-                    channel_id=int(row.channel_id),
-                    campaign_id=None if pd.isna(row.campaign_id) else int(row.campaign_id),
-                    day=row.day,
-                    conversions=float(row.conversions),
-                    value_cents=int(row.value_cents),
-                )
-            )
+        grouped["milestone"] = milestone
+        result_frames.append(grouped)
         if milestone == Milestone.DEAL:
-            ledger_rows += _ledger(run, part, credits)
+            ledger_frames.append(_ledger_frame(credits))
+    results = _stamp(result_frames, run, part)
+    ledger = _stamp(ledger_frames, run, part)
     with transaction.atomic():
         # Replace, not add: a redelivered or refreshed partition leaves no double counts.
         AttributionResult.objects.filter(partition=part).delete()
         CreditLedger.objects.filter(partition=part).delete()
-        AttributionResult.objects.bulk_create(result_rows, batch_size=5000)
-        CreditLedger.objects.bulk_create(ledger_rows, batch_size=5000)
+        bulk.insert_frame(AttributionResult, results, RESULT_COLUMNS)
+        bulk.insert_frame(CreditLedger, ledger, LEDGER_COLUMNS)
         RunPartition.objects.filter(pk=part.pk).update(
             status=RunPartition.Status.DONE,
             touches=len(touches),
@@ -259,35 +250,41 @@ def partition_credit(*, partition_id: int, cutoff: datetime | None = None) -> in
             refreshed_at=timezone.now(),
             seconds=time.perf_counter() - started,
         )
-    return len(result_rows)
+    return len(results)
 
 
-def _ledger(run: AttributionRun, part: RunPartition, credits: pd.DataFrame) -> list[CreditLedger]:
+RESULT_COLUMNS = [
+    "run_id", "partition_id", "model", "milestone", "channel_id", "campaign_id", "day",
+    "conversions", "value_cents",
+]  # fmt: skip
+LEDGER_COLUMNS = [
+    "run_id", "partition_id", "model", "deal_id", "lead_id", "touchpoint_id", "channel_id",
+    "campaign_id", "touch_at", "position", "journey_length", "share", "value_cents",
+]  # fmt: skip
+
+
+def _stamp(frames: list[pd.DataFrame], run: AttributionRun, part: RunPartition) -> pd.DataFrame:
+    """One frame of rows for this run and partition, with integer ids and NULLs where none."""
+    if not frames:
+        return pd.DataFrame()
+    frame = pd.concat(frames, ignore_index=True)
+    frame["run_id"], frame["partition_id"] = run.pk, part.pk
+    for column in ("channel_id", "campaign_id", "touchpoint_id"):
+        if column in frame:
+            frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def _ledger_frame(credits: pd.DataFrame) -> pd.DataFrame:
+    """Per deal and model: each credited touch, its place in the journey, share and cents."""
     frame = credits.sort_values(["model", "conversion_id", "ts", "touch_id"]).copy()
-    frame["position"] = frame.groupby(["model", "conversion_id"]).cumcount() + 1
-    frame["journey_length"] = frame.groupby(["model", "conversion_id"])["touch_id"].transform(
-        "size"
-    )
-    rows = []
-    for row in frame.itertuples(index=False):
-        rows.append(
-            CreditLedger(
-                run_id=run.pk,
-                partition_id=part.pk,
-                model=row.model,
-                deal_id=int(row.conversion_id),
-                lead_id=int(row.lead_id),
-                touchpoint_id=None if row.touch_id < 0 else int(row.touch_id),
-                channel_id=int(row.channel_id),
-                campaign_id=None if pd.isna(row.campaign_id) else int(row.campaign_id),
-                touch_at=row.ts.to_pydatetime(),
-                position=int(row.position),
-                journey_length=int(row.journey_length),
-                share=float(row.share),
-                value_cents=int(row.value_cents),
-            )
-        )
-    return rows
+    keys = [frame["model"], frame["conversion_id"]]
+    frame["position"] = frame.groupby(keys).cumcount() + 1
+    frame["journey_length"] = frame.groupby(keys)["touch_id"].transform("size")
+    frame["deal_id"] = frame["conversion_id"]
+    frame["touchpoint_id"] = frame["touch_id"].where(frame["touch_id"] >= 0).astype("Int64")
+    frame["touch_at"] = frame["ts"]
+    return frame
 
 
 def run_finish(*, run_id: int) -> AttributionRun:

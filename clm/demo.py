@@ -147,7 +147,9 @@ class Progress:
         self.out.write(f"  {time.perf_counter() - self.started:5.1f}s\n")
 
 
-def generate(*, leads: int, seed: int = 42, log: Callable[[str], None] = print) -> dict[str, int]:
+def generate(
+    *, leads: int, seed: int = 42, log: Callable[[str], None] = print, run: bool = True
+) -> dict[str, int]:
     """Write a demo dataset of about `leads` leads; return counts of what was written."""
     from django.contrib.auth import get_user_model
 
@@ -265,6 +267,7 @@ def generate(*, leads: int, seed: int = 42, log: Callable[[str], None] = print) 
         lost_stage = next(s for s in stages.values() if s.is_lost)
         deal_id = bulk.next_ids(Deal, 1).start
         touch_id, sub_id = touch_start, sub_start
+        written_touches = 0
         progress = Progress("leads and journeys", leads)
         for n, lead_id in enumerate(lead_ids):
             created = now - timedelta(hours=float(rng.uniform(2, days * 24)))
@@ -282,6 +285,8 @@ def generate(*, leads: int, seed: int = 42, log: Callable[[str], None] = print) 
                 at = created - timedelta(hours=float(gaps[k])) if k < n_sources - 1 else created
                 last = k == n_sources - 1
                 kind = "form_submit" if last else ("offline" if s["offline"] else "page_view")
+                if last:
+                    last_submit_id = touch_id
                 touch_rows.append(Touchpoint(
                     id=touch_id, kind=kind, occurred_at=at, lead_id=lead_id,
                     visitor_id=None if s["offline"] else visitor,
@@ -305,11 +310,7 @@ def generate(*, leads: int, seed: int = 42, log: Callable[[str], None] = print) 
                         campaign_id=s["campaign"],
                     ))  # fmt: skip
                     touch_id += 1
-            creation_touch_id = next(
-                t.id
-                for t in reversed(touch_rows)
-                if t.lead_id == lead_id and t.kind == "form_submit"
-            )
+            creation_touch_id = last_submit_id
             visitor_rows.append(
                 Visitor(id=visitor, lead_id=lead_id, first_seen=created - timedelta(days=45),
                         last_seen=created)
@@ -397,6 +398,11 @@ def generate(*, leads: int, seed: int = 42, log: Callable[[str], None] = print) 
                 consent_given=bool(rng.random() < 0.6),
                 last_contacted_at=history[1][1] if contacted else None,
             ))  # fmt: skip
+            if len(touch_rows) >= 200_000:
+                # Foreign keys are checked at commit, so touches may go before their leads.
+                bulk.insert(Touchpoint, touch_rows)
+                written_touches += len(touch_rows)
+                touch_rows = []
             if n % 500 == 0:
                 progress.update(n)
         progress.done()
@@ -415,11 +421,13 @@ def generate(*, leads: int, seed: int = 42, log: Callable[[str], None] = print) 
         _link_touches(lead_rows)
         progress.done()
         counts.update(
-            leads=len(lead_rows), touchpoints=len(touch_rows), deals=len(deal_rows),
+            leads=len(lead_rows), touchpoints=written_touches + len(touch_rows), deals=len(deal_rows),
             won_deals=sum(1 for d in deal_rows if d.stage_id == won_stage.pk),
             activities=len(activity_rows), feedback=len(feedback_rows),
         )  # fmt: skip
 
+    if not run:
+        return counts
     started = time.perf_counter()
     log("  attribution run (all models) ...")
     run = run_create(created_by=marketer)

@@ -58,6 +58,14 @@ class IdempotencyConflict(Exception):
     """A submission_id was reused with a different payload."""
 
 
+def storable(payload: dict[str, Any]) -> dict[str, Any]:
+    """The raw payload as the database can keep it: NUL (refused by PostgreSQL) becomes U+FFFD."""
+    return {
+        str(k).replace("\x00", "\ufffd"): v.replace("\x00", "\ufffd") if isinstance(v, str) else v
+        for k, v in payload.items()
+    }
+
+
 def payload_hash(payload: dict[str, Any]) -> str:
     """A stable hash of a payload, ignoring the fields a retry may change."""
     stable = {k: v for k, v in payload.items() if k not in {"clm_elapsed_ms"}}
@@ -206,7 +214,7 @@ def submission_reject(
         received_at=meta.received_at,
         status=status,
         reason=reason[:2000],
-        payload=payload,
+        payload=storable(payload),
         payload_hash=payload_hash(payload),
         submission_id=None,
         user_agent=meta.user_agent[:400],
@@ -318,7 +326,7 @@ def _capture(
         form_key=form.key,
         received_at=now,
         status=Submission.Status.ACCEPTED,
-        payload=payload,
+        payload=storable(payload),
         payload_hash=digest,
         submission_id=submission_id,
         lead=lead,

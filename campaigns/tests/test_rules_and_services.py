@@ -122,7 +122,7 @@ def test_reclassify_applies_changed_rules_to_history():
     assert touches[1].channel.name == "Organic Search"
 
 
-def test_reclassify_task_runs_after_commit(django_capture_on_commit_callbacks):
+def test_reclassify_task_runs_after_commit(django_capture_on_commit_callbacks, celery_eager):
     TouchpointFactory(referrer="https://duckduckgo.com/", channel_name="Direct")
     with django_capture_on_commit_callbacks(execute=True):
         job = services.reclassify_start()

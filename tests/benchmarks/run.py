@@ -223,12 +223,31 @@ def bench_engine(args: argparse.Namespace) -> list[Row]:
     ]
 
 
+@section("large")
+def bench_large(args: argparse.Namespace) -> list[Row]:
+    """The large dataset: seed (once), read, full runs, incremental refresh, dashboards."""
+    from tests.benchmarks import bench_attribution as large
+
+    rows = large.ensure_large_dataset(args.large_leads)
+    read_rows, read_seconds = large.read_touches(args)
+    rows += read_rows
+    rows += large.full_run_in_process(args, read_seconds)
+    with large.Worker():
+        rows += large.full_run_on_workers(args)
+        rows += large.incremental_refresh(args)
+    rows += large.dashboard_times(args)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument(
+        "--large-leads", type=int, default=100_000, help="leads in the large dataset"
+    )
     parser.add_argument(
         "--only", default="", help="comma-separated sections: " + ", ".join(SECTIONS)
     )

@@ -37,6 +37,9 @@ class Command(BaseCommand):
             "--seed", type=int, default=42, help="random seed (same seed, same data)"
         )
         parser.add_argument("--users-only", action="store_true", help="only the demo users")
+        parser.add_argument(
+            "--no-run", action="store_true", help="skip the attribution run at the end"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from leads.models import Lead
@@ -57,7 +60,9 @@ class Command(BaseCommand):
         started = time.perf_counter()
         self.stdout.write(f"Generating demo data: {leads:,} leads (seed {options['seed']}) ...")
         try:
-            counts = demo.generate(leads=leads, seed=options["seed"], log=self.stdout.write)
+            counts = demo.generate(
+                leads=leads, seed=options["seed"], log=self.stdout.write, run=not options["no_run"]
+            )
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         summary = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in counts.items())

@@ -1,0 +1,215 @@
+"""Benchmark sections on the large dataset: seeding, reading, full run, refresh, dashboards."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+Row = tuple[str, str, str]
+
+
+def ensure_large_dataset(leads: int) -> list[Row]:
+    """Seed `leads` demo leads (about 10 touchpoints each) unless the database has them."""
+    from django.core.management import call_command
+
+    from leads.models import Lead, Touchpoint
+
+    have = Lead.objects.count()
+    if have >= leads * 0.95:
+        return [
+            ("dataset", f"{have:,} leads", f"{Touchpoint.objects.count():,} touchpoints (reused)")
+        ]
+    _wipe()
+    call_command("seed_demo", "--users-only")
+    started = time.perf_counter()
+    call_command("seed_demo", "--leads", str(leads), "--seed", "11", "--no-run")
+    seconds = time.perf_counter() - started
+    touches = Touchpoint.objects.count()
+    return [
+        ("dataset", f"{leads:,} leads", f"{touches:,} touchpoints"),
+        ("seed_demo (COPY)", f"{seconds:.0f} s", f"{touches / seconds:,.0f} touchpoints/s"),
+    ]
+
+
+def _wipe() -> None:
+    from django.db import connection
+
+    tables = [
+        "attribution_creditledger", "attribution_attributionresult", "attribution_runpartition",
+        "attribution_attributionrun", "crm_activity", "crm_leadfeedback", "crm_leadhistory",
+        "crm_deal", "leads_touchpoint", "leads_submission", "leads_visitor", "leads_lead",
+        "campaigns_spend",
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+
+
+def read_touches(args: argparse.Namespace) -> tuple[list[Row], float]:
+    """Time to read every journey touchpoint out of PostgreSQL into a DataFrame."""
+    from django.utils import timezone
+
+    from attribution.selectors import journey_touches
+
+    times, rows = [], 0
+    for _ in range(args.rounds):
+        started = time.perf_counter()
+        frame = journey_touches(lead_from=0, lead_to=None, cutoff=timezone.now())
+        times.append(time.perf_counter() - started)
+        rows = len(frame)
+    median = statistics.median(times)
+    return [("read journey touchpoints", f"{median:.2f} s", f"{rows:,} rows into pandas")], median
+
+
+def full_run_in_process(args: argparse.Namespace, read_seconds: float) -> list[Row]:
+    """A full run of all models, eager in a fresh process: wall time and peak memory."""
+    code = (
+        "import django, os, time, resource, json;"
+        "os.environ['DJANGO_SETTINGS_MODULE']='tests.benchmarks.settings_bench';"
+        "django.setup();"
+        "from clm.celery import app; app.conf.task_always_eager=True;"
+        "from attribution import services;"
+        "t=time.perf_counter(); run=services.run_create(partitions=4, start=False);"
+        "from attribution.tasks import attribution_run; attribution_run.delay(run_id=run.pk);"
+        "run.refresh_from_db();"
+        "print(json.dumps({'s': time.perf_counter()-t, 'status': run.status,"
+        " 'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))"
+    )
+    times, peaks = [], []
+    for _ in range(args.rounds):
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=dict(os.environ),
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        if result["status"] != "done":
+            raise RuntimeError(f"full run ended {result['status']}: {out.stderr[-2000:]}")
+        times.append(result["s"])
+        peaks.append(result["rss"] / 1024)
+    median = statistics.median(times)
+    return [
+        ("full run, 10 models, 1 process", f"{median:.1f} s", f"peak RSS {max(peaks):,.0f} MiB"),
+        ("full run / read touchpoints", f"{median / read_seconds:.1f}x", "ratio of times"),
+    ]
+
+
+class Worker:
+    """A Celery worker subprocess (prefork, 2 processes) on the bench broker."""
+
+    def __enter__(self) -> Worker:
+        log = ROOT / "var" / "bench" / "worker.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        self.log = log
+        self.out = open(log, "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "clm", "worker", "--concurrency=2",
+             "--without-mingle", "--without-gossip", "--loglevel=WARNING", "-n", "bench@%h"],
+            cwd=ROOT, env=dict(os.environ), stdout=self.out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        from clm.celery import app
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if app.control.ping(timeout=1.0):
+                return self
+        raise RuntimeError("the Celery worker did not answer within 60 s")
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.out.close()
+
+
+def full_run_on_workers(args: argparse.Namespace) -> list[Row]:
+    """A full run through a real Celery worker (2 processes), 4 partitions."""
+    from attribution import services
+    from attribution.models import AttributionRun
+
+    times = []
+    for _ in range(args.rounds):
+        started = time.perf_counter()
+        run = services.run_create(partitions=4)
+        while True:
+            run.refresh_from_db()
+            if run.status in (AttributionRun.Status.DONE, AttributionRun.Status.FAILED):
+                break
+            time.sleep(0.2)
+        if run.status != "done":
+            raise RuntimeError(f"run {run.pk} failed: {run.error}")
+        times.append(time.perf_counter() - started)
+    return [("full run on Celery (2 workers)", f"{statistics.median(times):.1f} s", "4 partitions")]
+
+
+def incremental_refresh(args: argparse.Namespace) -> list[Row]:
+    """Time from a deal marked won until the dashboard's data reflects it."""
+    from django.core.cache import cache
+    from django.db import transaction
+
+    from crm.models import Deal
+    from crm.services import deal_close
+
+    times = []
+    for _ in range(args.rounds):
+        deal = Deal.objects.filter(stage__is_won=False, stage__is_lost=False).select_related("lead")
+        deal = deal.order_by("id").first()
+        if deal is None:
+            return [("incremental refresh", "n/a", "no open deal left")]
+        before = cache.get("attribution:refreshed-at")
+        started = time.perf_counter()
+        with transaction.atomic():
+            deal_close(deal=deal, won=True, by=None)
+        while cache.get("attribution:refreshed-at") == before:
+            if time.perf_counter() - started > 120:
+                raise RuntimeError("no refresh within 120 s")
+            time.sleep(0.05)
+        times.append(time.perf_counter() - started)
+    return [
+        (
+            "deal won -> dashboard data",
+            f"{statistics.median(times):.2f} s",
+            "incremental refresh of one partition",
+        )
+    ]
+
+
+def dashboard_times(args: argparse.Namespace) -> list[Row]:
+    """Server time of the dashboards on this dataset (test client, no network)."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(get_user_model().objects.get(username="marketer"))
+    rows = []
+    for name, url in (
+        ("marketing dashboard", "/dashboards/marketing/?range=365d"),
+        ("sales dashboard", "/crm/dashboard/?range=365d"),
+        ("ROI API", "/api/v1/reports/roi/?model=markov"),
+    ):
+        client.get(url)  # warm
+        samples = []
+        for _ in range(max(10, args.rounds * 5)):
+            started = time.perf_counter()
+            response = client.get(url)
+            samples.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200:
+                raise RuntimeError(f"{url} answered {response.status_code}")
+        samples.sort()
+        p95 = samples[min(len(samples) - 1, int(0.95 * len(samples)))]
+        rows.append(
+            (f"{name} server time", f"{statistics.median(samples):.0f} ms", f"p95 {p95:.0f} ms")
+        )
+    return rows
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
