@@ -6,6 +6,7 @@ REDIS_URL to Redis as Celery broker, result backend and cache. CLM_ENV=productio
 hardened settings and refuses to start without SECRET_KEY and ALLOWED_HOSTS.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -109,7 +110,8 @@ else:
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
             # A file, not shared-cache memory: browser tests hit the live server from other
             # threads, and only a file gives them SQLite's real locking.
-            "TEST": {"NAME": VAR_DIR / "test-clm.sqlite3"},
+            # One file per test process, so two test runs never share (or delete) it.
+            "TEST": {"NAME": VAR_DIR / f"test-clm-{os.getpid()}.sqlite3"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
