@@ -39,7 +39,8 @@ AXIS = {
 
 def figure(traces: list[dict[str, Any]], *, height: int = 330, **layout: Any) -> dict[str, Any]:
     """A figure dict with the house layout: white, light grid, legend below."""
-    xaxis = {**AXIS, **layout.pop("xaxis", {})}
+    # Category axes (x on bars) need no grid; value axes get a light one.
+    xaxis = {**AXIS, "showgrid": False, **layout.pop("xaxis", {})}
     yaxis = {**AXIS, **layout.pop("yaxis", {})}
     return {
         "data": traces,
@@ -111,7 +112,8 @@ def roi_by_channel(rows: Sequence[Any], currency: str) -> dict[str, Any]:
     return figure(
         [trace],
         height=max(220, 34 * len(paid) + 60),
-        xaxis={"ticksuffix": "%", "zeroline": True, "zerolinecolor": "#94a3b8"},
+        xaxis={"ticksuffix": "%", "zeroline": True, "zerolinecolor": "#94a3b8", "showgrid": True},
+        yaxis={"showgrid": False},
     )
 
 

@@ -1,10 +1,17 @@
 from django.urls import path
+from django.views.generic.base import RedirectView
 
 from attribution import views
 
 app_name = "attribution"
 
 urlpatterns = [
+    # The public contract names /dashboards/sales/; the page lives with its data in crm/.
+    path(
+        "sales/",
+        RedirectView.as_view(pattern_name="crm:sales-dashboard", query_string=True),
+        name="sales-dashboard",
+    ),
     path("marketing/", views.marketing_dashboard, name="marketing-dashboard"),
     path("marketing/deals/", views.deals_drilldown, name="deals"),
     path("marketing/export/<str:table>.csv", views.export_csv, name="export"),

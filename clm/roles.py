@@ -133,7 +133,12 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
                 url = reverse(url_name)
             except NoReverseMatch:
                 continue
-            items.append({"label": label, "url": url, "active": request.path.startswith(url)})
+            items.append({"label": label, "url": url, "active": False})
+    # One entry is active: the longest URL the path is under (/crm/dashboard/ is Sales, not
+    # Leads at /crm/).
+    matching = [i for i in items if request.path.startswith(i["url"])]
+    if matching:
+        max(matching, key=lambda i: len(i["url"]))["active"] = True
     return {"nav_items": items, "user_roles": roles, "currency": _currency()}
 
 

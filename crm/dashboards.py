@@ -99,6 +99,11 @@ def _open_at(moment: datetime) -> Q:
     return Q(opportunity_created_at__lt=moment) & (still_open | Q(closed_at__gte=moment))
 
 
+def _money(value: Any) -> Decimal:
+    """A sum of amounts to the cent, whatever the database returned (None for no rows)."""
+    return Decimal(value or 0).quantize(Decimal("0.01"))
+
+
 def _ratio(part: Any, whole: Any) -> float | None:
     return float(part) / float(whole) if whole else None
 
@@ -132,30 +137,25 @@ def _with_time_to_contact(leads: QuerySet[Lead]) -> QuerySet[Lead]:
     )
 
 
-def median_by(qs: QuerySet[Any], value: str, group: str | None = None) -> dict[Any, Any]:
-    """Median of `value` per `group` (all rows under None), without reading every row.
+def median_by(qs: QuerySet[Any], value: str, group: str) -> dict[Any, Any]:
+    """Median of `value` per `group`, without reading every row.
 
     One query: rows are numbered within their group by `value`; only the middle row (odd
     count) or the middle two (even count, averaged here) leave the database.
     """
-    partition = [F(group)] if group else None
     ranked = (
         qs.filter(**{f"{value}__isnull": False})
         .annotate(
-            _rank=Window(RowNumber(), partition_by=partition, order_by=[F(value).asc()]),
-            _count=Window(Count("pk"), partition_by=partition),
+            _rank=Window(RowNumber(), partition_by=[F(group)], order_by=[F(value).asc()]),
+            _count=Window(Count("pk"), partition_by=[F(group)]),
         )
         .filter(_rank__gte=(F("_count") + 1) / 2, _rank__lte=(F("_count") + 2) / 2)
         .order_by()
+        .values_list(group, value)
     )
     middles: dict[Any, list[Any]] = {}
-    if group:
-        for key, middle in ranked.values_list(group, value):
-            middles.setdefault(key, []).append(middle)
-    else:
-        middles[None] = list(ranked.values_list(value, flat=True))
-        if not middles[None]:
-            return {}
+    for key, middle in ranked:
+        middles.setdefault(key, []).append(middle)
     return {key: sum(values[1:], values[0]) / len(values) for key, values in middles.items()}
 
 
@@ -198,9 +198,9 @@ def deal_totals(*, user: Viewer, f: Filters) -> dict[str, dict[str, Any]]:
     out = {}
     for period, suffix in (("now", ""), ("before", "_before")):
         won, lost = row[f"won{suffix}"], row[f"lost{suffix}"]
-        revenue = row[f"revenue{suffix}"] or Decimal(0)
+        revenue = _money(row[f"revenue{suffix}"])
         out[period] = {
-            "pipeline": row[f"pipeline{suffix}"] or Decimal(0),
+            "pipeline": _money(row[f"pipeline{suffix}"]),
             "won": won,
             "lost": lost,
             "revenue": revenue,
@@ -299,7 +299,7 @@ def pipeline_by_owner(*, user: Viewer, f: Filters) -> Pipeline:
             r["owner__first_name"], r["owner__last_name"], r["owner__username"]
         )
         stage_order[r["stage__name"]] = (r["stage__order"], r["stage_id"])
-        cells[(r["owner_id"], r["stage__name"])] = r["amount"] or Decimal(0)
+        cells[(r["owner_id"], r["stage__name"])] = _money(r["amount"])
     totals = {o: sum((v for (k, _), v in cells.items() if k == o), Decimal(0)) for o in owners}
     ordered = sorted(owners, key=lambda o: (o is None, -totals[o], owners[o]))
     stages = sorted(stage_order, key=stage_order.__getitem__)
@@ -379,7 +379,7 @@ def rep_leaderboard(*, user: Viewer, f: Filters) -> list[RepRow]:
     ):
         rep = row(r["owner_id"])
         rep.deals_won, rep.deals_lost = r["won"], r["lost"]
-        rep.revenue_won = r["revenue"] or Decimal(0)
+        rep.revenue_won = _money(r["revenue"])
     captured = scoped_leads(user=user, f=f).filter(
         created_at__gte=start_at, created_at__lt=end_at, owner__isnull=False
     )
@@ -475,7 +475,7 @@ def sources(*, user: Viewer, f: Filters) -> list[SourceRow]:
     ):
         source = row(r, "lead__")
         source.deals_won, source.deals_lost = r["won"], r["lost"]
-        source.revenue_won = r["revenue"] or Decimal(0)
+        source.revenue_won = _money(r["revenue"])
     return sorted(rows.values(), key=lambda r: (-r.revenue_won, -r.leads, r.channel.lower()))
 
 
@@ -500,3 +500,34 @@ def waiting_rows(*, user: Viewer, f: Filters, limit: int = WAITING_LIMIT) -> lis
         }
         for lead in leads
     ]
+
+
+# --- CSV -----------------------------------------------------------------------------------
+
+EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "leaderboard": (
+        "rep", "leads", "activities", "calls_connected", "deals_won", "deals_lost",
+        "revenue_won", "win_rate", "median_hours_to_first_contact",
+    ),
+    "sources": (
+        "channel", "leads", "deals_won", "deals_lost", "revenue_won", "win_rate",
+        "avg_deal_size",
+    ),
+    "waiting": ("lead_id", "lead", "email", "company", "owner", "captured_at", "waiting_hours"),
+}  # fmt: skip
+
+
+def export_table(*, table: str, user: Viewer, f: Filters) -> list[list[Any]]:
+    """The rows of a dashboard table for CSV, in the order of EXPORT_COLUMNS[table]."""
+    if table == "leaderboard":
+        rows = [r.as_dict() for r in rep_leaderboard(user=user, f=f)]
+    elif table == "sources":
+        rows = [r.as_dict() for r in sources(user=user, f=f)]
+    elif table == "waiting":
+        rows = [
+            {**r, "captured_at": timezone.localtime(r["captured_at"]).isoformat(timespec="minutes")}
+            for r in waiting_rows(user=user, f=f)
+        ]
+    else:
+        raise KeyError(table)
+    return [[r[c] for c in EXPORT_COLUMNS[table]] for r in rows]

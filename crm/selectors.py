@@ -165,7 +165,8 @@ def leads_filter(*, leads: QuerySet[Lead], filters: QueueFilters, user: Viewer) 
 
 def leads_search(*, leads: QuerySet[Lead], q: str) -> QuerySet[Lead]:
     """Leads whose name, email or company contain every word of `q` (case-insensitive)."""
-    for term in q.split()[:5]:
+    # PostgreSQL refuses NUL in a string literal; no stored name contains one anyway.
+    for term in q.replace("\x00", " ").split()[:5]:
         leads = leads.filter(
             Q(first_name__icontains=term)
             | Q(last_name__icontains=term)

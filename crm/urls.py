@@ -17,4 +17,9 @@ urlpatterns = [
     path("deals/<int:pk>/close/", views.deal_close, name="deal-close"),
     path("deals/<int:pk>/reopen/", views.deal_reopen, name="deal-reopen"),
     path("dashboard/", views.sales_dashboard, name="sales-dashboard"),
+    path(
+        "dashboard/export/<str:table>.csv",
+        views.sales_dashboard_export,
+        name="sales-dashboard-export",
+    ),
 ]

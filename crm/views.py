@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -17,11 +18,18 @@ from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from attribution import charts
+from attribution import dashboards as attribution_dashboards
+from attribution import selectors as attribution_selectors
 from clm import roles
-from crm import selectors, services
+from clm.csvexport import csv_response
+from clm.filters import PRESETS, parse_filters
+from crm import dashboards, selectors, services
 from crm.forms import (
     ActivityForm,
     AssignForm,
@@ -398,7 +406,60 @@ def deal_reopen(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@roles.role_required(roles.ADMIN, roles.MARKETER, roles.SALES_MANAGER)
+# --- The sales dashboard -------------------------------------------------------------------
+
+DASHBOARD_VIEWERS = (roles.ADMIN, roles.MARKETER, roles.SALES_MANAGER)
+
+
+def _dashboard_context(request: HttpRequest) -> dict[str, Any]:
+    f = parse_filters(request.GET)
+    user, currency = request.user, settings.CLM_CURRENCY
+    pipeline = dashboards.pipeline_by_owner(user=user, f=f)
+    reps = dashboards.rep_leaderboard(user=user, f=f)
+    sources = dashboards.sources(user=user, f=f)
+    return {
+        "filters": f,
+        "presets": PRESETS,
+        "models": [],  # attribution models do not apply to sales figures: no model select
+        "choices": attribution_dashboards.filter_choices(),
+        "run": attribution_selectors.latest_run(),
+        "running": attribution_dashboards.running_run(),
+        "currency": currency,
+        "now": timezone.now(),
+        "tiles": dashboards.kpi_tiles(user=user, f=f),
+        "pipeline": pipeline,
+        "rep_rows": reps,
+        "source_rows": sources,
+        "waiting_rows": dashboards.waiting_rows(user=user, f=f),
+        "waiting_limit": dashboards.WAITING_LIMIT,
+        "figures": {
+            "pipeline": charts.pipeline_by_owner(pipeline, currency),
+            "first_contact": charts.first_contact_by_rep(reps),
+            "win_rate": charts.win_rate_by_channel(sources),
+            "deal_size": charts.deal_size_by_channel(sources, currency),
+        },
+    }
+
+
+@never_cache
+@roles.role_required(*DASHBOARD_VIEWERS)
 def sales_dashboard(request: HttpRequest) -> HttpResponse:
-    """Pipeline, rep activity and which sources bring leads that close."""
-    return render(request, "crm/sales_dashboard.html")
+    """Pipeline, wins, rep activity, speed to lead and which sources bring deals that close."""
+    template = (
+        "crm/_sales_body.html"
+        if request.headers.get("X-CLM-Partial")
+        else "crm/sales_dashboard.html"
+    )
+    return render(request, template, _dashboard_context(request))
+
+
+@roles.role_required(*DASHBOARD_VIEWERS)
+def sales_dashboard_export(request: HttpRequest, table: str) -> HttpResponse:
+    """A sales dashboard table (leaderboard, sources, waiting) as CSV, formula cells neutralised."""
+    if table not in dashboards.EXPORT_COLUMNS:
+        raise Http404("Unknown table.")
+    f = parse_filters(request.GET)
+    rows = dashboards.export_table(table=table, user=request.user, f=f)
+    return csv_response(
+        f"clm-sales-{table}-{f.start}-{f.end}.csv", dashboards.EXPORT_COLUMNS[table], rows
+    )

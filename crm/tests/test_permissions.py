@@ -130,6 +130,10 @@ MATRIX: dict[str, tuple[Call, tuple[int, ...]]] = {
     "page sales dashboard read": (
         Call("get", page("crm:sales-dashboard")), (302, 403, 403, 200, 200, 200),
     ),
+    "page sales dashboard export": (
+        Call("get", lambda w: reverse("crm:sales-dashboard-export", args=["waiting"])),
+        (302, 403, 403, 200, 200, 200),
+    ),
     # --- API: leads ---
     "api leads list": (Call("get", api("lead-list"), api=True), (403, 200, 200, 200, 200, 200)),
     "api leads read": (

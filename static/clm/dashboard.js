@@ -67,7 +67,9 @@
   // Live: poll the latest run; when it changes, fetch the body again and redraw.
   var url = box.getAttribute("data-status-url");
   var shown = box.getAttribute("data-run") || "";
-  var refreshed = null;
+  // The refresh stamp seen on the previous poll; undefined until the first poll answers, so
+  // a stamp appearing for the first time (null -> a time) counts as a change too.
+  var refreshed;
   function refresh() {
     return fetch(window.location.href, { headers: { "X-CLM-Partial": "1" }, credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
@@ -88,7 +90,7 @@
           document.getElementById("run-percent").textContent = s.running.percent + "%";
         }
         var latest = s.latest_run === null ? "" : String(s.latest_run);
-        var changed = latest !== shown || (refreshed !== null && s.refreshed_at !== refreshed);
+        var changed = latest !== shown || (refreshed !== undefined && s.refreshed_at !== refreshed);
         var runningNow = Boolean(s.running);
         var hadBanner = Boolean(document.querySelector("[data-running]"));
         refreshed = s.refreshed_at;
