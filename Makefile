@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-services e2e bench lint format run-services worker beat migrate seed clean
+.PHONY: install run test e2e compare bench lint format run-services migrate clean
 
 $(UV):
 	@command -v $(PYTHON) >/dev/null || { echo "CLM needs Python 3.11 ($(PYTHON)) on PATH"; exit 1; }
@@ -37,7 +37,12 @@ test: install ## the whole test suite (browser tests skip if chromium is absent)
 e2e: install ## browser tests only (needs Debian's chromium: apt-get install chromium)
 	$(PY) -m pytest -m e2e $(PYTEST_ARGS)
 
+compare: install ## engine vs marketing-attribution-models and channelattribution (optional group)
+	$(UV) sync --frozen --group compare
+	$(PY) -m pytest attribution/tests/test_engine_vs_libraries.py -v -p no:cacheprovider
+
 bench: install ## benchmarks on PostgreSQL + Redis + gunicorn: prints a table, writes var/bench/results.json
+	$(UV) sync --frozen --group compare
 	$(PY) tests/benchmarks/run.py $(BENCH_ARGS)
 
 lint: install

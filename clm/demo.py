@@ -300,7 +300,7 @@ def generate(
                 ))  # fmt: skip
                 touch_id += 1
                 # Page views continuing the visit (navigation within the site).
-                for extra in range(int(rng.poisson(1.2)) if not s["offline"] else 0):
+                for extra in range(int(rng.poisson(2.8)) if not s["offline"] else 0):
                     touch_rows.append(Touchpoint(
                         id=touch_id, kind="page_view", occurred_at=at + timedelta(minutes=extra + 1),
                         lead_id=lead_id, visitor_id=visitor, url=f"{SITE}/pricing",

@@ -223,6 +223,14 @@ def bench_engine(args: argparse.Namespace) -> list[Row]:
     ]
 
 
+@section("libraries")
+def bench_libraries(args: argparse.Namespace) -> list[Row]:
+    """Engine-only time against marketing-attribution-models and channelattribution."""
+    from tests.benchmarks.bench_libraries import run
+
+    return run(rounds=args.rounds)
+
+
 @section("large")
 def bench_large(args: argparse.Namespace) -> list[Row]:
     """The large dataset: seed (once), read, full runs, incremental refresh, dashboards."""
