@@ -77,8 +77,13 @@ def run_create(
         created_by=created_by,
     )
     bounds = Lead.objects.aggregate(lo=Min("id"), hi=Max("id"))
-    count = partitions or settings.CLM_ATTRIBUTION_PARTITIONS
     lo, hi = bounds["lo"] or 1, bounds["hi"] or 1
+    # Enough partitions to use the workers, and small enough that refreshing one (after a deal
+    # changes) stays quick on a large dataset.
+    count = partitions or max(
+        settings.CLM_ATTRIBUTION_PARTITIONS,
+        math.ceil((hi - lo + 1) / settings.CLM_ATTRIBUTION_LEADS_PER_PARTITION),
+    )
     size = max(1, math.ceil((hi - lo + 1) / max(1, count)))
     edges = list(range(lo, hi + 1, size)) or [lo]
     RunPartition.objects.bulk_create(

@@ -63,7 +63,12 @@ def _context(request: HttpRequest, query: Any = None, viewer: Any = None) -> dic
 @roles.role_required(*VIEWERS)
 def marketing_dashboard(request: HttpRequest) -> HttpResponse:
     """Which channels and campaigns pay: ROI per channel and campaign from the latest run."""
-    context = _context(request)
+    from clm.dashcache import cached_data
+
+    context = cached_data(
+        "marketing", request.user, request.GET.urlencode(), lambda: _context(request)
+    )
+    context = {**context, "running": dashboards.running_run()}
     template = (
         "attribution/_marketing_body.html"
         if request.headers.get("X-CLM-Partial")

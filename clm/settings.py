@@ -165,6 +165,7 @@ CLM_TRACK_ALLOWED_ORIGINS = [
 CLM_TRUSTED_PROXIES = env.int("CLM_TRUSTED_PROXIES", default=0)
 # Attribution: lead-id partitions of a full run (the unit of parallel work and of refresh).
 CLM_ATTRIBUTION_PARTITIONS = env.int("CLM_ATTRIBUTION_PARTITIONS", default=4)
+CLM_ATTRIBUTION_LEADS_PER_PARTITION = env.int("CLM_ATTRIBUTION_LEADS_PER_PARTITION", default=5000)
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -450,7 +450,13 @@ def sales_dashboard(request: HttpRequest) -> HttpResponse:
         if request.headers.get("X-CLM-Partial")
         else "crm/sales_dashboard.html"
     )
-    return render(request, template, _dashboard_context(request))
+    from clm.dashcache import cached_data
+
+    context = cached_data(
+        "sales", request.user, request.GET.urlencode(), lambda: _dashboard_context(request)
+    )
+    context = {**context, "running": attribution_dashboards.running_run()}
+    return render(request, template, context)
 
 
 @roles.role_required(*DASHBOARD_VIEWERS)
