@@ -175,28 +175,38 @@ ERRORS = inline_serializer(
 )
 
 
-class CaptureView(APIView):
-    """POST /api/v1/capture/<form_key>/: a landing-page form submission."""
+class PublicEndpoint(APIView):
+    """A public, cookie-less endpoint: Rejected answers as given, a database outage as 503
+    with Retry-After (clients retry with the same submission_id), CORS on every answer."""
 
     authentication_classes: list = []  # public: no cookies honoured, so no CSRF either
     permission_classes = [AllowAny]
-    parser_classes: list = []  # parsed by hand: flat_payload()
+    parser_classes: list = []  # bodies are parsed by hand
+    _cors_origin = ""
+
+    def cors_origin(self, request: HttpRequest) -> str:
+        """The origin allowed to read this answer ("" for none)."""
+        return request.headers.get("Origin", "")
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        # Every answer is readable by the posting page (never with credentials), so track.js
-        # can show errors and honour Retry-After; success needs the origin check to pass first.
-        self._cors_origin = request.headers.get("Origin", "")
+        self._cors_origin = self.cors_origin(request)
         try:
             return super().dispatch(request, *args, **kwargs)
         except Rejected as rejected:
             return cors_headers(rejected.response, self._cors_origin)
         except (OperationalError, DatabaseError):
-            log.exception("capture failed: database unavailable")
+            log.exception("%s failed: database unavailable", type(self).__name__)
             response = _errors({"__all__": ["Temporarily unavailable; retry."]}, 503)
             response["Retry-After"] = "5"
             return cors_headers(response, self._cors_origin)
 
-    _cors_origin = ""
+
+class CaptureView(PublicEndpoint):
+    """POST /api/v1/capture/<form_key>/: a landing-page form submission.
+
+    Every answer is readable by the posting page (never with credentials), so track.js can
+    show errors and honour Retry-After; success needs the origin check to pass first.
+    """
 
     def _form(self, request: HttpRequest, form_key: str) -> CaptureForm:
         form = selectors.capture_form_by_key(form_key)
@@ -316,25 +326,12 @@ class CaptureView(APIView):
         )
 
 
-class TrackView(APIView):
+class TrackView(PublicEndpoint):
     """POST /api/v1/track/: page-view events from track.js (one event or a list)."""
 
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    parser_classes: list = []
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def cors_origin(self, request: HttpRequest) -> str:
         origin = request.headers.get("Origin", "")
-        self._cors_origin = origin if origin.lower() in self._allowed(request) else ""
-        try:
-            return super().dispatch(request, *args, **kwargs)
-        except Rejected as rejected:
-            return cors_headers(rejected.response, self._cors_origin)
-        except (OperationalError, DatabaseError):
-            log.exception("track failed: database unavailable")
-            response = _errors({"__all__": ["Temporarily unavailable; retry."]}, 503)
-            response["Retry-After"] = "5"
-            return cors_headers(response, self._cors_origin)
+        return origin if origin.lower() in self._allowed(request) else ""
 
     @staticmethod
     def _allowed(request: HttpRequest) -> set[str]:
