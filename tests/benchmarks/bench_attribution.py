@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -220,7 +219,3 @@ def dashboard_times(args: argparse.Namespace) -> list[Row]:
         note = f"p95 {p95:.0f} ms; first view after a data change {cold:.0f} ms"
         rows.append((f"{name} server time", f"{statistics.median(samples):.0f} ms", note))
     return rows
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
