@@ -336,8 +336,10 @@ def generate(
                 first_contact = min(created + delay, now - timedelta(minutes=5))
                 stage = "contacted"
                 history.append(("contacted", first_contact))
+                last_contact = first_contact
                 for c in range(1 + int(rng.poisson(1.5))):
                     at = min(first_contact + timedelta(days=3 * c), now - timedelta(minutes=1))
+                    last_contact = max(last_contact, at)
                     outcome = rng.choice(
                         ["connected", "no_answer", "left_voicemail", "meeting_booked"]
                     )
@@ -396,7 +398,8 @@ def generate(
                 first_touch_id=first_touch_id, creation_touch_id=creation_touch_id,
                 latest_touch_id=touch_id - 1, created_at=created,
                 consent_given=bool(rng.random() < 0.6),
-                last_contacted_at=history[1][1] if contacted else None,
+                first_contacted_at=first_contact if contacted else None,
+                last_contacted_at=last_contact if contacted else None,
             ))  # fmt: skip
             if len(touch_rows) >= 200_000:
                 # Foreign keys are checked at commit, so touches may go before their leads.

@@ -21,10 +21,8 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     Min,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
     When,
@@ -38,7 +36,6 @@ from clm.filters import Filters
 from crm.models import Activity, Deal
 from crm.permissions import Viewer
 from crm.selectors import activities_visible_to, deals_visible_to, leads_visible_to
-from crm.services.activities import CONTACT_KINDS
 from leads.models import Lead
 
 WAITING_LIMIT = 20
@@ -115,24 +112,11 @@ def _hours(value: timedelta | None) -> float | None:
 # --- Time to first contact -----------------------------------------------------------------
 
 
-def first_contact_at() -> Subquery:
-    """Annotation for a Lead queryset: when sales first reached out (call, email, meeting).
-
-    Contact logged before the lead was captured does not count: the clock starts at capture.
-    """
-    return Subquery(
-        Activity.objects.filter(
-            lead=OuterRef("pk"), kind__in=CONTACT_KINDS, occurred_at__gte=OuterRef("created_at")
-        )
-        .order_by("occurred_at", "id")
-        .values("occurred_at")[:1]
-    )
-
-
 def _with_time_to_contact(leads: QuerySet[Lead]) -> QuerySet[Lead]:
-    return leads.annotate(first_contact=first_contact_at()).annotate(
+    """Annotate the time from capture to first contact (None until contacted)."""
+    return leads.annotate(
         to_contact=ExpressionWrapper(
-            F("first_contact") - F("created_at"), output_field=DurationField()
+            F("first_contacted_at") - F("created_at"), output_field=DurationField()
         )
     )
 

@@ -131,6 +131,10 @@ class Lead(models.Model):
     consent_page = models.URLField(max_length=2000, blank=True)
     created_at = models.DateTimeField(db_index=True)
     last_contacted_at = models.DateTimeField(null=True, blank=True)
+    # Kept by the CRM's activity services so speed-to-lead needs no scan of activities.
+    first_contacted_at = models.DateTimeField(
+        null=True, blank=True, help_text="First contact by sales at or after capture."
+    )
 
     class Meta:
         ordering = ["-created_at"]

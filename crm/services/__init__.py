@@ -12,6 +12,7 @@ from crm.services.activities import (
     activity_delete,
     activity_log,
     activity_update,
+    lead_contact_times_refresh,
 )
 from crm.services.deals import (
     deal_close,
@@ -56,6 +57,7 @@ __all__ = [
     "lead_assign_new",
     "lead_bulk_assign",
     "lead_change_stage",
+    "lead_contact_times_refresh",
     "lead_step_back_from_customer",
     "validate_owner",
 ]

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from campaigns.models import Campaign, Channel
@@ -135,14 +135,27 @@ def activity_log(
         )
     activity.save()
     if kind in CONTACT_KINDS:
-        Lead.objects.filter(pk=lead.pk).filter(
-            Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lt=occurred_at)
-        ).update(last_contacted_at=occurred_at)
-        if lead.last_contacted_at is None or lead.last_contacted_at < occurred_at:
-            lead.last_contacted_at = occurred_at
+        lead_contact_times_refresh(lead=lead)
         if outcome not in NOT_REACHED:
             lead_advance_stage(lead=lead, stage=Lead.Stage.CONTACTED, by=by)
     return activity
+
+
+def lead_contact_times_refresh(*, lead: Lead) -> None:
+    """Set the lead's first and last contact times from its contact activities.
+
+    first_contacted_at counts contact at or after capture only (speed to lead starts then);
+    last_contacted_at is the latest contact of any time.
+    """
+    contacts = Activity.objects.filter(lead_id=lead.pk, kind__in=CONTACT_KINDS)
+    times = contacts.aggregate(
+        last=Max("occurred_at"),
+        first=Min("occurred_at", filter=Q(occurred_at__gte=lead.created_at)),
+    )
+    lead.first_contacted_at, lead.last_contacted_at = times["first"], times["last"]
+    Lead.objects.filter(pk=lead.pk).update(
+        first_contacted_at=times["first"], last_contacted_at=times["last"]
+    )
 
 
 @transaction.atomic
@@ -172,6 +185,8 @@ def activity_update(*, activity: Activity, by: Actor, data: dict[str, Any]) -> A
     )
     if data:
         activity.save(update_fields=list(data))
+        if "occurred_at" in data and activity.kind in CONTACT_KINDS:
+            lead_contact_times_refresh(lead=activity.lead)
     return activity
 
 
@@ -185,4 +200,7 @@ def activity_delete(*, activity: Activity, by: Actor) -> None:
         raise ValidationError(
             "This activity is a touchpoint that counts in attribution; it cannot be deleted."
         )
+    lead, contact = activity.lead, activity.kind in CONTACT_KINDS
     activity.delete()
+    if contact:
+        lead_contact_times_refresh(lead=lead)

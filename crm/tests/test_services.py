@@ -175,6 +175,37 @@ def test_an_older_activity_does_not_move_last_contact_back(rep):
     assert lead.last_contacted_at == now
 
 
+def test_first_contact_is_the_earliest_contact_since_capture(rep, manager):
+    now = timezone.now()
+    lead = LeadFactory(owner=rep, created_at=now - timedelta(days=3))
+    services.activity_log(  # logged for a call made before the form was filled in
+        lead=lead, kind="call", by=rep, outcome="connected", occurred_at=now - timedelta(days=4)
+    )
+    services.activity_log(lead=lead, kind="note", by=rep, notes="not contact")
+    lead.refresh_from_db()
+    assert lead.first_contacted_at is None
+    late = services.activity_log(
+        lead=lead, kind="email", by=rep, outcome="sent", occurred_at=now - timedelta(days=1)
+    )
+    early = services.activity_log(
+        lead=lead, kind="call", by=rep, outcome="no_answer", occurred_at=now - timedelta(days=2)
+    )
+    lead.refresh_from_db()
+    assert lead.first_contacted_at == now - timedelta(days=2)
+    assert lead.last_contacted_at == now - timedelta(days=1)
+
+    services.activity_delete(activity=early, by=manager)
+    lead.refresh_from_db()
+    assert lead.first_contacted_at == now - timedelta(days=1)
+    services.activity_update(activity=late, by=rep, data={"occurred_at": now - timedelta(hours=2)})
+    lead.refresh_from_db()
+    assert (lead.first_contacted_at, lead.last_contacted_at) == (now - timedelta(hours=2),) * 2
+    services.activity_delete(activity=late, by=manager)
+    lead.refresh_from_db()
+    assert lead.first_contacted_at is None
+    assert lead.last_contacted_at == now - timedelta(days=4)
+
+
 def test_bad_activity_input_is_refused_per_field(rep):
     lead = LeadFactory(owner=rep)
     with pytest.raises(ValidationError) as exc:
