@@ -1,7 +1,7 @@
 """What the marketing dashboard shows, read from stored run results and spend only.
 
-Never touches raw touchpoints: every figure is an aggregate over AttributionResult, Spend or
-the per-deal CreditLedger, so the page stays fast whatever the traffic.
+Never touches raw touchpoints: every figure is an aggregate over the run's AttributionSummary,
+Spend or the per-deal CreditLedger, so the page stays fast whatever the traffic.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 
 from attribution import selectors
-from attribution.models import AttributionResult, AttributionRun, CreditLedger
+from attribution.models import AttributionRun, AttributionSummary, CreditLedger
 from campaigns.models import Campaign, Channel, Spend
 from clm.filters import Filters
 
 
 def _results(run: AttributionRun, f: Filters, start: date, end: date, model: str | None = None):
-    qs = AttributionResult.objects.filter(
+    qs = AttributionSummary.objects.filter(
         run=run, model=model or f.model, day__gte=start, day__lte=end
     )
     if f.channel_id:
@@ -139,7 +139,7 @@ def model_comparison(run: AttributionRun | None, f: Filters) -> dict[str, dict[s
     out: dict[str, dict[str, float]] = {}
     if run is None:
         return out
-    qs = AttributionResult.objects.filter(
+    qs = AttributionSummary.objects.filter(
         run=run, milestone="deal", day__gte=f.start, day__lte=f.end
     )
     if f.campaign_id:
@@ -166,11 +166,11 @@ def funnel_by_channel(run: AttributionRun | None, f: Filters) -> list[dict[str, 
         LeadHistory.objects.filter(
             field="stage", new="qualified", at__date__gte=f.start, at__date__lte=f.end
         )
-        .values("lead__first_touch__channel__name")
+        .values("lead__first_channel__name")
         .annotate(n=Count("id"))
     )
     for r in qualified:
-        name = r["lead__first_touch__channel__name"]
+        name = r["lead__first_channel__name"]
         if name:
             counts[name]["qualified"] += r["n"] or 0
     rows = [

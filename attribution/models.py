@@ -121,6 +121,34 @@ class AttributionResult(models.Model):
         return f"{self.model} {self.milestone} {self.day}"
 
 
+class AttributionSummary(models.Model):
+    """The run's results summed over its partitions: what dashboards and reports read.
+
+    Written in one statement when the run finishes. An incremental refresh of a partition
+    appends the difference it made (new rows minus old) rather than rewriting the summary, so
+    refreshes stay quick and never race on a row; readers always SUM, so a key may have
+    several rows. The next full run writes a fresh summary.
+    """
+
+    run = models.ForeignKey(AttributionRun, on_delete=models.CASCADE, related_name="summary")
+    model = models.CharField(max_length=20)
+    milestone = models.CharField(max_length=12, choices=Milestone.choices)
+    channel = models.ForeignKey("campaigns.Channel", on_delete=models.PROTECT, related_name="+")
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    day = models.DateField()
+    conversions = models.FloatField(help_text="Credited conversions (fractions of one).")
+    value_cents = models.BigIntegerField(help_text="Credited revenue or pipeline, in cents.")
+
+    class Meta:
+        verbose_name_plural = "attribution summaries"
+        indexes = [models.Index(fields=["run", "model", "milestone", "day"])]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.milestone} {self.day}"
+
+
 class CreditLedger(models.Model):
     """Which touchpoint of a won deal got what share of its revenue, under which model."""
 

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 from django.db.models import Q, QuerySet, Sum
 
-from attribution.models import AttributionResult, AttributionRun, Milestone, RunPartition
+from attribution.models import AttributionRun, AttributionSummary, Milestone, RunPartition
 from leads.models import Lead, Touchpoint
 
 TOUCH_COLUMNS = ["touch_id", "lead_id", "ts", "channel", "campaign_id", "is_lead_creation"]
@@ -130,9 +130,12 @@ def run_progress(run: AttributionRun) -> dict[str, Any]:
 
 def results(
     *, run: AttributionRun, model: str, start: date | None = None, end: date | None = None
-) -> QuerySet[AttributionResult]:
-    """The run's stored results for one model within [start, end] conversion days."""
-    qs = AttributionResult.objects.filter(run=run, model=model)
+) -> QuerySet[AttributionSummary]:
+    """The run's stored results for one model within [start, end] conversion days.
+
+    Rows of the run's summary: sum them (a key may have several rows).
+    """
+    qs = AttributionSummary.objects.filter(run=run, model=model)
     if start:
         qs = qs.filter(day__gte=start)
     if end:

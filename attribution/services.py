@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
@@ -27,6 +27,7 @@ from attribution import engine, selectors
 from attribution.models import (
     AttributionResult,
     AttributionRun,
+    AttributionSummary,
     CreditLedger,
     Milestone,
     RunPartition,
@@ -243,10 +244,17 @@ def partition_credit(*, partition_id: int, cutoff: datetime | None = None) -> in
     results = _stamp(result_frames, run, part)
     ledger = _stamp(ledger_frames, run, part)
     with transaction.atomic():
+        # One writer per partition at a time: a refresh's summary difference is taken against
+        # the rows it replaces, so a concurrent refresh of the same partition must wait.
+        part = RunPartition.objects.select_for_update().select_related("run").get(pk=part.pk)
+        finished = part.run.status == AttributionRun.Status.DONE
+        old = _partition_rows(part) if finished else None
         # Replace, not add: a redelivered or refreshed partition leaves no double counts.
         AttributionResult.objects.filter(partition=part).delete()
         CreditLedger.objects.filter(partition=part).delete()
         bulk.insert_frame(AttributionResult, results, RESULT_COLUMNS)
+        if old is not None:
+            bulk.insert_frame(AttributionSummary, summary_difference(old, results), SUMMARY_COLUMNS)
         bulk.insert_frame(CreditLedger, ledger, LEDGER_COLUMNS)
         RunPartition.objects.filter(pk=part.pk).update(
             status=RunPartition.Status.DONE,
@@ -262,6 +270,61 @@ RESULT_COLUMNS = [
     "run_id", "partition_id", "model", "milestone", "channel_id", "campaign_id", "day",
     "conversions", "value_cents",
 ]  # fmt: skip
+SUMMARY_COLUMNS = [c for c in RESULT_COLUMNS if c != "partition_id"]
+SUMMARY_KEY = ["run_id", "model", "milestone", "channel_id", "campaign_id", "day"]
+
+
+def _partition_rows(part: RunPartition) -> pd.DataFrame:
+    """The partition's stored result rows, as a frame with RESULT_COLUMNS."""
+    rows = AttributionResult.objects.filter(partition=part).values_list(*RESULT_COLUMNS)
+    return pd.DataFrame.from_records(list(rows), columns=RESULT_COLUMNS)
+
+
+def summary_difference(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """Summary rows that turn the sums over `old` result rows into the sums over `new` ones.
+
+    difference = sum(new) - sum(old) per key; keys whose value and conversions did not move
+    give no row. Value is in integer cents, so the summary's money stays exact.
+    """
+    frames = [
+        frame[SUMMARY_COLUMNS].assign(sign=sign)
+        for frame, sign in ((old, -1), (new, 1))
+        if frame is not None and len(frame)
+    ]
+    if not frames:
+        return pd.DataFrame(columns=SUMMARY_COLUMNS)
+    both = pd.concat(frames, ignore_index=True)
+    both["conversions"] = both["conversions"].astype(float) * both["sign"]
+    both["value_cents"] = both["value_cents"].astype("int64") * both["sign"]
+    for column in ("channel_id", "campaign_id"):
+        both[column] = both[column].astype("Int64")
+    both["day"] = pd.to_datetime(both["day"]).dt.date
+    diff = (
+        both.groupby(SUMMARY_KEY, dropna=False)
+        .agg(conversions=("conversions", "sum"), value_cents=("value_cents", "sum"))
+        .reset_index()
+    )
+    moved = (diff["value_cents"] != 0) | (diff["conversions"].abs() > 1e-9)
+    return diff.loc[moved, SUMMARY_COLUMNS].reset_index(drop=True)
+
+
+def summary_write(*, run: AttributionRun) -> int:
+    """Replace the run's summary with its results summed over partitions (one statement)."""
+    table, source = AttributionSummary._meta.db_table, AttributionResult._meta.db_table
+    key = ", ".join(SUMMARY_KEY)
+    with transaction.atomic():
+        AttributionSummary.objects.filter(run=run).delete()
+        with connection.cursor() as cursor:
+            # Fixed table and column names only; the run id is a parameter.
+            cursor.execute(
+                f"INSERT INTO {table} ({key}, conversions, value_cents) "  # noqa: S608
+                f"SELECT {key}, SUM(conversions), SUM(value_cents) FROM {source} "
+                f"WHERE run_id = %s GROUP BY {key}",
+                [run.pk],
+            )
+            return cursor.rowcount
+
+
 LEDGER_COLUMNS = [
     "run_id", "partition_id", "model", "deal_id", "lead_id", "touchpoint_id", "channel_id",
     "campaign_id", "touch_at", "position", "journey_length", "share", "value_cents",
@@ -304,6 +367,9 @@ def run_finish(*, run_id: int) -> AttributionRun:
         "partitions": parts.count(),
         "partition_seconds": round(sum(p.seconds for p in parts), 3),
     }
+    summary_started = time.perf_counter()
+    summary_write(run=run)
+    timings["summary_seconds"] = round(time.perf_counter() - summary_started, 3)
     AttributionRun.objects.filter(pk=run.pk).update(
         status=AttributionRun.Status.DONE, finished_at=finished, timings=timings
     )

@@ -63,6 +63,7 @@ def campaign_save(*, campaign: Campaign) -> Campaign:
 def campaign_link_touchpoints(*, campaign: Campaign) -> int:
     """Attach touchpoints with this campaign's UTM values that have no campaign yet."""
     from leads.models import Touchpoint
+    from leads.services import leads_first_touch_sync
 
     touches = Touchpoint.objects.filter(
         campaign__isnull=True, utm_campaign__iexact=campaign.utm_campaign
@@ -71,7 +72,10 @@ def campaign_link_touchpoints(*, campaign: Campaign) -> int:
         touches = touches.filter(utm_source__iexact=campaign.utm_source)
     if campaign.utm_medium:
         touches = touches.filter(utm_medium__iexact=campaign.utm_medium)
-    return touches.update(campaign=campaign)
+    ids = list(touches.values_list("pk", flat=True))
+    linked = Touchpoint.objects.filter(pk__in=ids).update(campaign=campaign)
+    leads_first_touch_sync(touch_ids=ids)
+    return linked
 
 
 @transaction.atomic
@@ -214,6 +218,7 @@ def reclassify_run(*, job_id: int, batch_size: int = 2000) -> ReclassifyJob:
     """Apply the current rules to every touchpoint, in batches, recording progress."""
     from campaigns.rules import classify, compiled_rules
     from leads.models import Touchpoint
+    from leads.services import leads_first_touch_sync
 
     job = ReclassifyJob.objects.get(pk=job_id)
     if job.status == ReclassifyJob.Status.DONE:
@@ -250,6 +255,7 @@ def reclassify_run(*, job_id: int, batch_size: int = 2000) -> ReclassifyJob:
                     changed.append(touch)
             with transaction.atomic():
                 Touchpoint.objects.bulk_update(changed, ["channel", "matched_rule"])
+                leads_first_touch_sync(touch_ids=[touch.pk for touch in changed])
             last_id = batch[-1].id
             job.processed += len(batch)
             job.changed += len(changed)

@@ -133,3 +133,16 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "to_pydatetime"):
         return value.to_pydatetime()
     return value
+
+
+def analyze(tables: Sequence[type[models.Model]]) -> None:
+    """Refresh the planner's statistics after a bulk load (PostgreSQL; a no-op elsewhere).
+
+    Autovacuum gets there eventually; until then the planner assumes the tables are as small
+    as they were, and picks plans that are slow by orders of magnitude.
+    """
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model in tables:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")

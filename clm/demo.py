@@ -280,6 +280,7 @@ def generate(
             company = COMPANIES[int(rng.integers(len(COMPANIES)))]
             owner = reps[n % len(reps)]
             first_touch_id = touch_id
+            first_source = (classified[picks[0]].channel_id, sources[picks[0]]["campaign"])
             for k, pick in enumerate(picks):
                 s, result = sources[pick], classified[pick]
                 at = created - timedelta(hours=float(gaps[k])) if k < n_sources - 1 else created
@@ -396,6 +397,7 @@ def generate(
                 id=lead_id, email=email, first_name=first_name, last_name=last_name,
                 company=company, form=form, stage=stage, owner=owner,
                 first_touch_id=first_touch_id, creation_touch_id=creation_touch_id,
+                first_channel_id=first_source[0], first_campaign_id=first_source[1],
                 latest_touch_id=touch_id - 1, created_at=created,
                 consent_given=bool(rng.random() < 0.6),
                 first_contacted_at=first_contact if contacted else None,
@@ -428,6 +430,7 @@ def generate(
             won_deals=sum(1 for d in deal_rows if d.stage_id == won_stage.pk),
             activities=len(activity_rows), feedback=len(feedback_rows),
         )  # fmt: skip
+    bulk.analyze([Lead, Visitor, Submission, Touchpoint, Deal, Activity, LeadFeedback, LeadHistory])
 
     if not run:
         return counts

@@ -58,9 +58,9 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
 def _by_first_touch(qs: QuerySet[Any], f: Filters, lead: str = "") -> QuerySet[Any]:
     """Narrow rows to leads whose first touch is in the filter's channel and campaign."""
     if f.channel_id:
-        qs = qs.filter(**{f"{lead}first_touch__channel_id": f.channel_id})
+        qs = qs.filter(**{f"{lead}first_channel_id": f.channel_id})
     if f.campaign_id:
-        qs = qs.filter(**{f"{lead}first_touch__campaign_id": f.campaign_id})
+        qs = qs.filter(**{f"{lead}first_campaign_id": f.campaign_id})
     return qs
 
 
@@ -426,18 +426,18 @@ def sources(*, user: Viewer, f: Filters) -> list[SourceRow]:
     rows: dict[int | None, SourceRow] = {}
 
     def row(r: dict[str, Any], prefix: str) -> SourceRow:
-        key = r[f"{prefix}first_touch__channel_id"]
+        key = r[f"{prefix}first_channel_id"]
         return rows.setdefault(
             key,
             SourceRow(
                 channel_id=key,
-                channel=r[f"{prefix}first_touch__channel__name"] or NO_CHANNEL,
-                color=r[f"{prefix}first_touch__channel__color"] or "",
+                channel=r[f"{prefix}first_channel__name"] or NO_CHANNEL,
+                color=r[f"{prefix}first_channel__color"] or "",
             ),
         )
 
-    fields = ("first_touch__channel_id", "first_touch__channel__name",
-              "first_touch__channel__color")  # fmt: skip
+    fields = ("first_channel_id", "first_channel__name",
+              "first_channel__color")  # fmt: skip
     for r in (
         scoped_leads(user=user, f=f)
         .filter(created_at__gte=start_at, created_at__lt=end_at)

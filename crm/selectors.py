@@ -161,9 +161,9 @@ def leads_filter(*, leads: QuerySet[Lead], filters: QueueFilters, user: Viewer) 
     elif filters.owner.isdigit():
         leads = leads.filter(owner_id=int(filters.owner))
     if filters.channel:
-        leads = leads.filter(first_touch__channel_id=filters.channel)
+        leads = leads.filter(first_channel_id=filters.channel)
     if filters.campaign:
-        leads = leads.filter(first_touch__campaign_id=filters.campaign)
+        leads = leads.filter(first_campaign_id=filters.campaign)
     if filters.age in AGES:
         _label, newer, older = AGES[filters.age]
         now = timezone.now()
@@ -342,7 +342,7 @@ def lead_quality_by_channel(*, user: Viewer) -> list[dict[str, Any]]:
     """Per first-touch channel: leads, rated, good, poor and good share (good / rated)."""
     return _quality_rows(
         user,
-        {"channel_id": F("first_touch__channel_id"), "channel": F("first_touch__channel__name")},
+        {"channel_id": F("first_channel_id"), "channel": F("first_channel__name")},
     )
 
 
@@ -351,7 +351,7 @@ def lead_quality_by_campaign(*, user: Viewer) -> list[dict[str, Any]]:
     return _quality_rows(
         user,
         {
-            "campaign_id": F("first_touch__campaign_id"),
-            "campaign": F("first_touch__campaign__name"),
+            "campaign_id": F("first_campaign_id"),
+            "campaign": F("first_campaign__name"),
         },
     )

@@ -118,6 +118,15 @@ class Lead(models.Model):
     first_touch = models.ForeignKey(
         "Touchpoint", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The first touch's channel and campaign, copied here by the services that set first_touch
+    # or change a touchpoint's channel/campaign, so per-source aggregates over every lead need
+    # no join to the (much larger) touchpoint table.
+    first_channel = models.ForeignKey(
+        "campaigns.Channel", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    first_campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     creation_touch = models.ForeignKey(
         "Touchpoint", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

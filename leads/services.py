@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Value
+from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -184,13 +184,34 @@ def visitor_touch(*, visitor_id: str, at: datetime, lead: Lead | None = None) ->
     return Visitor(id=visitor_id, first_seen=at, last_seen=at, lead=lead)
 
 
+def first_touch_fields(first: Touchpoint | None) -> dict[str, Any]:
+    """The lead fields that follow its first touch: the touch, its channel and campaign."""
+    return {
+        "first_touch": first,
+        "first_channel_id": first.channel_id if first else None,
+        "first_campaign_id": first.campaign_id if first else None,
+    }
+
+
+def leads_first_touch_sync(*, touch_ids: Iterable[int]) -> int:
+    """Copy the channel and campaign of these touchpoints to the leads they are first touch of.
+
+    For writers that change touchpoints in bulk (reclassification, campaign linking).
+    """
+    first = Touchpoint.objects.filter(pk=OuterRef("first_touch_id"))
+    return Lead.objects.filter(first_touch_id__in=list(touch_ids)).update(
+        first_channel_id=Subquery(first.values("channel_id")[:1]),
+        first_campaign_id=Subquery(first.values("campaign_id")[:1]),
+    )
+
+
 def lead_refresh_touches(*, lead: Lead) -> None:
     """Set the lead's first and latest touch from its touchpoints."""
     touches = Touchpoint.objects.filter(lead=lead).order_by("occurred_at", "id")
-    first = touches.first()
-    latest = touches.last()
-    lead.first_touch, lead.latest_touch = first, latest
-    Lead.objects.filter(pk=lead.pk).update(first_touch=first, latest_touch=latest)
+    updates = {**first_touch_fields(touches.first()), "latest_touch": touches.last()}
+    for name, value in updates.items():
+        setattr(lead, name, value)
+    Lead.objects.filter(pk=lead.pk).update(**updates)
 
 
 def visitor_stitch(*, visitor: Visitor, lead: Lead) -> int:
@@ -357,10 +378,12 @@ def _capture(
     if created:
         lead_updates["creation_touch"] = touch
     if stitched or not lead.first_touch_id:
-        lead_updates["first_touch"] = (
-            Touchpoint.objects.filter(lead=lead).order_by("occurred_at", "id").first()
-            if stitched or not created
-            else touch
+        lead_updates.update(
+            first_touch_fields(
+                Touchpoint.objects.filter(lead=lead).order_by("occurred_at", "id").first()
+                if stitched or not created
+                else touch
+            )
         )
     for name, value in lead_updates.items():
         setattr(lead, name, value)

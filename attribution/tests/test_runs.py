@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Sum
 
 from attribution import engine, services
-from attribution.models import AttributionResult, AttributionRun, CreditLedger
+from attribution.models import AttributionResult, AttributionRun, AttributionSummary, CreditLedger
 from attribution.tests.factories import lead_with_journey, won_deal
 
 pytestmark = pytest.mark.django_db
@@ -68,13 +68,13 @@ def test_linear_credits_split_a_deal_evenly_over_its_touches(journeys, run_now):
     assert (first.channel.name, first.value_cents, first.share) == ("Paid Search", 100_000, 1.0)
 
 
-def _by_key(run):
+def _by_key(run, rows=AttributionResult):
     out = defaultdict(lambda: [0.0, 0])
-    for r in AttributionResult.objects.filter(run=run):
+    for r in rows.objects.filter(run=run):
         key = (r.model, r.milestone, r.channel_id, r.campaign_id, r.day)
         out[key][0] += r.conversions
         out[key][1] += r.value_cents
-    return {k: (round(v[0], 9), v[1]) for k, v in out.items()}
+    return {k: (round(v[0], 9), v[1]) for k, v in out.items() if v[1] or abs(v[0]) > 1e-9}
 
 
 def test_one_partition_or_four_give_the_same_numbers(journeys, run_now):
@@ -147,3 +147,61 @@ def test_closing_a_deal_in_the_crm_refreshes_its_lead_credits_after_commit(
     assert _totals(run, "linear", "deal")["cents"] == before + 25_000
     ledger = CreditLedger.objects.filter(run=run, deal=deal)
     assert ledger.aggregate(s=Sum("value_cents"))["s"] == 25_000
+
+
+def test_the_summary_that_dashboards_read_sums_the_partitions_exactly(journeys, run_now):
+    run = run_now(partitions=3)
+    assert _by_key(run, AttributionSummary) == _by_key(run)
+    # Fewer rows: one per key, not one per key and partition.
+    assert AttributionSummary.objects.filter(run=run).count() <= run.results.count()
+
+
+def test_a_refresh_moves_the_summary_by_exactly_what_changed(journeys, run_now, rep):
+    from crm.services import deal_close, deal_create
+
+    run = run_now(partitions=2)
+    summary_rows = AttributionSummary.objects.filter(run=run).count()
+    changed = journeys["deals"][1]
+    changed.amount = Decimal("500.00")
+    changed.save()
+    services.refresh_lead(lead_id=changed.lead_id)
+    lead = journeys["leads"][0]
+    lead.owner = rep
+    lead.save()
+    deal_close(deal=deal_create(lead=lead, name="More", by=rep, amount=Decimal("1.23")), won=True,
+               by=rep)  # fmt: skip
+    services.refresh_lead(lead_id=lead.pk)
+    services.refresh_lead(lead_id=lead.pk)  # nothing new: adds no summary row
+    assert _by_key(run, AttributionSummary) == _by_key(run)
+    for model in engine.MODELS:
+        cents = AttributionSummary.objects.filter(run=run, model=model, milestone="deal")
+        assert cents.aggregate(s=Sum("value_cents"))["s"] == 100_000 + 50_000 + 1 + 123, model
+    # Only the moved keys got a difference row.
+    assert AttributionSummary.objects.filter(run=run).count() - summary_rows < 10 * len(
+        engine.MODELS
+    )
+
+
+def test_summary_difference_is_new_minus_old_and_drops_unmoved_keys():
+    import datetime
+
+    import pandas as pd
+
+    def frame(rows):
+        return pd.DataFrame(rows, columns=services.RESULT_COLUMNS)
+
+    day = datetime.date(2026, 1, 5)
+    old = frame([
+        (1, 9, "linear", "deal", 3, None, day, 0.5, 1000),
+        (1, 9, "linear", "deal", 4, 7, day, 0.5, 1000),
+    ])  # fmt: skip
+    new = frame([
+        (1, 9, "linear", "deal", 3, None, day, 0.5, 1000),
+        (1, 9, "linear", "deal", 4, 7, day, 0.25, 400),
+        (1, 9, "linear", "deal", 5, None, day, 0.25, 600),
+    ])  # fmt: skip
+    diff = services.summary_difference(old, new).sort_values("channel_id")
+    assert diff[["channel_id", "conversions", "value_cents"]].values.tolist() == [
+        [4, -0.25, -600],
+        [5, 0.25, 600],
+    ]

@@ -7,7 +7,8 @@ from campaigns.models import Campaign, Channel, ChannelRule, ReclassifyJob
 from campaigns.rules import classify
 from campaigns.selectors import campaign_id_for, untracked_campaigns
 from campaigns.tests.factories import CampaignFactory
-from leads.tests.factories import TouchpointFactory
+from leads.services import lead_refresh_touches
+from leads.tests.factories import LeadFactory, TouchpointFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +87,10 @@ def test_utm_keys_are_unique_case_insensitively():
 
 
 def test_untracked_campaigns_are_listed_and_registered_in_one_step():
-    for _ in range(3):
+    lead = LeadFactory()
+    first = TouchpointFactory(utm_campaign="black_friday", channel_name="Paid Social", lead=lead)
+    lead_refresh_touches(lead=lead)
+    for _ in range(2):
         TouchpointFactory(utm_campaign="black_friday", channel_name="Paid Social")
     TouchpointFactory(utm_campaign="black_friday", channel_name="Email")
     listed = untracked_campaigns()
@@ -95,13 +99,17 @@ def test_untracked_campaigns_are_listed_and_registered_in_one_step():
     assert campaign.channel.name == "Paid Social"
     assert campaign.name == "Black Friday"
     assert campaign.touchpoints.count() == 4
+    lead.refresh_from_db()
+    assert (lead.first_touch, lead.first_campaign) == (first, campaign)
     assert untracked_campaigns() == []
     with pytest.raises(ValueError, match="registered already"):
         services.campaign_register_untracked(utm_campaign="black_friday")
 
 
 def test_reclassify_applies_changed_rules_to_history():
-    touches = [TouchpointFactory(utm_source="partnerhub", channel_name="Unassigned")]
+    lead = LeadFactory()
+    touches = [TouchpointFactory(utm_source="partnerhub", channel_name="Unassigned", lead=lead)]
+    lead_refresh_touches(lead=lead)
     touches.append(TouchpointFactory(referrer="https://www.bing.com/", channel_name="Direct"))
     services.channel_rule_save(
         rule=ChannelRule(
@@ -120,6 +128,8 @@ def test_reclassify_applies_changed_rules_to_history():
     touches[1].refresh_from_db()
     assert touches[0].channel.name == "Affiliates"
     assert touches[1].channel.name == "Organic Search"
+    lead.refresh_from_db()
+    assert lead.first_channel.name == "Affiliates"  # leads follow their first touch
 
 
 def test_reclassify_task_runs_after_commit(django_capture_on_commit_callbacks, celery_eager):

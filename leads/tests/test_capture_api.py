@@ -115,6 +115,7 @@ def test_a_returning_lead_gets_a_new_touchpoint_not_a_new_lead(client, form):
     channels = list(lead.touchpoints.order_by("id").values_list("channel__name", flat=True))
     assert channels == ["Email", "Organic Search"]
     assert lead.first_touch.channel.name == "Email"
+    assert lead.first_channel.name == "Email"  # copied for aggregates
     assert lead.creation_touch.channel.name == "Email"
     assert lead.latest_touch.channel.name == "Organic Search"
 

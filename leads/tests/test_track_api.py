@@ -61,6 +61,7 @@ def test_page_views_before_the_form_join_the_lead_that_submits_it(client, form):
     assert kinds == ["page_view", "page_view", "form_submit"]
     assert lead.first_touch.kind == "page_view"
     assert lead.first_touch.channel.name == "Paid Social"
+    assert lead.first_channel.name == "Paid Social"  # the stitched view, not the form post
     assert lead.creation_touch.kind == "form_submit"
     # A page view after the form goes straight to the lead.
     track(client, {"visitor_id": VID, "url": f"{SITE}/docs", "referrer": "https://duckduckgo.com/"})
