@@ -31,6 +31,8 @@ urlpatterns = [
     path("dashboards/", include("attribution.urls")),
     path("api/v1/", include("clm.api_urls")),
     path("l/", include("leads.urls")),
+    path("nurture/", include("nurture.urls")),
+    path("n/", include("nurture.public_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
