@@ -70,6 +70,7 @@ def segment_save(
     segment.full_clean()
     segment.save()
     segment_refresh(segment=segment)
+    segment.refresh_from_db()
     return segment
 
 
