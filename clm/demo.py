@@ -426,6 +426,10 @@ def generate(
             activities=len(activity_rows), feedback=len(feedback_rows),
         )  # fmt: skip
 
+    from nurture.demo import generate as nurture_demo
+
+    with transaction.atomic():
+        counts.update(nurture_demo(now=now, rng=rng, log=log))
     if not run:
         return counts
     started = time.perf_counter()

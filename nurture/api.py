@@ -74,8 +74,10 @@ class MemberOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Lead
-        fields = ["id", "email", "first_name", "last_name", "company", "stage", "owner",
-                  "first_channel", "latest_channel", "consent_given", "created_at", "joined_at"]  # fmt: skip
+        fields = [
+            "id", "email", "first_name", "last_name", "company", "stage", "owner",
+            "first_channel", "latest_channel", "consent_given", "created_at", "joined_at",
+        ]  # fmt: skip
 
 
 CountOutput = inline_serializer("SegmentCount", {"count": serializers.IntegerField()})

@@ -182,23 +182,35 @@ def _stage_choices() -> list[tuple[str, str]]:
 def _channel_choices() -> list[tuple[str, str]]:
     from campaigns.models import Channel
 
-    return [(n, n) for n in Channel.objects.order_by("display_order", "name").values_list("name", flat=True)]
+    return [
+        (n, n)
+        for n in Channel.objects.order_by("display_order", "name").values_list("name", flat=True)
+    ]
 
 
 def _campaign_choices() -> list[tuple[str, str]]:
     from campaigns.models import Campaign
 
-    return [(str(pk), name) for pk, name in Campaign.objects.order_by("name").values_list("pk", "name")]
+    return [
+        (str(pk), name) for pk, name in Campaign.objects.order_by("name").values_list("pk", "name")
+    ]
 
 
 def _form_choices() -> list[tuple[str, str]]:
     from leads.models import CaptureForm
 
-    return [(str(pk), name) for pk, name in CaptureForm.objects.order_by("name").values_list("pk", "name")]
+    return [
+        (str(pk), name)
+        for pk, name in CaptureForm.objects.order_by("name").values_list("pk", "name")
+    ]
 
 
 def _quality_choices() -> list[tuple[str, str]]:
-    return [("good", str(_("Good fit"))), ("poor", str(_("Poor fit"))), ("none", str(_("Not rated")))]
+    return [
+        ("good", str(_("Good fit"))),
+        ("poor", str(_("Poor fit"))),
+        ("none", str(_("Not rated"))),
+    ]
 
 
 def _deal_choices() -> list[tuple[str, str]]:
@@ -287,12 +299,16 @@ def _check_condition(cond: dict[str, Any], path: str) -> list[str]:
         return [f"{path}.field: unknown field {name!r} (known: {', '.join(FIELDS)})"]
     op = cond.get("op")
     if op not in spec.ops:
-        return [f"{path}.op: unknown operator {op!r} for {spec.name} (known: {', '.join(spec.ops)})"]
+        return [
+            f"{path}.op: unknown operator {op!r} for {spec.name} (known: {', '.join(spec.ops)})"
+        ]
     errors = []
     if spec.needs_key:
         key = cond.get("key")
         if not isinstance(key, str) or not CUSTOM_KEY.match(key):
-            errors.append(f"{path}.key: the custom field's name (letters, digits, _ . - and spaces)")
+            errors.append(
+                f"{path}.key: the custom field's name (letters, digits, _ . - and spaces)"
+            )
     elif "key" in cond:
         errors.append(f"{path}.key: only the custom field takes a key")
     if op not in VALUELESS_OPS and "value" not in cond:

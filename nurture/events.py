@@ -20,7 +20,11 @@ def _emit(*, name: str, payload: dict[str, Any]) -> None:
     try:
         from integrations.events import event_emit  # type: ignore[import-not-found]
     except ImportError:
-        log.info("event %s %s", name, payload)
+        log.info(
+            "event %s (no webhook sender installed): %s",
+            name,
+            {k: len(v) if isinstance(v, list) else v for k, v in payload.items()},
+        )
         return
     event_emit(name=name, payload=payload)
 

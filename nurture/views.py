@@ -129,13 +129,19 @@ def segment_export(request: HttpRequest, pk: int) -> HttpResponse:
               "first_channel", "latest_channel", "consent", "created_at", "joined_at"]  # fmt: skip
     rows = (
         [
-            lead.pk, lead.email, lead.first_name, lead.last_name, lead.company, lead.stage,
+            lead.pk,
+            lead.email,
+            lead.first_name,
+            lead.last_name,
+            lead.company,
+            lead.stage,
             lead.owner.username if lead.owner else "",
             lead.first_touch.channel.name if lead.first_touch else "",
             lead.latest_touch.channel.name if lead.latest_touch else "",
             "yes" if lead.consent_given else "no",
-            lead.created_at.isoformat(), lead.joined_at.isoformat() if lead.joined_at else "",
-        ]  # fmt: skip
+            lead.created_at.isoformat(),
+            lead.joined_at.isoformat() if lead.joined_at else "",
+        ]
         for lead in members.iterator(chunk_size=2000)
     )
     return csv_response(f"segment-{segment.pk}.csv", header, rows)

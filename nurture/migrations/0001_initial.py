@@ -8,158 +8,385 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('leads', '0001_initial'),
+        ("leads", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='EmailSend',
+            name="EmailSend",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sent_at', models.DateTimeField()),
-                ('opened_at', models.DateTimeField(blank=True, null=True)),
-                ('opens', models.PositiveIntegerField(default=0)),
-                ('clicks', models.PositiveIntegerField(default=0)),
-                ('unsubscribed_at', models.DateTimeField(blank=True, null=True)),
-                ('lead', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='leads.lead')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("sent_at", models.DateTimeField()),
+                ("opened_at", models.DateTimeField(blank=True, null=True)),
+                ("opens", models.PositiveIntegerField(default=0)),
+                ("clicks", models.PositiveIntegerField(default=0)),
+                ("unsubscribed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="leads.lead",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-sent_at', '-id'],
+                "ordering": ["-sent_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='EmailClick',
+            name="EmailClick",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('url', models.URLField(max_length=2000)),
-                ('clicked_at', models.DateTimeField()),
-                ('touchpoint', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='leads.touchpoint')),
-                ('send', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='click_rows', to='nurture.emailsend')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("url", models.URLField(max_length=2000)),
+                ("clicked_at", models.DateTimeField()),
+                (
+                    "touchpoint",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="leads.touchpoint",
+                    ),
+                ),
+                (
+                    "send",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="click_rows",
+                        to="nurture.emailsend",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-clicked_at'],
+                "ordering": ["-clicked_at"],
             },
         ),
         migrations.CreateModel(
-            name='Enrollment',
+            name="Enrollment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('active', 'Active'), ('completed', 'Completed'), ('unsubscribed', 'Unsubscribed'), ('stopped', 'Stopped (no consent)')], default='active', max_length=12)),
-                ('next_position', models.PositiveSmallIntegerField(default=1)),
-                ('next_due_at', models.DateTimeField(blank=True, null=True)),
-                ('enrolled_at', models.DateTimeField()),
-                ('lead', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='leads.lead')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("completed", "Completed"),
+                            ("unsubscribed", "Unsubscribed"),
+                            ("stopped", "Stopped (no consent)"),
+                        ],
+                        default="active",
+                        max_length=12,
+                    ),
+                ),
+                ("next_position", models.PositiveSmallIntegerField(default=1)),
+                ("next_due_at", models.DateTimeField(blank=True, null=True)),
+                ("enrolled_at", models.DateTimeField()),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="leads.lead",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='emailsend',
-            name='enrollment',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sends', to='nurture.enrollment'),
+            model_name="emailsend",
+            name="enrollment",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="sends",
+                to="nurture.enrollment",
+            ),
         ),
         migrations.CreateModel(
-            name='Segment',
+            name="Segment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, unique=True, verbose_name='name')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('definition', models.JSONField(default=nurture.models.default_definition, verbose_name='definition')),
-                ('member_count', models.PositiveIntegerField(default=0, help_text='At the last refresh.')),
-                ('refreshed_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, unique=True, verbose_name="name")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                (
+                    "definition",
+                    models.JSONField(
+                        default=nurture.models.default_definition, verbose_name="definition"
+                    ),
+                ),
+                (
+                    "member_count",
+                    models.PositiveIntegerField(default=0, help_text="At the last refresh."),
+                ),
+                ("refreshed_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Sequence',
+            name="Sequence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('slug', models.SlugField(help_text='utm_campaign of its links.', max_length=80, unique=True, verbose_name='slug')),
-                ('utm_source', models.SlugField(default='nurture', help_text='utm_source of its links.', max_length=60, verbose_name='utm_source')),
-                ('from_email', models.EmailField(blank=True, help_text="Empty: the site's DEFAULT_FROM_EMAIL.", max_length=254, verbose_name='from address')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('active', 'Active'), ('paused', 'Paused')], default='draft', max_length=8)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('segment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sequences', to='nurture.segment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
+                (
+                    "slug",
+                    models.SlugField(
+                        help_text="utm_campaign of its links.",
+                        max_length=80,
+                        unique=True,
+                        verbose_name="slug",
+                    ),
+                ),
+                (
+                    "utm_source",
+                    models.SlugField(
+                        default="nurture",
+                        help_text="utm_source of its links.",
+                        max_length=60,
+                        verbose_name="utm_source",
+                    ),
+                ),
+                (
+                    "from_email",
+                    models.EmailField(
+                        blank=True,
+                        help_text="Empty: the site's DEFAULT_FROM_EMAIL.",
+                        max_length=254,
+                        verbose_name="from address",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("active", "Active"), ("paused", "Paused")],
+                        default="draft",
+                        max_length=8,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "segment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sequences",
+                        to="nurture.segment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.AddField(
-            model_name='enrollment',
-            name='sequence',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='enrollments', to='nurture.sequence'),
+            model_name="enrollment",
+            name="sequence",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="enrollments",
+                to="nurture.sequence",
+            ),
         ),
         migrations.CreateModel(
-            name='Step',
+            name="Step",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('subject', models.CharField(max_length=200, verbose_name='subject')),
-                ('body', models.TextField(help_text='Plain text. Merge fields: {{ first_name }}, {{ last_name }}, {{ email }}, {{ company }}. Links: https://... or [label](https://...).', verbose_name='body')),
-                ('delay_days', models.PositiveSmallIntegerField(default=0, validators=[django.core.validators.MaxValueValidator(365)], verbose_name='delay (days)')),
-                ('delay_hours', models.PositiveSmallIntegerField(default=0, validators=[django.core.validators.MaxValueValidator(23)], verbose_name='delay (hours)')),
-                ('sequence', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='nurture.sequence')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField()),
+                ("subject", models.CharField(max_length=200, verbose_name="subject")),
+                (
+                    "body",
+                    models.TextField(
+                        help_text="Plain text. Merge fields: {{ first_name }}, {{ last_name }}, {{ email }}, {{ company }}. Links: https://... or [label](https://...).",
+                        verbose_name="body",
+                    ),
+                ),
+                (
+                    "delay_days",
+                    models.PositiveSmallIntegerField(
+                        default=0,
+                        validators=[django.core.validators.MaxValueValidator(365)],
+                        verbose_name="delay (days)",
+                    ),
+                ),
+                (
+                    "delay_hours",
+                    models.PositiveSmallIntegerField(
+                        default=0,
+                        validators=[django.core.validators.MaxValueValidator(23)],
+                        verbose_name="delay (hours)",
+                    ),
+                ),
+                (
+                    "sequence",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="steps",
+                        to="nurture.sequence",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['sequence', 'position'],
+                "ordering": ["sequence", "position"],
             },
         ),
         migrations.AddField(
-            model_name='emailsend',
-            name='step',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sends', to='nurture.step'),
+            model_name="emailsend",
+            name="step",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="sends", to="nurture.step"
+            ),
         ),
         migrations.CreateModel(
-            name='SegmentChange',
+            name="SegmentChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('joined', 'Joined'), ('left', 'Left')], max_length=6)),
-                ('at', models.DateTimeField()),
-                ('lead', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='leads.lead')),
-                ('segment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='changes', to='nurture.segment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("joined", "Joined"), ("left", "Left")], max_length=6
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="leads.lead",
+                    ),
+                ),
+                (
+                    "segment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="changes",
+                        to="nurture.segment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
-                'indexes': [models.Index(fields=['segment', '-at'], name='nurture_seg_segment_2f7f02_idx')],
+                "ordering": ["-at", "-id"],
+                "indexes": [
+                    models.Index(fields=["segment", "-at"], name="nurture_seg_segment_2f7f02_idx")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SegmentMembership',
+            name="SegmentMembership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('joined_at', models.DateTimeField()),
-                ('lead', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='leads.lead')),
-                ('segment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='nurture.segment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("joined_at", models.DateTimeField()),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="leads.lead",
+                    ),
+                ),
+                (
+                    "segment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="nurture.segment",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('segment', 'lead'), name='segment_member_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("segment", "lead"), name="segment_member_unique"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='enrollment',
-            index=models.Index(fields=['status', 'next_due_at'], name='nurture_enr_status_a21ae5_idx'),
+            model_name="enrollment",
+            index=models.Index(
+                fields=["status", "next_due_at"], name="nurture_enr_status_a21ae5_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='enrollment',
-            constraint=models.UniqueConstraint(fields=('sequence', 'lead'), name='enrollment_unique'),
+            model_name="enrollment",
+            constraint=models.UniqueConstraint(
+                fields=("sequence", "lead"), name="enrollment_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='step',
-            constraint=models.UniqueConstraint(fields=('sequence', 'position'), name='step_unique_position'),
+            model_name="step",
+            constraint=models.UniqueConstraint(
+                fields=("sequence", "position"), name="step_unique_position"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='emailsend',
-            constraint=models.UniqueConstraint(fields=('step', 'lead'), name='send_once_per_step'),
+            model_name="emailsend",
+            constraint=models.UniqueConstraint(fields=("step", "lead"), name="send_once_per_step"),
         ),
     ]

@@ -176,10 +176,10 @@ def test_a_tampered_click_link_is_not_followed(sequence, client):
 def test_a_clicked_link_is_an_email_touchpoint_credited_for_the_won_deal(
     sequence, client, manager, celery_eager, django_capture_on_commit_callbacks
 ):
+    ad_click = {"channel_name": "Paid Search", "occurred_at": timezone.now() - timedelta(days=3)}
     lead = lead_with_journey(
-        first_name="Ann", email="ann@x.io", consent_given=True, owner=manager,
-        touches=[{"channel_name": "Paid Search", "occurred_at": timezone.now() - timedelta(days=3)}],
-    )  # fmt: skip
+        first_name="Ann", email="ann@x.io", consent_given=True, owner=manager, touches=[ad_click]
+    )
     services.nurture_dispatch()
     link = links_in(mail.outbox[0])[0]
 
