@@ -33,7 +33,10 @@ def generate(*, now: datetime, rng: Any, log: Callable[[str], None]) -> dict[str
     from campaigns.models import Campaign
     from campaigns.services import TrackedLinkRefused, tracked_link_create
     from nurture import rendering, services
-    from nurture.models import Enrollment, Sequence, Step
+    from nurture.models import Enrollment, Segment, Sequence, Step
+
+    def existing(name: str) -> Segment | None:
+        return Segment.objects.filter(name=name).first()
 
     links = 0
     campaigns = {c.utm_campaign: c for c in Campaign.objects.all()}
@@ -49,6 +52,7 @@ def generate(*, now: datetime, rng: Any, log: Callable[[str], None]) -> dict[str
         except TrackedLinkRefused as exc:  # the rules were edited: skip, never fail the demo
             log(f"  tracked link skipped: {exc}")
     welcome = services.segment_save(
+        segment=existing("Consenting new leads"),
         name="Consenting new leads",
         description="New or contacted leads who agreed to marketing email.",
         definition={"op": "and", "rules": [
@@ -57,6 +61,7 @@ def generate(*, now: datetime, rng: Any, log: Callable[[str], None]) -> dict[str
         ]},
     )  # fmt: skip
     services.segment_save(
+        segment=existing("Stalled opportunities"),
         name="Stalled opportunities",
         description="Opportunities nobody worked in two weeks, from paid channels or search.",
         definition={"op": "and", "rules": [
@@ -68,15 +73,16 @@ def generate(*, now: datetime, rng: Any, log: Callable[[str], None]) -> dict[str
             ]},
         ]},
     )  # fmt: skip
-    sequence = Sequence.objects.create(
-        name="Welcome series", slug="welcome-series", segment=welcome,
-        status=Sequence.Status.ACTIVE,
-    )  # fmt: skip
+    sequence, created = Sequence.objects.get_or_create(
+        slug="welcome-series",
+        defaults={"name": "Welcome series", "segment": welcome, "status": Sequence.Status.ACTIVE},
+    )
     for position, (subject, delay, body) in enumerate(STEPS, start=1):
-        rendering.parse(body)
-        Step.objects.create(
-            sequence=sequence, position=position, subject=subject, body=body, delay_days=delay
-        )
+        if created:
+            Step.objects.create(
+                sequence=sequence, position=position, subject=subject, body=body,
+                delay_days=delay,
+            )  # fmt: skip
     started = now - timedelta(days=12)
     services.sequence_enroll(sequence=sequence, now=started)
     sends = []
