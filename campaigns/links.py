@@ -126,9 +126,9 @@ class Placements:
 
 def placements_by_channel() -> dict[str, Placements]:
     """Channel name -> sources and mediums that classify into it (cached per rules version)."""
-    from campaigns.rules import classify, rules_version
-
     import hashlib
+
+    from campaigns.rules import classify, rules_version
 
     key = "campaigns:placements:" + hashlib.sha256(rules_version().encode()).hexdigest()[:24]
     cached = cache.get(key)
@@ -142,9 +142,7 @@ def placements_by_channel() -> dict[str, Placements]:
             if channel.channel != UNASSIGNED:
                 found[channel.channel][0].add(source)
                 found[channel.channel][1].add(medium)
-    result = {
-        name: Placements(sorted(s), sorted(m)) for name, (s, m) in found.items()
-    }
+    result = {name: Placements(sorted(s), sorted(m)) for name, (s, m) in found.items()}
     cache.set(key, result, 600)
     return result
 
@@ -197,7 +195,9 @@ def check_link(
         if problem:
             result.errors.setdefault(name, []).append(problem)
         elif raw.strip() and raw.strip() != value:
-            result.warnings.append(_("%(name)s written in lower case: “%(v)s”") % {"name": name, "v": value})
+            result.warnings.append(
+                _("%(name)s written in lower case: “%(v)s”") % {"name": name, "v": value}
+            )
     for name in ("source", "medium"):
         if not values[name]:
             result.errors.setdefault(name, []).append(_("required"))
@@ -220,7 +220,9 @@ def check_link(
     if result.errors.get("destination"):
         return result, values
     result.url = tagged_url(
-        destination=dest, utm_campaign=campaign.utm_campaign, **values  # type: ignore[attr-defined]
+        destination=dest,
+        utm_campaign=campaign.utm_campaign,
+        **values,  # type: ignore[attr-defined]
     )
     if values["source"] and values["medium"]:
         result.channel = classify(landing_url=result.url).match.channel
@@ -234,7 +236,9 @@ def check_link(
                 % {"got": result.channel, "want": channel.name}
             )
         elif not channel:
-            result.warnings.append(_("the campaign has no channel; this link counts as %s") % result.channel)
+            result.warnings.append(
+                _("the campaign has no channel; this link counts as %s") % result.channel
+            )
     for name in ("source", "medium"):
         for twin in near_duplicates(values[name], kind=name):
             result.warnings.append(

@@ -186,13 +186,13 @@ def tracked_link_stats(*, campaign: Campaign) -> list[LinkStats]:
     rows = (
         Touchpoint.objects.filter(utm_campaign__iexact=campaign.utm_campaign)
         .annotate(
-            s=Lower("utm_source"), m=Lower("utm_medium"), c=Lower("utm_content"),
+            s=Lower("utm_source"),
+            m=Lower("utm_medium"),
+            c=Lower("utm_content"),
             t=Lower("utm_term"),
-        )  # fmt: skip
-        .values("s", "m", "c", "t", "lead_id")
-        .annotate(
-            visits=Count("id", filter=Q(kind=Touchpoint.Kind.PAGE_VIEW, self_referral=False))
         )
+        .values("s", "m", "c", "t", "lead_id")
+        .annotate(visits=Count("id", filter=Q(kind=Touchpoint.Kind.PAGE_VIEW, self_referral=False)))
     )
     leads_of: dict[tuple[str, str, str, str], set[int]] = {}
     for row in rows:
@@ -201,9 +201,7 @@ def tracked_link_stats(*, campaign: Campaign) -> list[LinkStats]:
             continue
         stats.visits += row["visits"]
         if row["lead_id"]:
-            leads_of.setdefault((row["s"], row["m"], row["c"], row["t"]), set()).add(
-                row["lead_id"]
-            )
+            leads_of.setdefault((row["s"], row["m"], row["c"], row["t"]), set()).add(row["lead_id"])
     all_leads = set().union(*leads_of.values()) if leads_of else set()
     revenue: dict[int, tuple[int, Decimal]] = {}
     if all_leads:

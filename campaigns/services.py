@@ -298,7 +298,7 @@ def tracked_link_create(
     )  # fmt: skip
     if not check.ok:
         raise TrackedLinkRefused(check)
-    link, created = TrackedLink.objects.get_or_create(
+    link, _created = TrackedLink.objects.get_or_create(
         campaign=campaign,
         destination=destination.strip(),
         **values,

@@ -182,7 +182,9 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     from campaigns.links import placements_by_channel
 
     campaign = get_object_or_404(Campaign.objects.select_related("channel", "owner"), pk=pk)
-    values = {k: request.POST.get(k, "") for k in ("destination", "source", "medium", "content", "term")}
+    values = {
+        k: request.POST.get(k, "") for k in ("destination", "source", "medium", "content", "term")
+    }
     errors: dict[str, list[str]] = {}
     status = 200
     if request.method == "POST":
@@ -221,7 +223,10 @@ def link_preview(request: HttpRequest, pk: int) -> JsonResponse:
     campaign = get_object_or_404(Campaign.objects.select_related("channel"), pk=pk)
     check, _values = check_link(
         campaign=campaign,
-        **{k: request.GET.get(k, "")[:1000] for k in ("destination", "source", "medium", "content", "term")},
+        **{
+            k: request.GET.get(k, "")[:1000]
+            for k in ("destination", "source", "medium", "content", "term")
+        },
     )
     return JsonResponse(check.as_dict())
 

@@ -7,30 +7,66 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('campaigns', '0003_channel_name_validator'),
+        ("campaigns", "0003_channel_name_validator"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TrackedLink',
+            name="TrackedLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('destination', models.URLField(help_text='The landing page, without UTM tags.', max_length=1000)),
-                ('source', models.CharField(max_length=100)),
-                ('medium', models.CharField(max_length=100)),
-                ('content', models.CharField(blank=True, max_length=100)),
-                ('term', models.CharField(blank=True, max_length=100)),
-                ('short_code', models.CharField(default=campaigns.models.new_short_code, max_length=16, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('campaign', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='links', to='campaigns.campaign')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "destination",
+                    models.URLField(
+                        help_text="The landing page, without UTM tags.", max_length=1000
+                    ),
+                ),
+                ("source", models.CharField(max_length=100)),
+                ("medium", models.CharField(max_length=100)),
+                ("content", models.CharField(blank=True, max_length=100)),
+                ("term", models.CharField(blank=True, max_length=100)),
+                (
+                    "short_code",
+                    models.CharField(
+                        default=campaigns.models.new_short_code, max_length=16, unique=True
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="links",
+                        to="campaigns.campaign",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'constraints': [models.UniqueConstraint(fields=('campaign', 'destination', 'source', 'medium', 'content', 'term'), name='tracked_link_unique_placement', violation_error_message='This campaign has a link for this placement already.')],
+                "ordering": ["-created_at", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("campaign", "destination", "source", "medium", "content", "term"),
+                        name="tracked_link_unique_placement",
+                        violation_error_message="This campaign has a link for this placement already.",
+                    )
+                ],
             },
         ),
     ]

@@ -41,7 +41,10 @@ def test_a_marketer_builds_a_tagged_link_in_lower_case(client, marketer, search)
 
     link = TrackedLink.objects.get()
     assert (link.source, link.medium, link.content, link.term) == (
-        "google", "cpc", "banner-a", "crm_tool",
+        "google",
+        "cpc",
+        "banner-a",
+        "crm_tool",
     )
     query = parse_qs(urlsplit(link.url).query)
     assert query == {
@@ -139,7 +142,11 @@ def test_each_link_shows_its_visits_leads_and_revenue(
     with django_assert_max_num_queries(16):
         page = client.get(f"/campaigns/{search.pk}/")
     rows = {row.link.pk: row for row in page.context["links"]}
-    assert (rows[ads.pk].visits, rows[ads.pk].leads, rows[ads.pk].revenue) == (2, 2, Decimal("2500.00"))
+    assert (rows[ads.pk].visits, rows[ads.pk].leads, rows[ads.pk].revenue) == (
+        2,
+        2,
+        Decimal("2500.00"),
+    )
     assert (rows[other.pk].visits, rows[other.pk].leads) == (0, 0)
 
 
