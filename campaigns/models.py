@@ -216,3 +216,53 @@ class ReclassifyJob(models.Model):
     @property
     def percent(self) -> int:
         return 100 if not self.total else int(100 * self.processed / self.total)
+
+
+def new_short_code() -> str:
+    """A short, unguessable code for a tracked link's redirect (/go/<code>/)."""
+    import secrets
+
+    return secrets.token_urlsafe(6)
+
+
+class TrackedLink(models.Model):
+    """A campaign's tagged landing URL for one placement (source, medium, content, term)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="links")
+    destination = models.URLField(max_length=1000, help_text="The landing page, without UTM tags.")
+    source = models.CharField(max_length=100)
+    medium = models.CharField(max_length=100)
+    content = models.CharField(max_length=100, blank=True)
+    term = models.CharField(max_length=100, blank=True)
+    short_code = models.CharField(max_length=16, unique=True, default=new_short_code)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "destination", "source", "medium", "content", "term"],
+                name="tracked_link_unique_placement",
+                violation_error_message="This campaign has a link for this placement already.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} · {self.source}/{self.medium}"
+
+    @property
+    def url(self) -> str:
+        """The destination tagged with the campaign's and the placement's UTM values."""
+        from campaigns.links import tagged_url
+
+        return tagged_url(
+            destination=self.destination,
+            utm_campaign=self.campaign.utm_campaign,
+            source=self.source,
+            medium=self.medium,
+            content=self.content,
+            term=self.term,
+        )

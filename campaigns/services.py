@@ -268,3 +268,46 @@ def reclassify_run(*, job_id: int, batch_size: int = 2000) -> ReclassifyJob:
     job.status, job.finished_at = ReclassifyJob.Status.DONE, timezone.now()
     job.save(update_fields=["status", "finished_at"])
     return job
+
+
+class TrackedLinkRefused(ValueError):
+    """A placement that breaks the UTM rules; `check.errors` says why per field."""
+
+    def __init__(self, check: Any) -> None:
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in check.errors.items()))
+        self.check = check
+
+
+@transaction.atomic
+def tracked_link_create(
+    *,
+    campaign: Campaign,
+    destination: str,
+    source: str,
+    medium: str,
+    content: str = "",
+    term: str = "",
+    by: Any = None,
+) -> tuple[Any, list[str]]:
+    """A tracked link for one placement of a campaign, with the warnings it raised.
+
+    Values are lower-cased; the link must classify into the campaign's channel (the real
+    channel rules decide), else TrackedLinkRefused. The same placement again returns the link
+    that exists.
+    """
+    from campaigns.links import check_link
+    from campaigns.models import TrackedLink
+
+    check, values = check_link(
+        campaign=campaign, destination=destination, source=source, medium=medium,
+        content=content, term=term,
+    )  # fmt: skip
+    if not check.ok:
+        raise TrackedLinkRefused(check)
+    link, _created = TrackedLink.objects.get_or_create(
+        campaign=campaign,
+        destination=destination.strip(),
+        **values,
+        defaults={"created_by": by},
+    )
+    return link, check.warnings

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from campaigns import channeling, selectors, services
@@ -162,3 +163,97 @@ def reclassify_status(request: HttpRequest, pk: int) -> JsonResponse:
             "percent": job.percent,
         }
     )
+
+
+def _landing_pages() -> list[str]:
+    from django.conf import settings
+
+    from leads.models import CaptureForm
+
+    slugs = CaptureForm.objects.filter(is_active=True, slug__isnull=False).values_list(
+        "slug", flat=True
+    )
+    return [f"{settings.CLM_PUBLIC_URL}/l/{slug}/" for slug in slugs]
+
+
+@roles.role_required(*CAMPAIGN_EDITORS)
+def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A campaign with the tracked-link builder and its links' visits, leads and revenue."""
+    from campaigns.links import placements_by_channel
+
+    campaign = get_object_or_404(Campaign.objects.select_related("channel", "owner"), pk=pk)
+    values = {
+        k: request.POST.get(k, "") for k in ("destination", "source", "medium", "content", "term")
+    }
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST":
+        try:
+            link, warnings = services.tracked_link_create(
+                campaign=campaign, by=request.user, **values
+            )
+        except services.TrackedLinkRefused as exc:
+            errors, status = exc.check.errors, 400
+        else:
+            messages.success(request, _("Tracked link ready: %s") % link.url)
+            for warning in warnings:
+                messages.warning(request, warning)
+            return redirect(f"{request.path}#link-{link.pk}")
+    placements = placements_by_channel().get(campaign.channel.name) if campaign.channel else None
+    return render(
+        request,
+        "campaigns/campaign_detail.html",
+        {
+            "campaign": campaign,
+            "links": selectors.tracked_link_stats(campaign=campaign),
+            "placements": placements,
+            "values": values,
+            "errors": errors,
+            "landing_pages": _landing_pages(),
+        },
+        status=status,
+    )
+
+
+@roles.role_required(*CAMPAIGN_EDITORS)
+def link_preview(request: HttpRequest, pk: int) -> JsonResponse:
+    """The tagged URL, its channel (by the real rules), errors and warnings, while typing."""
+    from campaigns.links import check_link
+
+    campaign = get_object_or_404(Campaign.objects.select_related("channel"), pk=pk)
+    check, _values = check_link(
+        campaign=campaign,
+        **{
+            k: request.GET.get(k, "")[:1000]
+            for k in ("destination", "source", "medium", "content", "term")
+        },
+    )
+    return JsonResponse(check.as_dict())
+
+
+@roles.role_required(*CAMPAIGN_EDITORS)
+def link_qr(request: HttpRequest, pk: int) -> HttpResponse:
+    """The link's tagged URL as a QR code (SVG, drawn on the server)."""
+    import io
+
+    import segno
+
+    from campaigns.models import TrackedLink
+
+    link = get_object_or_404(TrackedLink.objects.select_related("campaign"), pk=pk)
+    out = io.BytesIO()
+    segno.make(link.url, error="m").save(out, kind="svg", scale=4, border=2, xmldecl=False)
+    response = HttpResponse(out.getvalue(), content_type="image/svg+xml")
+    if request.GET.get("download"):
+        response["Content-Disposition"] = f'attachment; filename="link-{link.pk}-qr.svg"'
+    return response
+
+
+def short_link(request: HttpRequest, code: str) -> HttpResponse:
+    """/go/<code>/: the public short form of a tracked link, redirecting to its tagged URL."""
+    from django.http import HttpResponseRedirect
+
+    from campaigns.models import TrackedLink
+
+    link = get_object_or_404(TrackedLink.objects.select_related("campaign"), short_code=code)
+    return HttpResponseRedirect(link.url)

@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("leads.api_urls")),
     path("", include("crm.api_urls")),
     path("", include("attribution.api_urls")),
+    path("", include("nurture.api_urls")),
 ]

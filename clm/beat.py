@@ -1,8 +1,19 @@
 """Celery beat schedule: every periodic job of CLM in one place."""
 
 from celery.schedules import crontab
+from django.conf import settings
 
 SCHEDULE: dict = {
+    "nurture-dispatch": {
+        "task": "nurture.tasks.nurture_dispatch",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "segments-refresh": {
+        "task": "nurture.tasks.segments_refresh",
+        "schedule": 60.0 * settings.CLM_SEGMENT_REFRESH_MINUTES,
+        "options": {"expires": 60.0 * settings.CLM_SEGMENT_REFRESH_MINUTES},
+    },
     "attribution-nightly": {
         "task": "attribution.tasks.attribution_nightly",
         "schedule": crontab(hour=2, minute=30),

@@ -432,6 +432,10 @@ def generate(
         )  # fmt: skip
     bulk.analyze([Lead, Visitor, Submission, Touchpoint, Deal, Activity, LeadFeedback, LeadHistory])
 
+    from nurture.demo import generate as nurture_demo
+
+    with transaction.atomic():
+        counts.update(nurture_demo(now=now, rng=rng, log=log))
     if not run:
         return counts
     started = time.perf_counter()

@@ -27,7 +27,7 @@ ANY_ROLE = ALL_ROLES
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
     ADMIN: [
         (app, "*", ("view", "add", "change", "delete"))
-        for app in ("clm", "campaigns", "leads", "crm", "attribution", "auth")
+        for app in ("clm", "campaigns", "leads", "crm", "attribution", "nurture", "auth")
     ],
     MARKETER: [
         ("campaigns", "*", ("view",)),
@@ -37,6 +37,8 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("crm", "*", ("view",)),
         ("attribution", "*", ("view",)),
         ("attribution", "attributionrun", ("add",)),
+        ("campaigns", "trackedlink", ("add",)),
+        ("nurture", "*", ("view", "add", "change", "delete")),
     ],
     SALES_MANAGER: [
         ("campaigns", "*", ("view",)),
@@ -98,6 +100,8 @@ NAVIGATION: list[tuple[str, str, tuple[str, ...]]] = [
     ("Sales", "crm:sales-dashboard", (ADMIN, MARKETER, SALES_MANAGER)),
     ("Leads", "crm:queue", ANY_ROLE),
     ("Campaigns", "campaigns:list", (ADMIN, MARKETER)),
+    ("Segments", "nurture:segments", (ADMIN, MARKETER)),
+    ("Nurture", "nurture:sequences", (ADMIN, MARKETER)),
     ("Setup", "setup", (ADMIN,)),
     ("API docs", "api-docs", ANY_ROLE),
 ]

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "leads",
     "crm",
     "attribution",
+    "nurture",
 ]
 
 MIDDLEWARE = [
@@ -166,6 +167,22 @@ CLM_TRUSTED_PROXIES = env.int("CLM_TRUSTED_PROXIES", default=0)
 # Attribution: lead-id partitions of a full run (the unit of parallel work and of refresh).
 CLM_ATTRIBUTION_PARTITIONS = env.int("CLM_ATTRIBUTION_PARTITIONS", default=4)
 CLM_ATTRIBUTION_LEADS_PER_PARTITION = env.int("CLM_ATTRIBUTION_LEADS_PER_PARTITION", default=5000)
+# Segments and nurture email.
+CLM_NURTURE_RATE_PER_MINUTE = env.int("CLM_NURTURE_RATE_PER_MINUTE", default=60)
+CLM_SEGMENT_REFRESH_MINUTES = env.int("CLM_SEGMENT_REFRESH_MINUTES", default=15)
+# Where CLM is reached from outside: the base of links in emails (clicks, opens, unsubscribe).
+CLM_PUBLIC_URL = env.str("CLM_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Email: consolemail:// prints messages (the local default), smtp://user:pass@host:587 sends.
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS"))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CLM <marketing@localhost>")
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

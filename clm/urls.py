@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from campaigns import views as campaign_views
 from clm import views
 
 admin.site.site_header = "CLM administration"
@@ -31,6 +32,9 @@ urlpatterns = [
     path("dashboards/", include("attribution.urls")),
     path("api/v1/", include("clm.api_urls")),
     path("l/", include("leads.urls")),
+    path("nurture/", include("nurture.urls")),
+    path("n/", include("nurture.public_urls")),
+    path("go/<str:code>/", campaign_views.short_link, name="short-link"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -480,3 +480,34 @@ def touchpoint_record_offline(
     )
     lead_refresh_touches(lead=lead)
     return touch
+
+
+def touchpoint_record_email_click(
+    *, lead: Lead, occurred_at: datetime, url: str, title: str = ""
+) -> Touchpoint:
+    """A click on a link of an email we sent, classified by its UTM tags like any touch.
+
+    The url is the tagged destination (utm_medium=email ...), so the channel rules put it in
+    Email and the campaign with that utm_campaign (if registered) gets it.
+    """
+    touch = touchpoint_build(
+        kind=Touchpoint.Kind.EMAIL_CLICK,
+        occurred_at=occurred_at,
+        url=url,
+        title=title,
+        tracking=_tracking_values({"landing_url": url}),
+        lead=lead,
+    )
+    touch.save()
+    lead_refresh_touches(lead=lead)
+    return touch
+
+
+def lead_withdraw_consent(*, lead: Lead) -> bool:
+    """The lead no longer agrees to marketing email; True when it had agreed until now.
+
+    What they once agreed to (text, version, page, time) is kept as the record of that consent.
+    """
+    changed = Lead.objects.filter(pk=lead.pk, consent_given=True).update(consent_given=False)
+    lead.consent_given = False
+    return bool(changed)

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class NurtureConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "nurture"
+    verbose_name = "Segments and nurture"
