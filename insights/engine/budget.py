@@ -175,7 +175,7 @@ def advise(
         return float((response(a, b, rec) - response(a, b, cur)).sum())
 
     rng = np.random.default_rng(seed)
-    groups = {k: g for k, g in weekly[weekly["key"].isin(keys)].groupby("key")}
+    groups = dict(list(weekly[weekly["key"].isin(keys)].groupby("key")))
     draws = []
     for _ in range(samples):
         parts = [g.iloc[rng.integers(0, len(g), len(g))] for g in groups.values() if len(g)]

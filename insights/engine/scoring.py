@@ -230,7 +230,7 @@ def train_and_validate(
         raise NotEnoughData(
             f"{len(data)} past leads with a known outcome; at least {min_labelled} are needed"
         )
-    cut = int(round(len(data) * (1 - test_share)))
+    cut = round(len(data) * (1 - test_share))
     train, test = data.iloc[:cut], data.iloc[cut:]
     if train["label"].nunique() < 2 or test["label"].nunique() < 2:
         raise NotEnoughData("both the training and the held-out leads need good and bad outcomes")
