@@ -27,7 +27,7 @@ ANY_ROLE = ALL_ROLES
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
     ADMIN: [
         (app, "*", ("view", "add", "change", "delete"))
-        for app in ("clm", "campaigns", "leads", "crm", "attribution", "auth")
+        for app in ("clm", "campaigns", "leads", "crm", "attribution", "insights", "auth")
     ],
     MARKETER: [
         ("campaigns", "*", ("view",)),
@@ -37,6 +37,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("crm", "*", ("view",)),
         ("attribution", "*", ("view",)),
         ("attribution", "attributionrun", ("add",)),
+        ("insights", "*", ("view",)),
     ],
     SALES_MANAGER: [
         ("campaigns", "*", ("view",)),
@@ -98,6 +99,8 @@ NAVIGATION: list[tuple[str, str, tuple[str, ...]]] = [
     ("Sales", "crm:sales-dashboard", (ADMIN, MARKETER, SALES_MANAGER)),
     ("Leads", "crm:queue", ANY_ROLE),
     ("Campaigns", "campaigns:list", (ADMIN, MARKETER)),
+    ("Alerts", "insights:alerts", ANY_ROLE),
+    ("Scoring", "insights:scoring", (ADMIN,)),
     ("Setup", "setup", (ADMIN,)),
     ("API docs", "api-docs", ANY_ROLE),
 ]

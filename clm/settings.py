@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "leads",
     "crm",
     "attribution",
+    "insights",
 ]
 
 MIDDLEWARE = [
@@ -166,6 +167,21 @@ CLM_TRUSTED_PROXIES = env.int("CLM_TRUSTED_PROXIES", default=0)
 # Attribution: lead-id partitions of a full run (the unit of parallel work and of refresh).
 CLM_ATTRIBUTION_PARTITIONS = env.int("CLM_ATTRIBUTION_PARTITIONS", default=4)
 CLM_ATTRIBUTION_LEADS_PER_PARTITION = env.int("CLM_ATTRIBUTION_LEADS_PER_PARTITION", default=5000)
+# Insights: lead scores, budget advice, intervals and alerts (README, "Closing the loop").
+CLM_CONTACT_SLA_HOURS = env.float("CLM_CONTACT_SLA_HOURS", default=24)
+CLM_CONTACT_SLA_WINDOW_DAYS = env.int("CLM_CONTACT_SLA_WINDOW_DAYS", default=7)
+CLM_INSIGHTS_WINDOW_DAYS = env.int("CLM_INSIGHTS_WINDOW_DAYS", default=90)
+CLM_INSIGHTS_MIN_DEALS = env.int("CLM_INSIGHTS_MIN_DEALS", default=20)
+CLM_BUDGET_MATURITY_DAYS = env.int("CLM_BUDGET_MATURITY_DAYS", default=60)
+CLM_DRIFT_RECENT_DAYS = env.int("CLM_DRIFT_RECENT_DAYS", default=14)
+CLM_DRIFT_BASELINE_DAYS = env.int("CLM_DRIFT_BASELINE_DAYS", default=56)
+CLM_DRIFT_THRESHOLD = env.float("CLM_DRIFT_THRESHOLD", default=0.3)
+
+# Email (alerts): an EMAIL_URL such as smtp+tls://user:password@smtp.example.com:587;
+# by default mail is written to the console.
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CLM <clm@localhost>")
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

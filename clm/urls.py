@@ -29,6 +29,7 @@ urlpatterns = [
     path("campaigns/", include("campaigns.urls")),
     path("crm/", include("crm.urls")),
     path("dashboards/", include("attribution.urls")),
+    path("insights/", include("insights.urls")),
     path("api/v1/", include("clm.api_urls")),
     path("l/", include("leads.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

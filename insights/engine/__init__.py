@@ -21,7 +21,23 @@ from insights.engine.scoring import (
 from insights.engine.uncertainty import bootstrap_totals
 
 __all__ = [
-    "FEATURE_COLUMNS", "Advice", "NotEnoughData", "Priors", "Training", "advise", "allocate",
-    "auc", "bootstrap_totals", "calibration_table", "drifts", "explain", "fit", "fit_curves",
-    "marginal_roas", "predict", "rank_flips", "score_points", "train_and_validate",
-]  # fmt: skip
+    "FEATURE_COLUMNS",
+    "Advice",
+    "NotEnoughData",
+    "Priors",
+    "Training",
+    "advise",
+    "allocate",
+    "auc",
+    "bootstrap_totals",
+    "calibration_table",
+    "drifts",
+    "explain",
+    "fit",
+    "fit_curves",
+    "marginal_roas",
+    "predict",
+    "rank_flips",
+    "score_points",
+    "train_and_validate",
+]

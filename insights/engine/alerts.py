@@ -27,8 +27,16 @@ def rank_flips(
         best, worst = group.loc[group["rank"].idxmin()], group.loc[group["rank"].idxmax()]
         shift = int(worst["rank"] - best["rank"])
         if shift >= min_shift:
-            rows.append([channel, best["model"], int(best["rank"]), worst["model"],
-                         int(worst["rank"]), shift])  # fmt: skip
+            rows.append(
+                [
+                    channel,
+                    best["model"],
+                    int(best["rank"]),
+                    worst["model"],
+                    int(worst["rank"]),
+                    shift,
+                ]
+            )
     return pd.DataFrame(rows, columns=columns).sort_values(
         ["shift", "channel"], ascending=[False, True]
     )

@@ -34,8 +34,9 @@ class Priors:
     deals_k: float = 10.0
 
 
-def _fit_one(spend: np.ndarray, revenue: np.ndarray, pooled_roas: float, deals: float,
-             priors: Priors) -> tuple[float, float]:  # fmt: skip
+def _fit_one(
+    spend: np.ndarray, revenue: np.ndarray, pooled_roas: float, deals: float, priors: Priors
+) -> tuple[float, float]:
     mask = spend > 0
     s, y = spend[mask], revenue[mask]
     if len(s) == 0:
@@ -54,30 +55,46 @@ def _fit_one(spend: np.ndarray, revenue: np.ndarray, pooled_roas: float, deals: 
     return max(level, 0.0) / mean_spend**b, b
 
 
+def _arrays(weekly: pd.DataFrame, keys: list[Any]) -> list[tuple[np.ndarray, ...]]:
+    groups = dict(list(weekly.groupby("key", sort=True)))
+    empty = np.zeros(0)
+    return [
+        (
+            groups[k]["spend"].to_numpy(float),
+            groups[k]["revenue"].to_numpy(float),
+            groups[k]["deals"].to_numpy(float),
+        )
+        if k in groups
+        else (empty, empty, empty)
+        for k in keys
+    ]
+
+
+def _fit_arrays(series: list[tuple[np.ndarray, ...]], priors: Priors) -> np.ndarray:
+    """(a, b) per key from its weekly (spend, revenue, deals) arrays; pooled ROAS over all."""
+    spend = sum(float(s[s > 0].sum()) for s, _, _ in series)
+    revenue = sum(float(y[s > 0].sum()) for s, y, _ in series)
+    pooled = revenue / spend if spend else 0.0
+    return np.array([_fit_one(s, y, pooled, float(d.sum()), priors) for s, y, d in series])
+
+
 def fit_curves(weekly: pd.DataFrame, *, priors: Priors | None = None) -> pd.DataFrame:
     """Per key: a, b, weeks, deals and mean weekly spend and revenue of the fitted weeks."""
     priors = priors or Priors()
-    spent = weekly[weekly["spend"] > 0]
-    pooled = float(spent["revenue"].sum() / spent["spend"].sum()) if len(spent) else 0.0
-    rows = []
-    for key, group in weekly.groupby("key", sort=True):
-        a, b = _fit_one(
-            group["spend"].to_numpy(float),
-            group["revenue"].to_numpy(float),
-            pooled,
-            float(group["deals"].sum()),
-            priors,
-        )
-        rows.append(
-            {
-                "key": key, "a": a, "b": b, "weeks": int((group["spend"] > 0).sum()),
-                "deals": float(group["deals"].sum()),
-                "mean_spend": float(group["spend"].mean()),
-                "mean_revenue": float(group["revenue"].mean()),
-            }
-        )  # fmt: skip
-    columns = ["key", "a", "b", "weeks", "deals", "mean_spend", "mean_revenue"]
-    return pd.DataFrame(rows, columns=columns).set_index("key")
+    keys = sorted(weekly["key"].unique()) if len(weekly) else []
+    series = _arrays(weekly, keys)
+    fitted = _fit_arrays(series, priors) if keys else np.zeros((0, 2))
+    return pd.DataFrame(
+        {
+            "a": fitted[:, 0],
+            "b": fitted[:, 1],
+            "weeks": [int((s > 0).sum()) for s, _, _ in series],
+            "deals": [float(d.sum()) for _, _, d in series],
+            "mean_spend": [float(s.mean()) if len(s) else 0.0 for s, _, _ in series],
+            "mean_revenue": [float(y.mean()) if len(y) else 0.0 for _, y, _ in series],
+        },
+        index=pd.Index(keys, name="key"),
+    )
 
 
 def response(a: Any, b: Any, spend: Any) -> Any:
@@ -170,23 +187,21 @@ def advise(
     cur = current.to_numpy(float)
     rec = recommended.to_numpy(float)
 
-    def gain(curves: pd.DataFrame) -> float:
-        a, b = curves["a"].to_numpy(float), curves["b"].to_numpy(float)
+    def gain(a: np.ndarray, b: np.ndarray) -> float:
         return float((response(a, b, rec) - response(a, b, cur)).sum())
 
     rng = np.random.default_rng(seed)
-    groups = dict(list(weekly[weekly["key"].isin(keys)].groupby("key")))
+    series = _arrays(weekly, list(keys))
     draws = []
-    for _ in range(samples):
-        parts = [g.iloc[rng.integers(0, len(g), len(g))] for g in groups.values() if len(g)]
-        if not parts:
-            break
-        sample = pd.concat(parts, ignore_index=True)
-        curves = fit_curves(sample, priors=priors).reindex(keys)
-        curves["a"] = curves["a"].fillna(0.0)
-        curves["b"] = curves["b"].fillna((priors or Priors()).b0)
-        draws.append(gain(curves))
-    expected = gain(fitted)
+    if any(len(sp) for sp, _, _ in series):
+        for _ in range(samples):
+            resampled = []
+            for sp, y, d in series:
+                pick = rng.integers(0, len(sp), len(sp)) if len(sp) else np.zeros(0, dtype=int)
+                resampled.append((sp[pick], y[pick], d[pick]))
+            ab = _fit_arrays(resampled, priors or Priors())
+            draws.append(gain(ab[:, 0], ab[:, 1]))
+    expected = gain(fitted["a"].to_numpy(float), fitted["b"].to_numpy(float))
     tail = (1 - level) / 2
     low, high = (
         (float(np.quantile(draws, tail)), float(np.quantile(draws, 1 - tail)))

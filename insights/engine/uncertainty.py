@@ -26,8 +26,18 @@ def bootstrap_totals(
     than `min_deals` credited deals stand behind the revenue.
     """
     keys = sorted(set(credits["key"]) | set(spend.index))
-    columns = ["key", "deals", "revenue", "revenue_low", "revenue_high", "spend", "roi",
-               "roi_low", "roi_high", "small_sample"]  # fmt: skip
+    columns = [
+        "key",
+        "deals",
+        "revenue",
+        "revenue_low",
+        "revenue_high",
+        "spend",
+        "roi",
+        "roi_low",
+        "roi_high",
+        "small_sample",
+    ]
     if not keys:
         return pd.DataFrame(columns=columns)
     matrix = (
@@ -62,8 +72,15 @@ def bootstrap_totals(
         roi_high = np.where(cost > 0, (high - cost) / cost, np.nan)
     return pd.DataFrame(
         {
-            "key": keys, "deals": deals, "revenue": revenue, "revenue_low": low,
-            "revenue_high": high, "spend": cost, "roi": roi, "roi_low": roi_low,
-            "roi_high": roi_high, "small_sample": deals < min_deals,
+            "key": keys,
+            "deals": deals,
+            "revenue": revenue,
+            "revenue_low": low,
+            "revenue_high": high,
+            "spend": cost,
+            "roi": roi,
+            "roi_low": roi_low,
+            "roi_high": roi_high,
+            "small_sample": deals < min_deals,
         }
-    )[columns]  # fmt: skip
+    )[columns]
