@@ -37,11 +37,27 @@ def roi_intervals(rows: Sequence[Any]) -> dict[str, Any]:
         hovertemplate="%{y}<br>ROI %{x:.0f}% (90%: %{customdata[0]}% to %{customdata[1]}%)"
         "<br>%{customdata[2]} won deals<extra></extra>",
     )
+    # One tiny channel with a huge ROI would squash the others: the axis stops at three times
+    # the next largest upper end, and the clipped bars say their value at the axis end.
+    highs = sorted(r.roi_high * 100 for r in paid)
+    xaxis = {"ticksuffix": "%", "zeroline": True, "zerolinecolor": "#94a3b8", "showgrid": True}
+    annotations = []
+    if len(highs) >= 2 and highs[-1] > 3 * max(highs[-2], 100):
+        limit = 3 * max(highs[-2], 100)
+        low = min(min(r.roi_low * 100 for r in paid), 0)
+        xaxis["range"] = [low - 0.05 * (limit - low), limit]
+        annotations = [
+            {"x": limit, "y": name, "xanchor": "right", "showarrow": False,
+             "text": f"{r.roi * 100:,.0f}% →", "font": {"color": "#ffffff", "size": 11}}
+            for r, name in zip(paid, names, strict=True)
+            if r.roi * 100 > limit
+        ]  # fmt: skip
     return figure(
         [trace],
         height=max(220, 34 * len(paid) + 60),
-        xaxis={"ticksuffix": "%", "zeroline": True, "zerolinecolor": "#94a3b8", "showgrid": True},
+        xaxis=xaxis,
         yaxis={"showgrid": False},
+        annotations=annotations,
     )
 
 
