@@ -137,7 +137,7 @@ def _groups(model: dict[str, Any]) -> list[tuple[str, list[int]]]:
     return groups
 
 
-def _describe(name: str, row: pd.Series) -> str:
+def _describe(name: str, row: dict[str, Any]) -> str:
     if name in CATEGORICAL:
         value = str(row[name] or "") or "(none)"
         return f"{CATEGORICAL[name]}: {value}"
@@ -157,7 +157,7 @@ def explain(frame: pd.DataFrame, model: dict[str, Any], *, top: int = 6) -> list
     centred = (x - np.asarray(model["means"], dtype=float)) * np.asarray(model["coef"], dtype=float)
     out = []
     groups = _groups(model)
-    for i, (_, row) in enumerate(frame.iterrows()):
+    for i, row in enumerate(frame.to_dict("records")):
         factors = []
         for name, cols in groups:
             effect = float(centred[i, cols].sum()) if cols else 0.0
