@@ -135,3 +135,16 @@ def test_scoring_page_shows_auc_and_calibration_to_admins_only(client, admin, ma
     assert f"{version.metrics['auc']:.3f}" in page
     assert 'id="calibration"' in page and "Observed good share" in page
     assert f"v{version.pk}" in page
+
+
+def test_rescoring_without_training_uses_the_stored_model_and_needs_one(rep):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="no scoring model yet"):
+        call_command("score_leads", "--no-train")
+    history(rep)
+    call_command("score_leads")
+    later = open_lead(rep, "Email")
+    call_command("score_leads", "--no-train")
+    assert ScoringModel.objects.count() == 1
+    assert LeadScore.objects.get(lead=later).model == ScoringModel.objects.get()

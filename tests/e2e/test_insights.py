@@ -33,7 +33,8 @@ def test_a_rep_calls_the_best_scored_lead_first_and_sees_why_it_scores_so(
     assert page.locator("#score").get_by_text(re.compile("First-touch channel: ")).count() >= 1
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.locator("#lead-head").scroll_into_view_if_needed()
-    page.screenshot(path=str(SCREENSHOTS / "lead-score.png"), clip=_clip(page, "#lead-head", "#score"))
+    clip = _clip(page, "#lead-head", "#score")
+    page.screenshot(path=str(SCREENSHOTS / "lead-score.png"), clip=clip)
     screenshot("lead-score-full")
     assert page.console_errors == []
 
