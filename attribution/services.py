@@ -376,6 +376,9 @@ def run_finish(*, run_id: int) -> AttributionRun:
     run.refresh_from_db()
     run_release_lock(run)
     cache.set("attribution:latest-run", run.pk, None)
+    from insights.hooks import queue_insights_after_run
+
+    queue_insights_after_run(run_id=run.pk)
     return run
 
 

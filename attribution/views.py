@@ -68,7 +68,10 @@ def marketing_dashboard(request: HttpRequest) -> HttpResponse:
     context = cached_data(
         "marketing", request.user, request.GET.urlencode(), lambda: _context(request)
     )
-    context = {**context, "running": dashboards.running_run()}
+    from insights.dashboards import marketing_section  # stored rows, read on every view
+
+    context = {**context, "running": dashboards.running_run(),
+               **marketing_section(run=context["run"], model=context["filters"].model)}  # fmt: skip
     template = (
         "attribution/_marketing_body.html"
         if request.headers.get("X-CLM-Partial")

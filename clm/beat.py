@@ -19,6 +19,16 @@ SCHEDULE: dict = {
         "schedule": crontab(hour=2, minute=30),
         "options": {"expires": 3 * 3600},
     },
+    "insights-train-scoring": {
+        "task": "insights.tasks.insights_train_scoring",
+        "schedule": crontab(hour=3, minute=30),
+        "options": {"expires": 3 * 3600},
+    },
+    "insights-alerts": {
+        "task": "insights.tasks.insights_check_alerts",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 600},
+    },
     "heartbeat": {
         "task": "clm.tasks.ping",
         "schedule": crontab(minute="*/15"),

@@ -444,7 +444,29 @@ def generate(
     run.refresh_from_db()
     counts["attribution_run"] = run.pk
     log(f"  attribution run #{run.pk}: {run.status} in {time.perf_counter() - started:.1f}s")
+    counts.update(_insights(log))
     return counts
+
+
+def _insights(log: Callable[[str], None]) -> dict[str, int]:
+    """Lead scores, then alerts: budget advice and intervals followed the run already."""
+    from insights.alerts import alerts_check_all
+    from insights.engine import NotEnoughData
+    from insights.scoring import scoring_train
+
+    started = time.perf_counter()
+    try:
+        version = scoring_train()
+    except NotEnoughData as exc:
+        log(f"  lead scoring skipped: {exc}")
+        return {}
+    alerts = alerts_check_all()
+    log(
+        f"  lead scoring v{version.pk}: AUC {version.metrics['auc']:.3f} on "
+        f"{version.metrics['n_test']} held-out leads, {version.scored_leads} open leads scored, "
+        f"{alerts} alerts in {time.perf_counter() - started:.1f}s"
+    )
+    return {"scored_leads": version.scored_leads, "alerts": alerts}
 
 
 def _with_ids(model: Any, rows: list, bulk: Any) -> list:

@@ -27,7 +27,16 @@ ANY_ROLE = ALL_ROLES
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
     ADMIN: [
         (app, "*", ("view", "add", "change", "delete"))
-        for app in ("clm", "campaigns", "leads", "crm", "attribution", "nurture", "auth")
+        for app in (
+            "clm",
+            "campaigns",
+            "leads",
+            "crm",
+            "attribution",
+            "nurture",
+            "insights",
+            "auth",
+        )
     ],
     MARKETER: [
         ("campaigns", "*", ("view",)),
@@ -39,6 +48,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("attribution", "attributionrun", ("add",)),
         ("campaigns", "trackedlink", ("add",)),
         ("nurture", "*", ("view", "add", "change", "delete")),
+        ("insights", "*", ("view",)),
     ],
     SALES_MANAGER: [
         ("campaigns", "*", ("view",)),
@@ -102,6 +112,8 @@ NAVIGATION: list[tuple[str, str, tuple[str, ...]]] = [
     ("Campaigns", "campaigns:list", (ADMIN, MARKETER)),
     ("Segments", "nurture:segments", (ADMIN, MARKETER)),
     ("Nurture", "nurture:sequences", (ADMIN, MARKETER)),
+    ("Alerts", "insights:alerts", ANY_ROLE),
+    ("Scoring", "insights:scoring", (ADMIN,)),
     ("Setup", "setup", (ADMIN,)),
     ("API docs", "api-docs", ANY_ROLE),
 ]

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "crm",
     "attribution",
     "nurture",
+    "insights",
 ]
 
 MIDDLEWARE = [
@@ -183,6 +184,15 @@ EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS"))
 EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
 EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CLM <marketing@localhost>")
+# Insights: lead scores, budget advice, intervals and alerts (README, "Closing the loop").
+CLM_CONTACT_SLA_HOURS = env.float("CLM_CONTACT_SLA_HOURS", default=24)
+CLM_CONTACT_SLA_WINDOW_DAYS = env.int("CLM_CONTACT_SLA_WINDOW_DAYS", default=7)
+CLM_INSIGHTS_WINDOW_DAYS = env.int("CLM_INSIGHTS_WINDOW_DAYS", default=90)
+CLM_INSIGHTS_MIN_DEALS = env.int("CLM_INSIGHTS_MIN_DEALS", default=20)
+CLM_BUDGET_MATURITY_DAYS = env.int("CLM_BUDGET_MATURITY_DAYS", default=60)
+CLM_DRIFT_RECENT_DAYS = env.int("CLM_DRIFT_RECENT_DAYS", default=14)
+CLM_DRIFT_BASELINE_DAYS = env.int("CLM_DRIFT_BASELINE_DAYS", default=56)
+CLM_DRIFT_THRESHOLD = env.float("CLM_DRIFT_THRESHOLD", default=0.3)
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -30,6 +30,7 @@ urlpatterns = [
     path("campaigns/", include("campaigns.urls")),
     path("crm/", include("crm.urls")),
     path("dashboards/", include("attribution.urls")),
+    path("insights/", include("insights.urls")),
     path("api/v1/", include("clm.api_urls")),
     path("l/", include("leads.urls")),
     path("nurture/", include("nurture.urls")),

@@ -36,7 +36,11 @@ AGES: dict[str, tuple[str, timedelta | None, timedelta | None]] = {
     "month": ("Last 30 days", timedelta(days=30), None),
     "older": ("Older than 30 days", None, timedelta(days=30)),
 }
-ORDERS = {"newest": "Newest first", "untouched": "Oldest untouched first"}
+ORDERS = {
+    "newest": "Newest first",
+    "untouched": "Oldest untouched first",
+    "score": "Best score first",
+}
 JOURNEY_LIMIT = 500
 
 
@@ -190,9 +194,12 @@ def leads_search(*, leads: QuerySet[Lead], q: str) -> QuerySet[Lead]:
 def queue_leads(*, user: Viewer, filters: QueueFilters) -> QuerySet[Lead]:
     """The work queue: visible leads, filtered, ordered, with what a row shows in one query."""
     leads = leads_filter(leads=leads_visible_to(user), filters=filters, user=user)
-    leads = leads.select_related("owner", "first_touch__channel", "first_touch__campaign").annotate(
-        current_rating=current_rating()
-    )
+    leads = leads.select_related(
+        "owner", "first_touch__channel", "first_touch__campaign", "lead_score"
+    ).annotate(current_rating=current_rating())
+    if filters.order == "score":
+        # insights.LeadScore: the best leads are called first; unscored ones last, newest first.
+        return leads.order_by(F("lead_score__score").desc(nulls_last=True), "-created_at", "-id")
     if filters.order == "untouched":
         # Never contacted first (oldest capture first), then the longest without contact.
         return leads.order_by(F("last_contacted_at").asc(nulls_first=True), "created_at", "id")
@@ -290,7 +297,9 @@ def lead_page(*, user: Viewer, lead_id: int) -> LeadPage | None:
     """A visible lead with its journey, activities, deals, ratings and history; else None."""
     lead = (
         leads_visible_to(user)
-        .select_related("owner", "form", "first_touch__channel", "first_touch__campaign")
+        .select_related(
+            "owner", "form", "first_touch__channel", "first_touch__campaign", "lead_score"
+        )
         .filter(pk=lead_id)
         .first()
     )

@@ -455,7 +455,9 @@ def sales_dashboard(request: HttpRequest) -> HttpResponse:
     context = cached_data(
         "sales", request.user, request.GET.urlencode(), lambda: _dashboard_context(request)
     )
-    context = {**context, "running": attribution_dashboards.running_run()}
+    from insights.dashboards import sales_section  # stored alerts, read on every view
+
+    context = {**context, "running": attribution_dashboards.running_run(), **sales_section()}
     return render(request, template, context)
 
 

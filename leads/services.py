@@ -392,6 +392,9 @@ def _capture(
         from crm.services import lead_assign_new
 
         lead_assign_new(lead=lead, form=form)
+        from insights.hooks import queue_lead_score
+
+        queue_lead_score(lead_id=lead.pk)
     return CaptureResult(lead.pk, created, submission.pk)
 
 

@@ -1,0 +1,303 @@
+"""Reads of the insights app: feature and outcome frames for scoring, weekly spend and
+attributed revenue for budget advice, credits for intervals, and what the pages show."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import TruncWeek
+
+from insights.models import Alert, BudgetAdvice, ChannelInterval, ScoringModel
+
+# Addresses anyone can open: a lead from one of these gave no company domain.
+FREE_MAIL = frozenset(
+    [
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "yahoo.co.uk",
+        "yahoo.co.id",
+        "ymail.com",
+        "hotmail.com",
+        "hotmail.co.uk",
+        "outlook.com",
+        "live.com",
+        "msn.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "mail.com",
+        "mail.ru",
+        "yandex.ru",
+        "yandex.com",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "zoho.com",
+        "fastmail.com",
+        "hey.com",
+        "tutanota.com",
+    ]
+)
+FEATURE_FRAME_COLUMNS = [
+    "lead_id",
+    "created_at",
+    "channel",
+    "campaign",
+    "form",
+    "journey_touches",
+    "pages_before",
+    "has_company",
+    "free_mail",
+    "has_phone",
+    "consent",
+]
+
+
+def email_is_free_mail(email: str) -> bool:
+    """True when the address is at a free-mail provider."""
+    return email.rsplit("@", 1)[-1].strip().lower() in FREE_MAIL
+
+
+def lead_features(
+    *, lead_ids: Iterable[int] | None = None, open_only: bool = False
+) -> pd.DataFrame:
+    """What was known about each lead when it was captured, one row per lead.
+
+    Journey touches are the visits and touches that count in attribution (page views within a
+    visit excluded); pages are all page views; both up to the capture time.
+    """
+    from crm.selectors import OPEN_STAGES
+    from leads.models import Lead, Touchpoint
+
+    leads = Lead.objects.all()
+    if lead_ids is not None:
+        leads = leads.filter(pk__in=list(lead_ids))
+    if open_only:
+        leads = leads.filter(stage__in=OPEN_STAGES)
+    rows = leads.values_list(
+        "id",
+        "created_at",
+        "first_touch__channel__name",
+        "first_touch__campaign__name",
+        "form__name",
+        "company",
+        "email",
+        "phone",
+        "consent_given",
+    )
+    frame = pd.DataFrame.from_records(
+        list(rows.iterator(chunk_size=20_000)),
+        columns=[
+            "lead_id",
+            "created_at",
+            "channel",
+            "campaign",
+            "form",
+            "company",
+            "email",
+            "phone",
+            "consent",
+        ],
+    )
+    touches = Touchpoint.objects.filter(lead__in=leads, occurred_at__lte=F("lead__created_at"))
+    counts = pd.DataFrame.from_records(
+        list(
+            touches.values("lead_id")
+            .annotate(
+                journey=Count("id", filter=~Q(kind="page_view", self_referral=True)),
+                pages=Count("id", filter=Q(kind="page_view")),
+            )
+            .values_list("lead_id", "journey", "pages")
+        ),
+        columns=["lead_id", "journey_touches", "pages_before"],
+    ).set_index("lead_id")
+    frame = frame.join(counts, on="lead_id")
+    frame[["journey_touches", "pages_before"]] = (
+        frame[["journey_touches", "pages_before"]].fillna(0).astype(int)
+    )
+    for name in ("channel", "campaign", "form"):
+        frame[name] = frame[name].fillna("")
+    frame["has_company"] = frame["company"].fillna("").str.strip() != ""
+    frame["has_phone"] = frame["phone"].fillna("").str.strip() != ""
+    frame["free_mail"] = frame["email"].map(email_is_free_mail).astype(bool)
+    frame["consent"] = frame["consent"].astype(bool)
+    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+    return frame[FEATURE_FRAME_COLUMNS]
+
+
+def lead_outcomes() -> pd.Series:
+    """Label per lead with a known outcome: 1 good, 0 bad; leads without one are left out.
+
+    In order of strength: a won deal (or customer stage) is good; else a lost deal is bad; else
+    disqualification is bad; else sales' current quality rating decides.
+    """
+    from crm.models import Deal, LeadFeedback
+    from leads.models import Lead
+
+    labels: dict[int, int] = {}
+    for lead_id, rating in LeadFeedback.objects.filter(is_current=True).values_list(
+        "lead_id", "rating"
+    ):
+        labels[lead_id] = 1 if rating == LeadFeedback.Rating.GOOD else 0
+    for (lead_id,) in Lead.objects.filter(stage=Lead.Stage.DISQUALIFIED).values_list("id"):
+        labels[lead_id] = 0
+    closed = Deal.objects.filter(Q(stage__is_won=True) | Q(stage__is_lost=True))
+    won: set[int] = set()
+    for lead_id, is_won in closed.values_list("lead_id", "stage__is_won"):
+        if is_won:
+            won.add(lead_id)
+        labels[lead_id] = 0
+    for (lead_id,) in Lead.objects.filter(stage=Lead.Stage.CUSTOMER).values_list("id"):
+        won.add(lead_id)
+    for lead_id in won:
+        labels[lead_id] = 1
+    return pd.Series(labels, dtype="float64", name="label")
+
+
+def active_scoring_model() -> ScoringModel | None:
+    """The newest trained scoring model."""
+    return ScoringModel.objects.order_by("-trained_at", "-id").first()
+
+
+# --- Budget advice and intervals ---------------------------------------------------------
+
+
+def _to_frame(rows: Iterable[Any], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(list(rows), columns=columns)
+
+
+def weekly_spend(*, start: date, end: date, group_by: str = "channel") -> pd.DataFrame:
+    """Spend per channel (or campaign) and week (weeks start on Monday) in [start, end]."""
+    from campaigns.models import Spend
+
+    name = "campaign__channel__name" if group_by == "channel" else "campaign__name"
+    rows = (
+        Spend.objects.filter(date__gte=start, date__lte=end)
+        .annotate(week=TruncWeek("date"))
+        .values_list(name, "week")
+        .annotate(total=Sum("amount"))
+    )
+    frame = _to_frame(rows, ["key", "week", "spend"])
+    frame["spend"] = frame["spend"].astype(float)
+    frame["week"] = pd.to_datetime(frame["week"]).dt.date
+    return frame.dropna(subset=["key"])
+
+
+def weekly_revenue(
+    *, run: Any, model: str, start: date, end: date, group_by: str = "channel"
+) -> pd.DataFrame:
+    """Revenue of won deals credited to touches of each week in [start, end] (by touch date,
+    so it lines up with the spend that bought the touch), and the credited deals."""
+    from attribution.models import CreditLedger
+
+    name = "channel__name" if group_by == "channel" else "campaign__name"
+    rows = (
+        CreditLedger.objects.filter(
+            run=run, model=model, touch_at__date__gte=start, touch_at__date__lte=end
+        )
+        .annotate(week=TruncWeek("touch_at"))
+        .values_list(name, "week")
+        .annotate(value=Sum("value_cents"), deals=Sum("share"))
+    )
+    frame = _to_frame(rows, ["key", "week", "revenue", "deals"])
+    frame["revenue"] = frame["revenue"].astype(float) / 100
+    frame["deals"] = frame["deals"].astype(float)
+    frame["week"] = pd.to_datetime(frame["week"], utc=True).dt.date
+    return frame.dropna(subset=["key"])
+
+
+def deal_credits(*, run: Any, model: str, start: date, end: date) -> pd.DataFrame:
+    """Credits of deals won in [start, end]: one row per deal and channel (unit, key, value)."""
+    from attribution.models import CreditLedger
+
+    rows = (
+        CreditLedger.objects.filter(
+            run=run, model=model, deal__closed_at__date__gte=start, deal__closed_at__date__lte=end
+        )
+        .values_list("deal_id", "channel__name")
+        .annotate(value=Sum("value_cents"))
+    )
+    frame = _to_frame(rows, ["unit", "key", "value"])
+    frame["value"] = frame["value"].astype(float) / 100
+    return frame
+
+
+def spend_by_channel(*, start: date, end: date) -> pd.Series:
+    """Spend per channel name in [start, end]."""
+    from campaigns.models import Spend
+
+    rows = (
+        Spend.objects.filter(date__gte=start, date__lte=end)
+        .values_list("campaign__channel__name")
+        .annotate(total=Sum("amount"))
+    )
+    return pd.Series({k: float(v) for k, v in rows if k}, dtype="float64")
+
+
+def revenue_by_model(*, run: Any, start: date, end: date) -> pd.DataFrame:
+    """Won-deal revenue per model and channel in [start, end] (for rank flips)."""
+    from attribution.models import AttributionSummary
+
+    rows = (
+        AttributionSummary.objects.filter(run=run, milestone="deal", day__gte=start, day__lte=end)
+        .values_list("model", "channel__name")
+        .annotate(value=Sum("value_cents"))
+    )
+    frame = _to_frame(rows, ["model", "channel", "revenue"])
+    frame["revenue"] = frame["revenue"].astype(float) / 100
+    return frame
+
+
+# --- Pages ---------------------------------------------------------------------------------
+
+
+def budget_advice(*, run: Any, model: str) -> BudgetAdvice | None:
+    """The stored advice of a run and model."""
+    if run is None:
+        return None
+    return BudgetAdvice.objects.filter(run=run, model=model).first()
+
+
+def channel_intervals(*, run: Any, model: str) -> list[ChannelInterval]:
+    """The stored intervals of a run and model, largest revenue first."""
+    if run is None:
+        return []
+    return list(
+        ChannelInterval.objects.filter(run=run, model=model)
+        .select_related("channel")
+        .order_by("-revenue", "channel__name")
+    )
+
+
+def open_alerts(*, kinds: Iterable[str] | None = None, limit: int = 50) -> list[Alert]:
+    """Alerts that still hold, newest first."""
+    alerts = Alert.objects.filter(resolved_at__isnull=True)
+    if kinds is not None:
+        alerts = alerts.filter(kind__in=list(kinds))
+    return list(alerts.order_by("-created_at", "-id")[:limit])
+
+
+def open_alert_counts() -> dict[str, int]:
+    """Open alerts per kind."""
+    rows = (
+        Alert.objects.filter(resolved_at__isnull=True).values_list("kind").annotate(n=Count("id"))
+    )
+    return dict(rows)
+
+
+def window(end: datetime | date, days: int) -> tuple[date, date]:
+    """[end - days + 1, end] as dates."""
+    last = end.date() if isinstance(end, datetime) else end
+    return last - timedelta(days=days - 1), last
