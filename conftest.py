@@ -22,14 +22,16 @@ def _fast_password_hashing(request: pytest.FixtureRequest) -> None:
 
 def _clear_cache() -> None:
     from django.core.cache import cache
+    from django.core.cache.backends.redis import RedisCache
 
     from clm.localcache import forget
 
     forget()
-    if cache.__class__.__name__ != "RedisCache":
+    if not isinstance(cache, RedisCache):
         cache.clear()
         return
     # FLUSHDB would also wipe Celery's queues on the same Redis database: delete our keys only.
+    type(cache).reset_breaker() if hasattr(type(cache), "reset_breaker") else None
     client = cache._cache.get_client(None, write=True)
     keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
     if keys:
