@@ -18,6 +18,7 @@ PostgreSQL; on SQLite every write transaction is exclusive).
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import threading
@@ -54,15 +55,19 @@ class RelayResult:
 def _celery_app() -> Any:
     from clm.celery import app
 
-    if not _discovered:
-        # Outside a worker the tasks modules are imported lazily; the outbox needs them all
-        # registered to check task names and to run tasks eagerly.
-        app.loader.import_default_modules()
-        _discovered.append(True)
     return app
 
 
-_discovered: list[bool] = []
+def _task(name: str) -> Any:
+    """The registered Celery task `name` (its module imported on first use), or None."""
+    app = _celery_app()
+    if name not in app.tasks:
+        # Outside a worker, tasks modules are imported lazily: import just this one.
+        try:
+            importlib.import_module(name.rpartition(".")[0])
+        except ImportError:
+            return None
+    return app.tasks.get(name)
 
 
 def outbox_enqueue(
@@ -75,7 +80,7 @@ def outbox_enqueue(
     ValueError for a task no installed app defines, or kwargs that are not JSON.
     """
     kwargs = dict(kwargs or {})
-    if task not in _celery_app().tasks:
+    if _task(task) is None:
         raise ValueError(f"unknown Celery task {task!r}")
     try:
         json.dumps(kwargs)
@@ -121,7 +126,7 @@ def _publish(message: OutboxMessage, *, quick: bool) -> None:
     options: dict[str, Any] = {"task_id": str(message.uuid), "ignore_result": True}
     if quick:
         options["retry"] = False  # one try inside a request: the relay retries later
-    task = app.tasks.get(message.task)
+    task = _task(message.task)
     if task is None:
         app.send_task(message.task, kwargs=message.kwargs, **options)
     elif app.conf.task_always_eager:
