@@ -163,3 +163,13 @@ def seeded_rows(transactional_db: Any) -> None:
     if not Channel.objects.exists():
         import_module("campaigns.migrations.0002_default_channel_group").install(apps, None)
     import_module("crm.migrations.0002_seed_pipeline_and_reasons").seed(apps, None)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The fault suite (minutes, private servers) runs only when asked: `make fault`."""
+    if "fault" in (config.getoption("markexpr", "") or ""):
+        return
+    skip = pytest.mark.skip(reason="fault suite: run with `make fault` (pytest -m fault)")
+    for item in items:
+        if item.get_closest_marker("fault"):
+            item.add_marker(skip)
