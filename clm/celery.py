@@ -32,6 +32,9 @@ app.conf.update(
         # A task of a killed pool process is re-queued at once (reject_on_worker_lost); one of a
         # whole worker killed (SIGKILL) after the visibility timeout.
         "visibility_timeout": _visibility,
+        # Look for such abandoned tasks every 10 s (kombu's default scans every 100 s).
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
     },
     redis_socket_timeout=2,
     redis_socket_connect_timeout=2,

@@ -27,7 +27,7 @@ ANY_ROLE = ALL_ROLES
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
     ADMIN: [
         (app, "*", ("view", "add", "change", "delete"))
-        for app in ("clm", "campaigns", "leads", "crm", "attribution", "auth")
+        for app in ("clm", "campaigns", "leads", "crm", "attribution", "outbox", "auth")
     ],
     MARKETER: [
         ("campaigns", "*", ("view",)),

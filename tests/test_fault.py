@@ -277,6 +277,11 @@ def test_captures_survive_redis_worker_and_postgres_failures(stack):
         "'leads.tasks.submission_follow_up' AND (m.kwargs->>'submission_id')::int = s.id)"
     )  # fmt: skip
 
+    missing = _query(
+        stack, "SELECT s.id, m.uuid, m.status, m.attempts FROM leads_submission s LEFT JOIN "
+        "outbox_outboxmessage m ON (m.kwargs->>'submission_id')::int = s.id "
+        "WHERE s.status = 'accepted' AND s.followed_up_at IS NULL LIMIT 5"
+    )  # fmt: skip
     acked = set(clients.acked)
     lost = acked - stored
     duplicates = (rows - distinct_ids) + (leads - distinct_emails)
@@ -306,6 +311,11 @@ def test_captures_survive_redis_worker_and_postgres_failures(stack):
     print(f"follow-ups completed          {followed} of {accepted} "
           f"({recovered:.0f} s after the load ended)")  # fmt: skip
     print(f"dead letters                  {dead_letters}")
+    for submission_id, task_id, status, attempts in missing:
+        seen = [line[:200] for log in worker_logs for line in log.splitlines()
+                if str(task_id) in line]  # fmt: skip
+        print(f"  not followed up: submission {submission_id}, message {status} "
+              f"({attempts} attempts), task {task_id}: {seen[-3:]}")  # fmt: skip
     print(f"pool processes SIGKILLed      {pool_killed}; tasks they were running: {worker_lost} "
           "(WorkerLostError, re-queued)")  # fmt: skip
     print(f"processes restarted by the supervisor after exiting: {restarts or 'none'}")

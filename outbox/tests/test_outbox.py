@@ -145,6 +145,11 @@ def test_a_message_the_relay_cannot_send_becomes_a_dead_letter_that_an_admin_rep
     assert outbox_relay().sent == 1
 
 
+def test_the_admin_role_opens_the_dead_letters(client, make_user):
+    client.force_login(make_user(roles.ADMIN))  # staff in the Admin group, not a superuser
+    assert client.get(reverse("admin:outbox_deadletter_changelist")).status_code == 200
+
+
 def test_non_admins_cannot_open_the_dead_letters(client, make_user):
     client.force_login(make_user(roles.MARKETER))
     response = client.get(reverse("admin:outbox_deadletter_changelist"))
