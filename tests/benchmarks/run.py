@@ -202,6 +202,10 @@ def bench_outage(args: argparse.Namespace) -> list[Row]:
     try:
         faultkit.wait_http(f"http://127.0.0.1:{port}/healthz")
         url = f"http://127.0.0.1:{port}{form.url}"
+        from tests.benchmarks.loadgen import run_load
+
+        warm = {"Content-Type": "application/json", "Accept": "application/json"}
+        run_load(url, lambda i: body(10**7 + i), headers=warm, threads=args.threads, seconds=2)
         phases = [
             ("Redis up", lambda: None, lambda: None),
             ("Redis stopped", redis.stop, redis.start),
