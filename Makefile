@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test e2e compare bench lint format run-services migrate clean
+.PHONY: install run test e2e fault compare bench lint format run-services migrate clean
 
 $(UV):
 	@command -v $(PYTHON) >/dev/null || { echo "CLM needs Python 3.11 ($(PYTHON)) on PATH"; exit 1; }
@@ -37,6 +37,9 @@ test: install ## the whole test suite (browser tests skip if chromium is absent)
 e2e: install ## browser tests only (needs Debian's chromium: apt-get install chromium)
 	$(PY) -m pytest -m e2e $(PYTEST_ARGS)
 
+fault: install ## fault suite: captures while Redis, a worker and PostgreSQL fail (private servers)
+	$(PY) -m pytest -m fault -s -v -p no:cacheprovider tests/test_fault.py $(PYTEST_ARGS)
+
 compare: install ## engine vs marketing-attribution-models and channelattribution (optional group)
 	$(UV) sync --frozen --group compare
 	$(PY) -m pytest attribution/tests/test_engine_vs_libraries.py -v -p no:cacheprovider
@@ -57,10 +60,11 @@ run-services: migrate ## production-like: gunicorn + Celery worker + beat on DAT
 	$(PY) manage.py collectstatic --noinput
 	$(PY) manage.py seed_demo --if-empty
 	@test -n "$$REDIS_URL" || { echo "run-services needs REDIS_URL (and DATABASE_URL)"; exit 1; }
-	@echo "CLM (gunicorn) on http://$(HOST):$(PORT)/ with a Celery worker and beat"
+	@echo "CLM (gunicorn) on http://$(HOST):$(PORT)/ with a Celery worker, beat and the outbox relay"
 	trap 'kill 0' INT TERM EXIT; \
 	$(VENV)/bin/celery -A clm worker --loglevel=INFO --concurrency=2 & \
 	$(VENV)/bin/celery -A clm beat --loglevel=INFO --schedule var/celerybeat-schedule & \
+	$(PY) manage.py outbox_relay & \
 	$(VENV)/bin/gunicorn clm.wsgi:application --bind $(HOST):$(PORT) --workers 3 --access-logfile - ; \
 	wait
 

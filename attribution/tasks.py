@@ -84,8 +84,11 @@ def attribution_refresh_lead(lead_id: int) -> None:
 
 
 @shared_task(acks_late=True)
-def attribution_nightly() -> int:
-    """The nightly full run of every model."""
+def attribution_nightly() -> int | None:
+    """The nightly full run of every model, once a day however many beats send it."""
     from attribution.services import run_create
+    from clm.services import job_claim
 
+    if not job_claim(job="attribution-nightly", period_seconds=24 * 3600):
+        return None
     return run_create().pk

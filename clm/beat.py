@@ -1,4 +1,9 @@
-"""Celery beat schedule: every periodic job of CLM in one place."""
+"""Celery beat schedule: every periodic job of CLM in one place.
+
+Each job that does real work claims its period first (clm.services.job_claim), so a second
+beat process (a failover left running, a restarted beat) cannot run it twice in one period.
+The outbox relay needs no claim: two relays skip each other's locked rows.
+"""
 
 from celery.schedules import crontab
 from django.conf import settings
@@ -30,8 +35,18 @@ SCHEDULE: dict = {
         "options": {"expires": 600},
     },
     "heartbeat": {
-        "task": "clm.tasks.ping",
+        "task": "clm.tasks.heartbeat",
         "schedule": crontab(minute="*/15"),
         "options": {"expires": 600},
+    },
+    "outbox-relay": {
+        "task": "outbox.tasks.outbox_relay",
+        "schedule": 5.0,
+        "options": {"expires": 5},
+    },
+    "outbox-prune": {
+        "task": "outbox.tasks.outbox_prune",
+        "schedule": crontab(hour=3, minute=15),
+        "options": {"expires": 3 * 3600},
     },
 }

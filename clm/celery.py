@@ -8,6 +8,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clm.settings")
 
 app = Celery("clm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# Seconds after which a task taken by a worker that died unannounced is handed out again;
+# longer than the longest task (read here: the broker options are set before Django's settings).
+_visibility = int(os.environ.get("CLM_BROKER_VISIBILITY_TIMEOUT", "3600"))
 app.conf.update(
     task_serializer="json",
     result_serializer="json",
@@ -26,7 +29,12 @@ app.conf.update(
     broker_transport_options={
         "socket_timeout": 2,
         "socket_connect_timeout": 2,
-        "visibility_timeout": 3600,
+        # A task of a killed pool process is re-queued at once (reject_on_worker_lost); one of a
+        # whole worker killed (SIGKILL) after the visibility timeout.
+        "visibility_timeout": _visibility,
+        # Look for such abandoned tasks every 10 s (kombu's default scans every 100 s).
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
     },
     redis_socket_timeout=2,
     redis_socket_connect_timeout=2,

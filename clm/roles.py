@@ -35,6 +35,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
             "attribution",
             "nurture",
             "insights",
+            "outbox",
             "auth",
         )
     ],

@@ -42,3 +42,37 @@ def user_create(
         roles.sync_role_permissions()
     user.groups.add(group)
     return user
+
+
+def job_claim(*, job: str, period_seconds: int, now: float | None = None) -> bool:
+    """True for the first caller of `job` in the current period, False for any other.
+
+    Beat jobs call it first, so two beat processes (or a beat restarted mid-period) still run
+    each job once per period: the second send finds the claim taken and does nothing.
+    Period = floor(now / period_seconds), in UTC seconds.
+    """
+    import time
+
+    from django.db import IntegrityError
+
+    from clm.models import JobClaim
+
+    at = time.time() if now is None else now
+    period = int(at // period_seconds) * period_seconds
+    try:
+        with transaction.atomic():
+            JobClaim.objects.create(job=job[:100], period=period)
+    except IntegrityError:
+        return False
+    return True
+
+
+def job_claims_prune(*, older_than_days: int = 30) -> int:
+    """Forget claims of periods that ended long ago."""
+    import time
+
+    from clm.models import JobClaim
+
+    cutoff = int(time.time()) - older_than_days * 24 * 3600
+    deleted, _ = JobClaim.objects.filter(period__lt=cutoff).delete()
+    return deleted

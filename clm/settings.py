@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "attribution",
     "nurture",
     "insights",
+    "outbox",
 ]
 
 MIDDLEWARE = [
@@ -120,14 +121,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, Celery broker and result backend when REDIS_URL is set --------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+REDIS_TIMEOUT = env.float("CLM_REDIS_TIMEOUT", default=1.0)
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "clm.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "clm",
-            # A hung Redis must not hang a web request.
-            "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2},
+            # A hung Redis must not hang a web request: short socket timeouts, and after a
+            # failure the cache answers "miss" at once for a few seconds (clm.cache).
+            "OPTIONS": {"socket_timeout": REDIS_TIMEOUT, "socket_connect_timeout": REDIS_TIMEOUT},
         }
     }
 else:
@@ -139,6 +142,13 @@ CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"  # never used while eager; keeps kombu off localhost
+
+# Outbox: relay attempts before a message becomes a dead letter (backoff 2 s doubling to 10 min,
+# so the default rides out about two hours of broker outage), and days sent rows are kept.
+CLM_OUTBOX_MAX_ATTEMPTS = env.int("CLM_OUTBOX_MAX_ATTEMPTS", default=20)
+CLM_OUTBOX_KEEP_DAYS = env.int("CLM_OUTBOX_KEEP_DAYS", default=7)
+# A message sent this long ago whose task has not succeeded is sent again (lost by the broker).
+CLM_OUTBOX_REDELIVER_AFTER = env.float("CLM_OUTBOX_REDELIVER_AFTER", default=300)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

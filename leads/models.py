@@ -184,6 +184,8 @@ class Submission(models.Model):
     user_agent = models.CharField(max_length=400, blank=True)
     ip_hash = models.CharField(max_length=64, blank=True)
     origin = models.CharField(max_length=300, blank=True)
+    # Set by the follow-up task (owner notified ...) that the outbox queues with the capture.
+    followed_up_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at"]

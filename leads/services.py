@@ -1,8 +1,9 @@
 """Every write of the capture side: submissions, leads, visitors and touchpoints.
 
 Capture never loses a submission: the raw payload, the lead and its form-submit touchpoint
-are written in one transaction; what follows (assignment, notifications, attribution) runs in
-the same transaction only when it is a local write, else after commit.
+are written in one transaction; what follows runs in the same transaction only when it is a
+local write (assignment), else it is recorded in the outbox in that transaction and run by a
+Celery task after commit (the owner's notification: submission_follow_up).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from campaigns.rules import classify
 from campaigns.selectors import campaign_id_for
 from leads.models import CaptureForm, Lead, Submission, Touchpoint, Visitor
 from leads.serializers import CLICK_ID_FIELDS, UTM_FIELDS
+from outbox.services import outbox_enqueue
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,7 +397,36 @@ def _capture(
         from insights.hooks import queue_lead_score
 
         queue_lead_score(lead_id=lead.pk)
+    outbox_enqueue(task="leads.tasks.submission_follow_up", kwargs={"submission_id": submission.pk})
     return CaptureResult(lead.pk, created, submission.pk)
+
+
+def submission_follow_up(*, submission_id: int) -> bool:
+    """The work after a capture commits: e-mail a new lead's owner, then stamp the submission.
+
+    Idempotent: the submission is locked and stamped, so a redelivered task does nothing
+    (a worker killed between the e-mail and the commit sends it once more: at least once).
+    Returns False when there was nothing (more) to do.
+    """
+    from django.core.mail import send_mail
+
+    with transaction.atomic():
+        submission = Submission.objects.select_for_update().filter(pk=submission_id).first()
+        if submission is None or submission.followed_up_at is not None:
+            return False
+        lead = Lead.objects.select_related("owner").filter(pk=submission.lead_id).first()
+        owner = lead.owner if lead is not None else None
+        if submission.lead_created and owner is not None and owner.email:
+            name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.email
+            send_mail(
+                subject=f"New lead: {name}"[:200],
+                message=f"{name} <{lead.email}> {lead.company}\nForm: {submission.form_key}\n",
+                from_email=None,
+                recipient_list=[owner.email],
+            )
+        submission.followed_up_at = timezone.now()
+        submission.save(update_fields=["followed_up_at"])
+    return True
 
 
 def page_views_record(*, events: list[dict[str, Any]], meta: RequestMeta) -> int:

@@ -88,12 +88,13 @@ def lead_assign_new(*, lead: Lead, form: CaptureForm | None = None) -> AbstractU
     elif rule == CaptureForm.Assignment.ROUND_ROBIN:
         reps = active_reps()
         if reps:
-            # One shared counter (atomic incr in Redis or locmem) spreads leads evenly.
+            # One shared counter (atomic incr in Redis or locmem) spreads leads evenly; with
+            # the cache down, lead ids spread them nearly as well.
             cache.add("crm:round-robin", 0, None)
             try:
                 turn = cache.incr("crm:round-robin")
             except ValueError:
-                turn = 0
+                turn = lead.pk or 0
             owner = reps[turn % len(reps)]
     if owner is not None and owner.pk != lead.owner_id:
         # A lead just captured has no deals to move along.

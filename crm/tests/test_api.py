@@ -6,7 +6,6 @@ from django.utils import timezone
 
 from campaigns.models import Channel
 from campaigns.tests.factories import CampaignFactory
-from crm import hooks
 from crm.models import Activity, Deal, DisqualifyReason, LeadFeedback, LeadHistory, QualityReason
 from crm.tests.factories import ActivityFactory, DealFactory, lead_with_journey, stage
 from leads.tests.factories import LeadFactory
@@ -215,8 +214,14 @@ def test_garbage_input_is_a_400_never_a_500(as_rep, rep):
 def test_deal_lifecycle_through_the_api_queues_attribution(
     as_rep, rep, monkeypatch, django_capture_on_commit_callbacks
 ):
+    from attribution import tasks
+
     refreshed: list[int] = []
-    monkeypatch.setattr(hooks, "attribution_refresh_lead", refreshed.append)
+    monkeypatch.setattr(
+        tasks.attribution_refresh_lead,
+        "apply_async",
+        lambda kwargs=None, **options: refreshed.append(kwargs["lead_id"]),
+    )
     lead = LeadFactory(owner=rep)
     created = as_rep.post(
         api("deal-list"),

@@ -20,9 +20,15 @@ Stage = Lead.Stage
 
 @pytest.fixture
 def refreshes(monkeypatch):
-    """The lead ids attribution_refresh_lead was called with (after commit)."""
+    """The lead ids of the attribution refreshes sent to Celery (by the outbox, after commit)."""
+    from attribution import tasks
+
     calls: list[int] = []
-    monkeypatch.setattr(hooks, "attribution_refresh_lead", calls.append)
+
+    def sent(args=None, kwargs=None, **options):
+        calls.append(kwargs["lead_id"])
+
+    monkeypatch.setattr(tasks.attribution_refresh_lead, "apply_async", sent)
     return calls
 
 
@@ -399,19 +405,34 @@ def test_moving_a_deal_through_the_pipeline(rep, refreshes, django_capture_on_co
     assert (deal.stage.slug, deal.closed_at, deal.close_reason) == ("proposal", None, "")
 
 
-def test_the_attribution_hook_queues_the_refresh_task_and_survives_a_broker_outage(
-    monkeypatch, caplog
+def test_a_deal_change_keeps_its_attribution_refresh_in_the_outbox_while_the_broker_is_down(
+    rep, monkeypatch, django_capture_on_commit_callbacks
 ):
     from attribution import tasks
+    from outbox.models import OutboxMessage
+    from outbox.services import outbox_relay
 
-    queued = []
-    monkeypatch.setattr(tasks.attribution_refresh_lead, "delay", lambda **kw: queued.append(kw))
-    hooks.attribution_refresh_lead(7)
-    assert queued == [{"lead_id": 7}]
-
-    def broker_down(**kw):
+    def broker_down(*args, **kwargs):
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr(tasks.attribution_refresh_lead, "delay", broker_down)
-    hooks.attribution_refresh_lead(8)  # logged, not raised
-    assert "could not queue the attribution refresh of lead 8" in caplog.text
+    monkeypatch.setattr(tasks.attribution_refresh_lead, "apply_async", broker_down)
+    deal = services.deal_create(lead=LeadFactory(owner=rep), name="X", by=rep)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.deal_close(deal=deal, won=True, by=rep)  # no error for the user
+    message = OutboxMessage.objects.get(task=hooks.REFRESH_TASK)
+    assert (message.status, message.kwargs, message.attempts) == (
+        "pending",
+        {"lead_id": deal.lead_id},
+        1,
+    )
+    assert "broker unreachable" in message.last_error
+
+    sent = []
+    monkeypatch.setattr(
+        tasks.attribution_refresh_lead, "apply_async", lambda kwargs=None, **o: sent.append(kwargs)
+    )
+    OutboxMessage.objects.update(next_attempt_at=timezone.now())
+    assert outbox_relay().sent == 1  # the broker is back: the relay sends it
+    assert sent == [{"lead_id": deal.lead_id}]
+    message.refresh_from_db()
+    assert message.status == "sent"

@@ -169,6 +169,72 @@ def _latency(figures: dict) -> str:
     return f"p50 {figures['p50']:.1f} ms, p99 {figures['p99']:.1f} ms, non-2xx {figures['errors']}"
 
 
+@section("outage")
+def bench_outage(args: argparse.Namespace) -> list[Row]:
+    """Capture latency and req/s with the app's Redis up, stopped and frozen (SIGSTOP).
+
+    Uses a private redis-server on a free port (tests/faultkit.py), never the shared one; an
+    outbox relay runs beside gunicorn so what queued during the outage is sent afterwards.
+    """
+    from leads.models import CaptureForm
+    from outbox.models import OutboxMessage
+    from tests import faultkit
+
+    form, _ = CaptureForm.objects.get_or_create(
+        name="Benchmark form", defaults={"min_fill_seconds": 0}
+    )
+    run_id = int(time.time())
+
+    def body(i: int) -> bytes:
+        return json.dumps({
+            "email": f"outage{run_id}-{i}@example.com", "first_name": "Bench",
+            "utm_source": "google", "utm_medium": "cpc", "submission_id": f"o{run_id}-{i}",
+        }).encode()  # fmt: skip
+
+    redis = faultkit.PrivateRedis().start()
+    env = dict(os.environ, REDIS_URL=redis.url)
+    logs = ROOT / "var" / "bench"
+    logs.mkdir(parents=True, exist_ok=True)
+    port = faultkit.free_port()
+    web = faultkit.gunicorn(env, port, logs, workers=args.workers).start()
+    relay = faultkit.outbox_relay(env, logs).start()
+    rows: list[Row] = []
+    try:
+        faultkit.wait_http(f"http://127.0.0.1:{port}/healthz")
+        url = f"http://127.0.0.1:{port}{form.url}"
+        from tests.benchmarks.loadgen import run_load
+
+        warm = {"Content-Type": "application/json", "Accept": "application/json"}
+        run_load(url, lambda i: body(10**7 + i), headers=warm, threads=args.threads, seconds=2)
+        phases = [
+            ("Redis up", lambda: None, lambda: None),
+            ("Redis stopped", redis.stop, redis.start),
+            ("Redis frozen (SIGSTOP)", redis.freeze, redis.thaw),
+        ]
+        for label, fail, recover in phases:
+            fail()
+            try:
+                figures = _median_load(url, body, args)
+            finally:
+                recover()
+            rows.append((f"capture, {label}: req/s", f"{figures['rps']:.0f}", _latency(figures)))
+        started = time.monotonic()
+        while OutboxMessage.objects.filter(status="pending").exists():
+            if time.monotonic() - started > 120:
+                break
+            time.sleep(0.5)
+        left = OutboxMessage.objects.filter(status="pending").count()
+        rows.append((
+            "outbox drained after the outages", f"{time.monotonic() - started:.1f} s",
+            f"{left} messages still pending (relay: manage.py outbox_relay)",
+        ))  # fmt: skip
+    finally:
+        relay.stop()
+        web.stop()
+        redis.close()
+    return rows
+
+
 @section("track")
 def bench_track(args: argparse.Namespace) -> list[Row]:
     """Page-view requests/s (one event per request) under gunicorn."""

@@ -1,0 +1,24 @@
+"""Celery tasks of lead capture: thin, idempotent, taking ids."""
+
+from __future__ import annotations
+
+from smtplib import SMTPException
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(OperationalError, InterfaceError, SMTPException, ConnectionError),
+    retry_backoff=2,
+    retry_backoff_max=120,
+    retry_jitter=False,
+    max_retries=8,  # about 4 minutes of retries, then a dead letter (admin can replay)
+)
+def submission_follow_up(submission_id: int) -> None:
+    """Notify a new lead's owner and mark the submission followed up."""
+    from leads.services import submission_follow_up as follow_up
+
+    follow_up(submission_id=submission_id)
