@@ -13,4 +13,9 @@ SCHEDULE: dict = {
         "schedule": crontab(minute="*/15"),
         "options": {"expires": 600},
     },
+    "webhook-sweep": {
+        "task": "integrations.tasks.webhook_sweep",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 55},
+    },
 }
