@@ -90,7 +90,8 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_filter = ["status", "event"]
     search_fields = ["id", "endpoint__url"]
     readonly_fields = ["id", "endpoint", "event", "body", "status", "attempts", "created_at",
-                       "next_attempt_at", "last_status_code", "last_error", "delivered_at"]  # fmt: skip
+                       "next_attempt_at", "last_status_code", "last_error",
+                       "delivered_at"]  # fmt: skip
     inlines = [WebhookAttemptInline]
     actions = ["redeliver"]
 

@@ -18,7 +18,7 @@ from integrations import webhooks
 from integrations.events import EVENTS, deliveries_queue
 from integrations.models import ApiToken, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
-TOKEN_PREFIX = "clm_"
+TOKEN_PREFIX = "clm_"  # noqa: S105 - a marker, not a secret
 LAST_USED_EVERY = timedelta(minutes=1)
 
 
