@@ -16,7 +16,10 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.db.models import ProtectedError, RestrictedError
 from rest_framework import exceptions, serializers
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -74,6 +77,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {ALL: exc.messages}
         exc = exceptions.ValidationError(detail)
+    elif isinstance(exc, (ProtectedError, RestrictedError)):
+        exc = Conflict("Other records still refer to this one; it cannot be deleted.")
+    elif isinstance(exc, IntegrityError):
+        # A uniqueness race that validation could not see: the same row was written meanwhile.
+        exc = Conflict("A conflicting record was written at the same time; retry.")
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -95,3 +103,23 @@ class ErrorOutput(serializers.Serializer):
         child=serializers.ListField(child=serializers.CharField()),
         help_text='Messages per field; "__all__" for the request as a whole.',
     )
+
+
+class RoleAccess(BasePermission):
+    """Roles per verb, declared on the view: `read_roles`, `write_roles`, `delete_roles`.
+
+    The same split the pages use (clm.roles): e.g. everyone reads channels, admins change them.
+    """
+
+    message = "Your role may not do this."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        from clm import roles
+
+        if request.method in SAFE_METHODS:
+            allowed = view.read_roles
+        elif request.method == "DELETE":
+            allowed = getattr(view, "delete_roles", view.write_roles)
+        else:
+            allowed = view.write_roles
+        return roles.has_role(request.user, *allowed)

@@ -219,6 +219,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "TouchpointKindEnum": "leads.models.Touchpoint.Kind",
+        "ActivityKindEnum": "crm.models.Activity.Kind",
+        "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+        "RunStatusEnum": "attribution.models.AttributionRun.Status",
+    },
 }
 
 LOGGING = {

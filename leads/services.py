@@ -457,3 +457,11 @@ def touchpoint_record_offline(
     )
     lead_refresh_touches(lead=lead)
     return touch
+
+
+@transaction.atomic
+def capture_form_save(*, form: CaptureForm) -> CaptureForm:
+    """Validate and save a capture form (its key is made once and never changes)."""
+    form.full_clean()
+    form.save()
+    return form
