@@ -15,9 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.db.models import ProtectedError, RestrictedError
+from django.http import Http404
 from rest_framework import exceptions, serializers
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
@@ -42,6 +44,8 @@ def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     def key_for(name: str) -> str:
         if name in (api_settings.NON_FIELD_ERRORS_KEY, ALL):
             return prefix or ALL
+        if name.isdigit():  # an item of a list: many=True serializers key errors by index
+            return f"{prefix}[{name}]"
         return f"{prefix}.{name}" if prefix else name
 
     if isinstance(detail, dict):
@@ -77,6 +81,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {ALL: exc.messages}
         exc = exceptions.ValidationError(detail)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
     elif isinstance(exc, (ProtectedError, RestrictedError)):
         exc = Conflict("Other records still refer to this one; it cannot be deleted.")
     elif isinstance(exc, IntegrityError):

@@ -367,8 +367,24 @@ def _capture(
     Lead.objects.filter(pk=lead.pk).update(**lead_updates)
     if created:
         from crm.services import lead_assign_new
+        from integrations.events import event_emit
 
-        lead_assign_new(lead=lead, form=form)
+        owner = lead_assign_new(lead=lead, form=form)
+        event_emit(
+            name="lead.created",
+            payload={
+                "lead_id": lead.pk,
+                "email": lead.email,
+                "first_name": lead.first_name,
+                "last_name": lead.last_name,
+                "company": lead.company,
+                "form": form.name,
+                "owner": owner.pk if owner is not None else None,
+                "channel": touch.channel.name,
+                "utm_campaign": touch.utm_campaign,
+                "created_at": lead.created_at,
+            },
+        )
     return CaptureResult(lead.pk, created, submission.pk)
 
 
