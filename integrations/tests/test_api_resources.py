@@ -73,7 +73,7 @@ def test_mass_assignment_of_owner_and_stage_timestamps_is_ignored(rep, other_rep
             "owner": other_rep.pk,
             "created_at": "2000-01-01T00:00:00Z",
             "id": 12345,
-        },  # fmt: skip
+        },
         content_type="application/json",
     )
     assert response.status_code == 200
@@ -90,7 +90,7 @@ def test_mass_assignment_of_owner_and_stage_timestamps_is_ignored(rep, other_rep
             "owner": other_rep.pk,
             "closed_at": "2020-01-01T00:00:00Z",
             "opportunity_created_at": "2020-01-01T00:00:00Z",
-        },  # fmt: skip
+        },
     )
     assert deal.status_code == 201
     assert deal.json()["owner"] != other_rep.pk and deal.json()["closed_at"] is None
