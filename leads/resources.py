@@ -29,6 +29,9 @@ BUILT_IN_FIELDS = ["name", "first_name", "last_name", "phone", "company", "messa
 
 class TouchpointOutput(serializers.ModelSerializer):
     channel_name = serializers.CharField(source="channel.name", read_only=True)
+    # A URL or "" (none known): plain strings, not the "uri" format.
+    url = serializers.CharField(read_only=True)
+    referrer = serializers.CharField(read_only=True)
 
     class Meta:
         model = Touchpoint
@@ -90,6 +93,7 @@ class CustomFieldSpec(serializers.Serializer):
 
 class CaptureFormOutput(serializers.ModelSerializer):
     url = serializers.CharField(read_only=True)
+    success_url = serializers.CharField(read_only=True, help_text='A URL, or "" for none.')
 
     class Meta:
         model = CaptureForm
