@@ -59,10 +59,10 @@ class LeadOutput(serializers.ModelSerializer):
     email = serializers.CharField(read_only=True)
     owner_name = serializers.SerializerMethodField()
     first_channel = serializers.CharField(
-        source="first_touch.channel.name", read_only=True, default=None
+        source="first_touch.channel.name", read_only=True, default=None, allow_null=True
     )
     first_campaign = serializers.IntegerField(
-        source="first_touch.campaign_id", read_only=True, default=None
+        source="first_touch.campaign_id", read_only=True, default=None, allow_null=True
     )
     quality = serializers.CharField(
         source="current_rating", read_only=True, default=None, allow_null=True

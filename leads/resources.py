@@ -83,6 +83,10 @@ class CustomFieldSpec(serializers.Serializer):
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A PATCH of the form replaces the whole list, so each item is complete even then.
+        if "name" not in attrs:
+            raise serializers.ValidationError({"name": ["This field is required."]})
+        attrs = {"type": "text", "required": False, **attrs}
         if attrs["type"] == "choice" and not attrs.get("choices"):
             raise serializers.ValidationError({"choices": ["A choice field needs choices."]})
         reserved = {"email", *BUILT_IN_FIELDS, *CLICK_ID_FIELDS}

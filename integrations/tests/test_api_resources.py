@@ -173,3 +173,22 @@ def test_errors_have_one_shape(rep):
         "errors": {"__all__": ["No Lead matches the given query."]},
     }
     assert api.get("/api/v1/leads/", {"page": 99}).status_code == 404
+
+
+def test_patching_custom_fields_still_needs_complete_items(admin):
+    from leads.models import CaptureForm
+
+    form = CaptureForm.objects.create(name="F")
+    response = as_user(admin).patch(
+        f"/api/v1/capture-forms/{form.pk}/",
+        {"custom_fields": [{"label": "No name"}]},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "custom_fields[0].name" in response.json()["errors"]
+
+
+def test_a_lead_without_a_first_touch_lists_nulls_the_schema_allows(manager):
+    LeadFactory(first_touch=None)
+    row = as_user(manager).get("/api/v1/leads/").json()["results"][0]
+    assert row["first_channel"] is None and row["first_campaign"] is None
