@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test e2e fault compare bench lint format run-services migrate clean
+.PHONY: install run test e2e fault compare bench lint format run-services migrate clean api-fuzz
 
 $(UV):
 	@command -v $(PYTHON) >/dev/null || { echo "CLM needs Python 3.11 ($(PYTHON)) on PATH"; exit 1; }
@@ -47,6 +47,9 @@ compare: install ## engine vs marketing-attribution-models and channelattributio
 bench: install ## benchmarks on PostgreSQL + Redis + gunicorn: prints a table, writes var/bench/results.json
 	$(UV) sync --frozen --group compare
 	$(PY) tests/benchmarks/run.py $(BENCH_ARGS)
+
+api-fuzz: install ## Schemathesis against the live API schema as an admin and a rep token
+	bash scripts/schemathesis.sh $(FUZZ_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -16,6 +18,7 @@ from rest_framework.views import APIView
 from attribution import engine, selectors, services
 from attribution.models import AttributionRun
 from clm import roles
+from clm.api import Conflict, ErrorOutput
 
 REPORT_ROLES = (roles.ADMIN, roles.MARKETER, roles.SALES_MANAGER)
 
@@ -50,41 +53,6 @@ class RunIn(serializers.Serializer):
     )
     lookback_days = serializers.IntegerField(min_value=1, max_value=3650, default=90)
     params = serializers.DictField(required=False)
-
-
-class RunListView(APIView):
-    permission_classes = [CanReadReports]
-
-    @extend_schema(responses={200: RunOut(many=True)}, summary="Recent attribution runs")
-    def get(self, request: Request) -> Response:
-        runs = AttributionRun.objects.all()[:50]
-        return Response(RunOut(runs, many=True).data)
-
-    @extend_schema(request=RunIn, responses={202: RunOut, 400: None}, summary="Start a run")
-    def post(self, request: Request) -> Response:
-        data = RunIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        try:
-            run = services.run_create(
-                models=data.validated_data.get("models") or engine.MODELS,
-                lookback_days=data.validated_data["lookback_days"],
-                params=data.validated_data.get("params") or {},
-                created_by=request.user,
-            )
-        except ValueError as exc:
-            raise ValidationError({"params": [str(exc)]}) from None
-        return Response(RunOut(run).data, status=status.HTTP_202_ACCEPTED)
-
-
-class RunDetailView(APIView):
-    permission_classes = [CanReadReports]
-
-    @extend_schema(responses={200: RunOut, 404: None}, summary="One run and its progress")
-    def get(self, request: Request, pk: int) -> Response:
-        run = AttributionRun.objects.filter(pk=pk).first()
-        if run is None:
-            raise NotFound()
-        return Response(RunOut(run).data)
 
 
 class RoiQuery(serializers.Serializer):
@@ -145,12 +113,10 @@ class RoiReportView(APIView):
             OpenApiParameter("group_by", str, enum=["channel", "campaign"]),
             OpenApiParameter("run", int),
         ],
-        responses={200: RoiOut, 400: None, 404: None},
+        responses={200: RoiOut, 400: ErrorOutput, 404: ErrorOutput},
         summary="ROI per channel or campaign",
     )
     def get(self, request: Request) -> Response:
-        from django.conf import settings
-
         query = RoiQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
@@ -160,21 +126,73 @@ class RoiReportView(APIView):
                 raise NotFound("No finished run with that id and model.")
         else:
             run = selectors.latest_run(model=params["model"])
-        rows = selectors.roi_rows(
-            run=run,
-            model=params["model"],
-            start=params.get("start"),
-            end=params.get("end"),
-            group_by=params["group_by"],
-        )
-        return Response(
-            {
-                "run": run.pk if run else None,
-                "model": params["model"],
-                "group_by": params["group_by"],
-                "start": params.get("start"),
-                "end": params.get("end"),
-                "currency": settings.CLM_CURRENCY,
-                "rows": [r.as_dict() for r in rows],
-            }
-        )
+        return Response(_roi_body(run, params))
+
+
+def _roi_body(run: AttributionRun | None, params: dict[str, Any]) -> dict[str, Any]:
+    rows = selectors.roi_rows(
+        run=run,
+        model=params["model"],
+        start=params.get("start"),
+        end=params.get("end"),
+        group_by=params["group_by"],
+    )
+    return {
+        "run": run.pk if run else None,
+        "model": params["model"],
+        "group_by": params["group_by"],
+        "start": params.get("start"),
+        "end": params.get("end"),
+        "currency": settings.CLM_CURRENCY,
+        "rows": [r.as_dict() for r in rows],
+    }
+
+
+class RunViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):  # fmt: skip
+    """Attribution runs: start one (202), watch its progress, read its ROI results."""
+
+    permission_classes = [CanReadReports]
+    serializer_class = RunOut
+    queryset = AttributionRun.objects.order_by("-created_at", "-id")
+    filter_backends: list[Any] = []
+
+    @extend_schema(request=RunIn, responses={202: RunOut}, summary="Start a run")
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = RunIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            run = services.run_create(
+                models=data.validated_data.get("models") or engine.MODELS,
+                lookback_days=data.validated_data["lookback_days"],
+                params=data.validated_data.get("params") or {},
+                created_by=request.user,
+            )
+        except ValueError as exc:
+            raise ValidationError({"params": [str(exc)]}) from None
+        return Response(RunOut(run).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("model", str, enum=list(engine.MODELS)),
+            OpenApiParameter("start", date),
+            OpenApiParameter("end", date),
+            OpenApiParameter("group_by", str, enum=["channel", "campaign"]),
+        ],
+        responses={200: RoiOut, 409: ErrorOutput},
+        summary="ROI results of one finished run",
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def results(self, request: Request, pk: Any = None) -> Response:
+        """ROI rows of this run for one of its models; 409 while it has not finished."""
+        run = self.get_object()
+        query = RoiQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        if run.status != AttributionRun.Status.DONE:
+            raise Conflict(f"Run {run.pk} is {run.status}; results come when it is done.")
+        if params["model"] not in run.model_names:
+            raise ValidationError({"model": [f"Run {run.pk} has: {', '.join(run.model_names)}."]})
+        return Response(_roi_body(run, params))

@@ -1,11 +1,14 @@
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
 from attribution import api
 
 app_name = "attribution-api"
 
+router = SimpleRouter()
+router.register("attribution/runs", api.RunViewSet, basename="run")
+
 urlpatterns = [
-    path("attribution/runs/", api.RunListView.as_view(), name="runs"),
-    path("attribution/runs/<int:pk>/", api.RunDetailView.as_view(), name="run"),
+    *router.urls,
     path("reports/roi/", api.RoiReportView.as_view(), name="roi"),
 ]

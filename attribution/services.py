@@ -379,7 +379,24 @@ def run_finish(*, run_id: int) -> AttributionRun:
     from insights.hooks import queue_insights_after_run
 
     queue_insights_after_run(run_id=run.pk)
+    _emit_finished(run)
     return run
+
+
+def _emit_finished(run: AttributionRun) -> None:
+    from integrations.events import event_emit
+
+    event_emit(
+        name="attribution.run_finished",
+        payload={
+            "run_id": run.pk,
+            "status": run.status,
+            "models": run.model_names,
+            "data_cutoff": run.data_cutoff,
+            "finished_at": run.finished_at,
+            "error": run.error,
+        },
+    )
 
 
 def run_fail(*, run_id: int, error: str) -> None:
@@ -391,6 +408,8 @@ def run_fail(*, run_id: int, error: str) -> None:
         status=AttributionRun.Status.FAILED, error=error[:5000], finished_at=timezone.now()
     )
     run_release_lock(run)
+    run.refresh_from_db()
+    _emit_finished(run)
 
 
 def refresh_lead(*, lead_id: int) -> int | None:

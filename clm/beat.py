@@ -49,4 +49,9 @@ SCHEDULE: dict = {
         "schedule": crontab(hour=3, minute=15),
         "options": {"expires": 3 * 3600},
     },
+    "webhook-sweep": {
+        "task": "integrations.tasks.webhook_sweep",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 55},
+    },
 }

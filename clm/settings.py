@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "nurture",
     "insights",
     "outbox",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -225,14 +226,28 @@ STORAGES = {
     },
 }
 
+# API: personal tokens (integrations/) then the browser session; one error shape (clm/api.py).
+CLM_API_RATE = env.str("CLM_API_RATE", default="600/min")
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "integrations.auth.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["integrations.auth.TokenRateThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "clm.api_schema.ClmAutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "clm.pagination.Pagination",
     "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "clm.api.exception_handler",
+    "NON_FIELD_ERRORS_KEY": "__all__",
 }
+# Outgoing webhooks (integrations/): private/loopback targets are refused unless allowed.
+CLM_WEBHOOK_ALLOW_PRIVATE = env.bool("CLM_WEBHOOK_ALLOW_PRIVATE", default=DEBUG)
+CLM_WEBHOOK_TIMEOUT = env.float("CLM_WEBHOOK_TIMEOUT", default=5.0)
+CLM_WEBHOOK_MAX_ATTEMPTS = env.int("CLM_WEBHOOK_MAX_ATTEMPTS", default=6)
+CLM_WEBHOOK_BACKOFF_SECONDS = env.int("CLM_WEBHOOK_BACKOFF_SECONDS", default=30)
+CLM_WEBHOOK_SWEEP_AFTER = env.int("CLM_WEBHOOK_SWEEP_AFTER", default=300)
 SPECTACULAR_SETTINGS = {
     "TITLE": "CLM API",
     "DESCRIPTION": "Closed-loop marketing: capture, CRM, attribution and ROI.",
@@ -241,6 +256,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "TouchpointKindEnum": "leads.models.Touchpoint.Kind",
+        "ActivityKindEnum": "crm.models.Activity.Kind",
+        "CampaignStatusEnum": "campaigns.models.Campaign.Status",
+        "RunStatusEnum": "attribution.models.AttributionRun.Status",
+    },
 }
 
 LOGGING = {

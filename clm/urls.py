@@ -26,6 +26,7 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    path("accounts/tokens/", include("integrations.urls")),
     path("admin/", admin.site.urls),
     path("campaigns/", include("campaigns.urls")),
     path("crm/", include("crm.urls")),

@@ -54,14 +54,19 @@ class _VisibleLeadsMixin:
 
 
 class LeadOutput(serializers.ModelSerializer):
+    # Stored addresses may be internationalised (e.g. a non-ASCII local part), which the
+    # OpenAPI "email" format does not cover: plain strings in answers.
+    email = serializers.CharField(read_only=True)
     owner_name = serializers.SerializerMethodField()
     first_channel = serializers.CharField(
-        source="first_touch.channel.name", read_only=True, default=None
+        source="first_touch.channel.name", read_only=True, default=None, allow_null=True
     )
     first_campaign = serializers.IntegerField(
-        source="first_touch.campaign_id", read_only=True, default=None
+        source="first_touch.campaign_id", read_only=True, default=None, allow_null=True
     )
-    quality = serializers.CharField(source="current_rating", read_only=True, default=None)
+    quality = serializers.CharField(
+        source="current_rating", read_only=True, default=None, allow_null=True
+    )
     page_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -120,6 +125,9 @@ class LeadHistoryOutput(serializers.ModelSerializer):
 
 class ActivityOutput(serializers.ModelSerializer):
     by_name = serializers.SerializerMethodField()
+    outcome = serializers.ChoiceField(
+        choices=Activity.Outcome.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = Activity

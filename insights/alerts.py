@@ -1,6 +1,6 @@
 """Alerts: find conditions, keep one open alert per condition, email subscribers once.
 
-`alert_publish(alert)` is the one place an alert leaves CLM (email now; webhooks later).
+`alert_publish(alert)` emails an alert; the `alert.raised` webhook event goes out when it opens.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from insights import engine, selectors
 from insights.models import Alert, AlertDelivery, AlertSubscription
+from integrations.events import event_emit
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,14 @@ def _sync(kind: str, found: dict[str, dict[str, Any]], *, now: datetime) -> list
         try:
             with transaction.atomic():
                 alert = Alert.objects.create(kind=kind, key=key[:100], created_at=now, **values)
+                # Webhook subscribers hear of it in the same transaction (through the outbox).
+                event_emit(
+                    name="alert.raised",
+                    payload={
+                        "alert_id": alert.pk, "kind": alert.kind, "title": alert.title,
+                        "detail": alert.detail, "data": alert.data, "created_at": alert.created_at,
+                    },
+                )  # fmt: skip
         except IntegrityError:  # another check opened it a moment ago
             continue
         new.append(alert)

@@ -24,6 +24,7 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
+from clm.api import ErrorOutput, error_body
 from leads import selectors, services
 from leads.models import CaptureForm, Submission
 from leads.serializers import CaptureInput, TrackEvent, validate_custom_fields
@@ -64,9 +65,7 @@ def rate_limit(request: HttpRequest, scope: str, per_minute: int) -> None:
         log.warning("rate limit cache unavailable; %s not limited", scope)
         return
     if count > per_minute:
-        response = JsonResponse(
-            {"errors": {"__all__": ["Too many requests; try again shortly."]}}, status=429
-        )
+        response = _errors({"__all__": ["Too many requests; try again shortly."]}, 429)
         response["Retry-After"] = str(60 - int(time.time()) % 60)
         raise Rejected(response)
 
@@ -81,8 +80,21 @@ def check_size(request: HttpRequest, limit: int) -> None:
         raise Rejected(_errors({"__all__": [f"The body is larger than {limit} bytes."]}, 413))
 
 
+CODES = {
+    400: "invalid",
+    403: "permission_denied",
+    404: "not_found",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "throttled",
+    503: "unavailable",
+}
+
+
 def _errors(errors: dict[str, Any], status: int) -> JsonResponse:
-    return JsonResponse({"errors": errors}, status=status)
+    """The API's one error shape (clm.api): {"code": ..., "errors": {field: [messages]}}."""
+    return JsonResponse(error_body(CODES.get(status, "error"), errors), status=status)
 
 
 def origin_of(url: str) -> str:
@@ -169,10 +181,7 @@ CAPTURE_OK = inline_serializer(
     "CaptureResult",
     {"lead_id": serializers.IntegerField(allow_null=True), "created": serializers.BooleanField()},
 )
-ERRORS = inline_serializer(
-    "FieldErrors",
-    {"errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField()))},
-)
+ERRORS = ErrorOutput
 
 
 class PublicEndpoint(APIView):
@@ -349,6 +358,7 @@ class TrackView(PublicEndpoint):
             400: ERRORS,
             403: ERRORS,
             413: ERRORS,
+            415: ERRORS,
             429: ERRORS,
             503: ERRORS,
         },

@@ -392,11 +392,26 @@ def _capture(
     Lead.objects.filter(pk=lead.pk).update(**lead_updates)
     if created:
         from crm.services import lead_assign_new
-
-        lead_assign_new(lead=lead, form=form)
         from insights.hooks import queue_lead_score
+        from integrations.events import event_emit
 
+        owner = lead_assign_new(lead=lead, form=form)
         queue_lead_score(lead_id=lead.pk)
+        event_emit(
+            name="lead.created",
+            payload={
+                "lead_id": lead.pk,
+                "email": lead.email,
+                "first_name": lead.first_name,
+                "last_name": lead.last_name,
+                "company": lead.company,
+                "form": form.name,
+                "owner": owner.pk if owner is not None else None,
+                "channel": touch.channel.name,
+                "utm_campaign": touch.utm_campaign,
+                "created_at": lead.created_at,
+            },
+        )
     outbox_enqueue(task="leads.tasks.submission_follow_up", kwargs={"submission_id": submission.pk})
     return CaptureResult(lead.pk, created, submission.pk)
 
@@ -545,3 +560,11 @@ def lead_withdraw_consent(*, lead: Lead) -> bool:
     changed = Lead.objects.filter(pk=lead.pk, consent_given=True).update(consent_given=False)
     lead.consent_given = False
     return bool(changed)
+
+
+@transaction.atomic
+def capture_form_save(*, form: CaptureForm) -> CaptureForm:
+    """Validate and save a capture form (its key is made once and never changes)."""
+    form.full_clean()
+    form.save()
+    return form

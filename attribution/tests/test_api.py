@@ -78,7 +78,7 @@ def test_bad_report_queries_are_400_with_the_field(client, marketer, query, fiel
     client.force_login(marketer)
     response = client.get("/api/v1/reports/roi/", query)
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in response.json()["errors"]
 
 
 def test_reps_may_not_read_roi_and_anonymous_users_are_refused(client, rep):

@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -23,6 +24,7 @@ from crm.services.lifecycle import (
     lead_step_back_from_customer,
     validate_owner,
 )
+from integrations.events import event_emit
 from leads.models import Lead
 
 
@@ -133,6 +135,20 @@ def deal_close(
     elif was_won:
         lead_step_back_from_customer(lead=deal.lead, by=by)
     _queue_attribution(deal)
+    event_emit(
+        name="deal.won" if won else "deal.lost",
+        payload={
+            "deal_id": deal.pk,
+            "lead_id": deal.lead_id,
+            "name": deal.name,
+            "amount": deal.amount,
+            "currency": settings.CLM_CURRENCY,
+            "close_reason": deal.close_reason,
+            "closed_at": deal.closed_at,
+            "owner": deal.owner_id,
+            "by": by.pk if by is not None else None,
+        },
+    )
     return deal
 
 

@@ -89,7 +89,7 @@ def test_disqualifying_through_the_api_needs_a_reason(as_rep, rep):
     url = api("lead-detail", lead.pk)
     refused = as_rep.patch(url, {"stage": "disqualified"}, content_type="application/json")
     assert refused.status_code == 400
-    assert "disqualify_reason" in refused.json()
+    assert "disqualify_reason" in refused.json()["errors"]
     reason = DisqualifyReason.objects.first()
     ok = as_rep.patch(
         url, {"stage": "disqualified", "disqualify_reason": reason.pk},
@@ -108,7 +108,10 @@ def test_a_manager_reassigns_through_the_api_and_bad_owners_are_400(
     lead = LeadFactory(owner=rep)
     url = api("lead-detail", lead.pk)
     refused = as_manager.patch(url, {"owner": marketer.pk}, content_type="application/json")
-    assert refused.json() == {"owner": [f'Invalid pk "{marketer.pk}" - object does not exist.']}
+    assert refused.json() == {
+        "code": "invalid",
+        "errors": {"owner": [f'Invalid pk "{marketer.pk}" - object does not exist.']},
+    }
     ok = as_manager.patch(url, {"owner": other_rep.pk}, content_type="application/json")
     assert ok.status_code == 200 and ok.json()["owner"] == other_rep.pk
     assert LeadHistory.objects.get(field="owner").new == str(other_rep.pk)
@@ -150,7 +153,7 @@ def test_a_rep_cannot_log_an_activity_on_another_reps_lead_by_id(as_rep, other_r
         api("activity-list"), {"lead": theirs.pk, "kind": "call"}, content_type="application/json"
     )
     assert response.status_code == 400
-    assert "lead" in response.json()
+    assert "lead" in response.json()["errors"]
     assert not Activity.objects.exists()
 
 
@@ -163,7 +166,7 @@ def test_service_validation_errors_come_back_per_field(as_rep, rep):
         content_type="application/json",
     )  # fmt: skip
     assert response.status_code == 400
-    assert set(response.json()) == {"outcome", "occurred_at"}
+    assert set(response.json()["errors"]) == {"outcome", "occurred_at"}
 
 
 def test_an_inbound_call_with_a_campaign_is_an_attribution_touch(as_rep, rep):
@@ -233,7 +236,7 @@ def test_deal_lifecycle_through_the_api_queues_attribution(
     assert (body["currency"], body["stage_name"], body["owner"]) == ("USD", "Qualification", rep.pk)
     url = api("deal-detail", body["id"])
     lost = as_rep.patch(url, {"stage": stage("lost").pk}, content_type="application/json")
-    assert lost.status_code == 400 and "close_reason" in lost.json()
+    assert lost.status_code == 400 and "close_reason" in lost.json()["errors"]
     with django_capture_on_commit_callbacks(execute=True):
         won = as_rep.patch(
             url, {"stage": stage("won").pk, "amount": "5500.00"}, content_type="application/json"
@@ -258,7 +261,7 @@ def test_a_rep_cannot_open_a_deal_on_another_reps_lead(as_rep, other_rep):
     response = as_rep.post(
         api("deal-list"), {"lead": theirs.pk, "name": "Steal"}, content_type="application/json"
     )
-    assert response.status_code == 400 and "lead" in response.json()
+    assert response.status_code == 400 and "lead" in response.json()["errors"]
     assert not Deal.objects.exists()
 
 
@@ -281,7 +284,7 @@ def test_rating_through_the_api_replaces_the_current_rating(as_rep, rep):
     poor = QualityReason.objects.filter(applies_to="poor").first()
     assert as_rep.post(url, {"lead": lead.pk, "rating": "good"}).status_code == 201
     refused = as_rep.post(url, {"lead": lead.pk, "rating": "poor"})
-    assert refused.status_code == 400 and "reason" in refused.json()
+    assert refused.status_code == 400 and "reason" in refused.json()["errors"]
     rated = as_rep.post(url, {"lead": lead.pk, "rating": "poor", "reason": poor.pk})
     assert rated.status_code == 201
     current = as_rep.get(url, {"lead": lead.pk, "current": "true"}).json()["results"]

@@ -135,7 +135,7 @@ def test_api_creates_segments_strictly_and_lists_members_by_role(rep, marketer, 
         format="json",
     )
     assert bad.status_code == 400
-    assert "unknown operator '~'" in bad.json()["definition"][0]
+    assert "unknown operator '~'" in bad.json()["errors"]["definition"][0]
     created = api.post(
         "/api/v1/segments/",
         {"name": "Paid", "definition": {"op": "and", "rules": [

@@ -66,7 +66,7 @@ def test_a_capture_records_its_follow_up_in_the_same_transaction_and_sends_it_af
         response = capture(client, form, "ann@example.com", first_name="Ann", submission_id="s1")
     assert response.status_code == 201
     submission = Submission.objects.get()
-    message = OutboxMessage.objects.get()
+    message = OutboxMessage.objects.get(task=FOLLOW_UP)
     assert (message.task, message.kwargs) == (FOLLOW_UP, {"submission_id": submission.pk})
     # Eager Celery ran the task at once: the message is settled.
     assert message.status == "done" and message.sent_at is not None and message.done_at
@@ -83,7 +83,7 @@ def test_with_the_broker_down_the_capture_still_succeeds_and_the_relay_sends_lat
     with django_capture_on_commit_callbacks(execute=True):
         response = capture(client, form, "bob@example.com")
     assert response.status_code == 201
-    message = OutboxMessage.objects.get()
+    message = OutboxMessage.objects.get(task=FOLLOW_UP)
     assert (message.status, message.attempts) == ("pending", 1)
     assert "Connection refused" in message.last_error
     assert message.next_attempt_at > timezone.now()  # backs off

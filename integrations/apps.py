@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class IntegrationsConfig(AppConfig):
+    name = "integrations"
+    verbose_name = "Integrations (API tokens, webhooks)"
+
+    def ready(self) -> None:
+        # Registers the bearer-token scheme with drf-spectacular.
+        from integrations import auth  # noqa: F401
