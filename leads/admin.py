@@ -36,6 +36,11 @@ class CaptureFormAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "assignment"]
     search_fields = ["name", "slug"]
     readonly_fields = ["key", "embed"]
+
+    class Media:
+        css = {"all": ["clm/admin.css"]}
+        js = ["clm/admin.js"]
+
     fieldsets = [
         (None, {"fields": ["name", "is_active", "key", "embed"]}),
         ("Hosted page", {"fields": ["slug", "headline", "intro"]}),
@@ -56,10 +61,9 @@ class CaptureFormAdmin(admin.ModelAdmin):
         if not obj.pk:
             return "Save the form to get its snippet."
         snippet = embed_snippet(obj, getattr(self, "_base", ""))
+        # No inline style or handler (the admin runs under the CSP): static/clm/admin.* do it.
         return format_html(
-            '<textarea readonly rows="9" cols="100" style="font-family:monospace" '
-            'onclick="this.select()">{}</textarea>',
-            snippet,
+            '<textarea readonly rows="9" cols="100" class="clm-embed">{}</textarea>', snippet
         )
 
     @admin.display(description="Hosted page")
