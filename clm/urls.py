@@ -4,9 +4,11 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from clm import views
+from clm.auth import ThrottledAdminAuthenticationForm, ThrottledLoginView
 
 admin.site.site_header = "CLM administration"
 admin.site.site_title = "CLM admin"
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,7 +17,7 @@ urlpatterns = [
     path("setup/", views.setup, name="setup"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        ThrottledLoginView.as_view(redirect_authenticated_user=True),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
