@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from clm import views
 from clm.auth import ThrottledAdminAuthenticationForm, ThrottledLoginView
+from leads.views import privacy_page
 
 admin.site.site_header = "CLM administration"
 admin.site.site_title = "CLM admin"
@@ -15,6 +16,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon),
     path("setup/", views.setup, name="setup"),
+    path("setup/privacy/", privacy_page, name="privacy"),
     path(
         "accounts/login/",
         ThrottledLoginView.as_view(redirect_authenticated_user=True),
