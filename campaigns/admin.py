@@ -43,6 +43,9 @@ class ChannelRuleAdmin(admin.ModelAdmin):
     search_fields = ["name", "note"]
     ordering = ["position", "id"]
 
+    class Media:
+        css = {"all": ["clm/admin.css"]}  # the conditions box's font: no inline style (CSP)
+
     @admin.display(description="conditions")
     def conditions_text(self, obj: ChannelRule) -> str:
         parts = [f"{c.get('field')} {c.get('op')} {c.get('value')}" for c in obj.conditions or []]

@@ -54,7 +54,7 @@ class ChannelRuleAdminForm(forms.ModelForm):
     conditions = forms.JSONField(
         initial=list,
         required=False,
-        widget=forms.Textarea(attrs={"rows": 6, "cols": 80, "style": "font-family:monospace"}),
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 80, "class": "clm-code"}),
         help_text='All must hold. e.g. [{"field": "medium", "op": "regex", "value": '
         '"^(cpc|ppc)$"}]. Fields: source, medium, campaign, referrer_host, landing_host, '
         "click_id. Ops: exact, in (a list), contains, regex, category (SEARCH, SOCIAL, "

@@ -7,7 +7,11 @@ class ClmConfig(AppConfig):
     verbose_name = "CLM"
 
     def ready(self) -> None:
+        from clm.logmask import install_record_factory
         from clm.roles import sync_role_permissions
+
+        # No email address, token or password reaches a log line, whoever logs it.
+        install_record_factory()
 
         # Permissions of every app exist only after all migrations ran, so the role groups
         # (created by clm's migration) get their permissions after each migrate.

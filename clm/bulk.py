@@ -77,7 +77,7 @@ def reset_sequence(model: type[models.Model]) -> None:
     pk = model._meta.pk.column
     with connection.cursor() as cursor:
         # Table and column names come from the model, never from input.
-        top = f"SELECT MAX({pk}) FROM {table}"  # noqa: S608
+        top = f"SELECT MAX({pk}) FROM {table}"  # noqa: S608  # nosec B608
         cursor.execute(
             f"SELECT setval(pg_get_serial_sequence(%s, %s), COALESCE(({top}), 1))", [table, pk]
         )
@@ -110,7 +110,9 @@ def insert_frame(model: type[models.Model], frame: Any, columns: Sequence[str]) 
                 tuple(None if _missing(v) else _plain(v) for v in row)
                 for row in data.itertuples(index=False, name=None)
             ]
-            cursor.executemany(f"INSERT INTO {table} ({quoted}) VALUES ({marks})", rows)  # noqa: S608
+            # Identifiers come from the model (quoted); every value is a query parameter.
+            sql = f"INSERT INTO {table} ({quoted}) VALUES ({marks})"  # noqa: S608  # nosec B608
+            cursor.executemany(sql, rows)
     return len(frame)
 
 

@@ -29,7 +29,9 @@ def data_version() -> str:
         " (SELECT MAX(finished_at) FROM attribution_attributionrun),"
         " (SELECT MAX(updated_at) FROM crm_deal), (SELECT MAX(id) FROM crm_activity),"
         " (SELECT MAX(id) FROM crm_leadfeedback), (SELECT MAX(id) FROM crm_leadhistory),"
-        " (SELECT MAX(id) FROM leads_lead), (SELECT MAX(updated_at) FROM campaigns_spend)"
+        " (SELECT MAX(id) FROM leads_lead), (SELECT MAX(updated_at) FROM campaigns_spend),"
+        # An erasure changes names shown on the dashboards (waiting leads).
+        " (SELECT MAX(id) FROM leads_erasure)"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql)

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "clm",
     "campaigns",
     "leads",
@@ -66,6 +68,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -90,6 +93,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "clm.roles.navigation",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -279,6 +283,28 @@ LOGGING = {
     },
 }
 
+# --- Content-Security-Policy (django-csp): no inline script or style without the nonce -------
+# Every page: scripts and styles only from our own origin or carrying the per-response nonce
+# ({{ CSP_NONCE }} in templates); no eval, no plugins, no framing, forms post to us only (a
+# hosted landing page adds its success URL's origin). Plotly's global stylesheet goes into a
+# nonce'd <style id="plotly.js-style-global"> that the page creates before plotly loads.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        # plotly.js 4.x injects maplibre's stylesheet (for map traces) on load; its hash allows
+        # exactly that text. A plotly upgrade that changes it shows up in tests/e2e/test_csp.py.
+        "style-src": [SELF, NONCE, "'sha256-ji27qzEtxXZW+7dun6UwjHXJ18e6WAin1VvNtkzIE/o='"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+
 # --- Production hardening: `manage.py check --deploy --fail-level WARNING` passes ----------
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -290,7 +316,14 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
+# Cookies: never readable by scripts (no page reads the CSRF cookie; forms carry the token),
+# not sent on cross-site subrequests, Secure in production (above).
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
+# Login throttling (clm/auth.py): this many failed logins per username + client address
+# within the window lock that pair out until the window ends.
+CLM_LOGIN_MAX_FAILURES = env.int("CLM_LOGIN_MAX_FAILURES", default=5)
+CLM_LOGIN_FAILURE_WINDOW = env.int("CLM_LOGIN_FAILURE_WINDOW", default=15 * 60)
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"

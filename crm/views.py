@@ -44,6 +44,7 @@ from crm.models import Activity, LeadFeedback, QualityReason
 from crm.permissions import CHANGE, MANAGE, may_change, may_manage, sees_all
 from crm.services.activities import OUTCOMES_BY_KIND, TOUCH_KINDS
 from leads.models import Lead
+from leads.privacy import export_excluded_lead_ids
 
 QUEUE_PAGE_SIZE = 50
 
@@ -468,6 +469,11 @@ def sales_dashboard_export(request: HttpRequest, table: str) -> HttpResponse:
         raise Http404("Unknown table.")
     f = parse_filters(request.GET)
     rows = dashboards.export_table(table=table, user=request.user, f=f)
+    if "lead_id" in dashboards.EXPORT_COLUMNS[table]:
+        # People who withdrew consent (or were erased) are in no export.
+        at = dashboards.EXPORT_COLUMNS[table].index("lead_id")
+        excluded = export_excluded_lead_ids([row[at] for row in rows])
+        rows = [row for row in rows if row[at] not in excluded]
     return csv_response(
         f"clm-sales-{table}-{f.start}-{f.end}.csv", dashboards.EXPORT_COLUMNS[table], rows
     )

@@ -45,6 +45,8 @@ class WebhookEndpoint(models.Model):
         DEAL_WON = "deal.won", "deal.won"
         DEAL_LOST = "deal.lost", "deal.lost"
         ATTRIBUTION_RUN_FINISHED = "attribution.run_finished", "attribution.run_finished"
+        SEGMENT_MEMBERSHIP_CHANGED = "segment.membership_changed", "segment.membership_changed"
+        ALERT_RAISED = "alert.raised", "alert.raised"
 
     url = models.URLField(max_length=500)
     description = models.CharField(max_length=200, blank=True)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import format_html
 
-from leads.models import CaptureForm, Lead, Submission, Touchpoint, Visitor
+from leads import privacy
+from leads.models import CaptureForm, Erasure, Lead, Submission, Touchpoint, Visitor
 
 
 def embed_snippet(form: CaptureForm, base: str) -> str:
@@ -36,6 +40,11 @@ class CaptureFormAdmin(admin.ModelAdmin):
     list_filter = ["is_active", "assignment"]
     search_fields = ["name", "slug"]
     readonly_fields = ["key", "embed"]
+
+    class Media:
+        css = {"all": ["clm/admin.css"]}
+        js = ["clm/admin.js"]
+
     fieldsets = [
         (None, {"fields": ["name", "is_active", "key", "embed"]}),
         ("Hosted page", {"fields": ["slug", "headline", "intro"]}),
@@ -56,10 +65,9 @@ class CaptureFormAdmin(admin.ModelAdmin):
         if not obj.pk:
             return "Save the form to get its snippet."
         snippet = embed_snippet(obj, getattr(self, "_base", ""))
+        # No inline style or handler (the admin runs under the CSP): static/clm/admin.* do it.
         return format_html(
-            '<textarea readonly rows="9" cols="100" style="font-family:monospace" '
-            'onclick="this.select()">{}</textarea>',
-            snippet,
+            '<textarea readonly rows="9" cols="100" class="clm-embed">{}</textarea>', snippet
         )
 
     @admin.display(description="Hosted page")
@@ -101,12 +109,64 @@ class VisitorAdmin(ReadOnlyAdmin):
     search_fields = ["id", "lead__email"]
 
 
+@admin.action(description="Export the selected people's data (JSON)")
+def export_people(modeladmin: Any, request: Any, queryset: Any) -> HttpResponse:
+    data = [privacy.person_export(email=lead.email) for lead in queryset]
+    response = HttpResponse(
+        json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json"
+    )
+    response["Content-Disposition"] = 'attachment; filename="clm-people-export.json"'
+    return response
+
+
+@admin.action(description="Withdraw consent of the selected people (no more exports)")
+def withdraw_consent(modeladmin: Any, request: Any, queryset: Any) -> None:
+    for lead in queryset:
+        privacy.consent_withdraw(email=lead.email)
+    modeladmin.message_user(request, f"Consent withdrawn for {queryset.count()} people.")
+
+
+@admin.action(description="Erase the selected people (right to erasure)")
+def erase_people(modeladmin: Any, request: Any, queryset: Any) -> HttpResponse | None:
+    if not request.user.is_superuser and not request.user.has_perm("leads.delete_lead"):
+        modeladmin.message_user(request, "You may not erase people.", messages.ERROR)
+        return None
+    queryset = queryset.filter(erased_at__isnull=True)
+    if request.POST.get("confirm") != "yes":
+        # Erasure cannot be undone: a confirmation page first, as Django's delete action has.
+        return TemplateResponse(
+            request,
+            "admin/leads/lead/erase_confirm.html",
+            {
+                **modeladmin.admin_site.each_context(request),
+                "title": "Erase these people?",
+                "leads": queryset,
+                "opts": modeladmin.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+    erased = [privacy.person_erase(email=lead.email, by=request.user) for lead in queryset]
+    modeladmin.message_user(request, f"Erased {len(erased)} people.", messages.SUCCESS)
+    return None
+
+
+@admin.register(Erasure)
+class ErasureAdmin(ReadOnlyAdmin):
+    list_display = ["at", "by_label", "lead_id", "email_hash", "counts"]
+    search_fields = ["email_hash"]
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
     list_display = ["email", "first_name", "last_name", "company", "stage", "owner", "created_at"]
     list_filter = ["stage", "form"]
+    actions = [export_people, withdraw_consent, erase_people]
     search_fields = ["email", "first_name", "last_name", "company"]
     readonly_fields = [
         "stage", "owner", "first_touch", "creation_touch", "latest_touch", "created_at",
         "consent_given", "consent_version", "consent_text", "consent_at", "consent_page",
+        "consent_withdrawn_at", "erased_at",
     ]  # fmt: skip

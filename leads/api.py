@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -110,9 +111,13 @@ def _own_origin(request: HttpRequest) -> str:
         return ""
 
 
+ORIGIN_RE = re.compile(r"\Ahttps?://[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?\Z")
+
+
 def cors_headers(response: HttpResponse, origin: str) -> HttpResponse:
-    """Allow this origin to read the answer; never with credentials."""
-    if origin:
+    """Allow this origin to read the answer; never with credentials. A malformed Origin
+    (a forged header with CR/LF, a path, "null") is never echoed."""
+    if origin and ORIGIN_RE.match(origin):
         response["Access-Control-Allow-Origin"] = origin
         response["Access-Control-Expose-Headers"] = "Retry-After"
         response["Vary"] = "Origin"
@@ -130,6 +135,18 @@ def preflight(request: HttpRequest, allowed: bool) -> HttpResponse:
     response["Access-Control-Allow-Headers"] = "Content-Type, Accept"
     response["Access-Control-Max-Age"] = "86400"
     return response
+
+
+INVALID_UNICODE = "Contains text that is not valid Unicode (a lone surrogate)"
+
+
+def _encodable(text: str) -> bool:
+    """False for text no database can store as UTF-8 (lone surrogates from JSON escapes)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def flat_payload(request: HttpRequest) -> dict[str, str]:
@@ -156,12 +173,18 @@ def flat_payload(request: HttpRequest) -> dict[str, str]:
     errors: dict[str, list[str]] = {}
     for key, value in items:
         key = str(key)[:100]
+        if not _encodable(key):
+            raise Rejected(_errors({"__all__": [INVALID_UNICODE + " (in a field name)"]}, 400))
         if isinstance(value, (dict, list)):
             errors[key] = ["Must be a single value, not a list or object."]
             continue
         if isinstance(value, bool):
             value = "true" if value else "false"
-        payload[key] = "" if value is None else str(value)
+        text = "" if value is None else str(value)
+        if not _encodable(text):
+            errors[key] = [INVALID_UNICODE + "."]
+            continue
+        payload[key] = text
     if errors:
         raise Rejected(_errors(errors, 400))
     return payload
@@ -192,6 +215,11 @@ class PublicEndpoint(APIView):
     permission_classes = [AllowAny]
     parser_classes: list = []  # bodies are parsed by hand
     _cors_origin = ""
+
+    def perform_content_negotiation(self, request: Any, force: bool = False) -> Any:
+        # Answers are built by hand (JSON or a redirect): an odd Accept header must not turn
+        # a valid submission into a 406.
+        return super().perform_content_negotiation(request, force=True)
 
     def cors_origin(self, request: HttpRequest) -> str:
         """The origin allowed to read this answer ("" for none)."""
@@ -330,7 +358,7 @@ class CaptureView(PublicEndpoint):
         return render(
             request,
             "leads/capture_error.html",
-            {"errors": errors, "form": form, "back": request.headers.get("Referer", "")},
+            {"errors": errors, "form": form, "back": _safe_back_link(request)},
             status=400,
         )
 
@@ -401,3 +429,12 @@ class TrackView(PublicEndpoint):
         )
         stored = services.page_views_record(events=cleaned, meta=meta)
         return cors_headers(JsonResponse({"accepted": stored}, status=202), self._cors_origin)
+
+
+def _safe_back_link(request: HttpRequest) -> str:
+    """The Referer as a link back to the form, only when it is a plain http(s) URL."""
+    referer = request.headers.get("Referer", "")[:2000]
+    parts = urlsplit(referer)
+    if parts.scheme in ("http", "https") and parts.netloc and referer.isprintable():
+        return referer
+    return ""

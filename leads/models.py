@@ -138,6 +138,11 @@ class Lead(models.Model):
     consent_text = models.TextField(blank=True)
     consent_at = models.DateTimeField(null=True, blank=True)
     consent_page = models.URLField(max_length=2000, blank=True)
+    # Set when the person withdrew consent: they are left out of every export from then on.
+    consent_withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # Set when the person's data was erased (leads.privacy.person_erase): the row stays,
+    # anonymised, so deals, touchpoints and attribution totals do not change.
+    erased_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(db_index=True)
     last_contacted_at = models.DateTimeField(null=True, blank=True)
     # Kept by the CRM's activity services so speed-to-lead needs no scan of activities.
@@ -262,3 +267,26 @@ class Touchpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class Erasure(models.Model):
+    """A record that a person's data was erased: who did it and when, never who it was.
+
+    `email_hash` is an HMAC of the normalised email under SECRET_KEY, so a later request about
+    the same address can be matched without keeping the address.
+    """
+
+    email_hash = models.CharField(max_length=64, db_index=True)
+    lead_id = models.BigIntegerField(null=True, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    by_label = models.CharField(max_length=150, blank=True, help_text="Who, as it was then.")
+    at = models.DateTimeField()
+    counts = models.JSONField(default=dict, help_text="Rows erased or anonymised, per kind.")
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"erasure {self.at:%Y-%m-%d %H:%M} ({self.email_hash[:12]})"

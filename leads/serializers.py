@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from leads.models import CaptureForm
 
-VISITOR_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{8,64}$")
+VISITOR_ID_RE = re.compile(r"\A[A-Za-z0-9_.-]{8,64}\Z")
 TRUTHY = {"1", "true", "on", "yes", "y", "checked"}
 CLICK_ID_FIELDS = ("gclid", "gbraid", "wbraid", "dclid", "fbclid", "msclkid", "ttclid", "li_fat_id")
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
@@ -45,7 +45,7 @@ class CaptureInput(serializers.Serializer):
         error_messages={"invalid": "visitor_id must be 8-64 letters, digits, '_', '.' or '-'."},
     )  # fmt: skip
     submission_id = serializers.RegexField(
-        r"^[A-Za-z0-9_.:-]{1,100}$", required=False, allow_blank=True,
+        r"\A[A-Za-z0-9_.:-]{1,100}\Z", required=False, allow_blank=True,
         error_messages={"invalid": "submission_id must be 1-100 letters, digits, '_.:-'."},
     )  # fmt: skip
     clm_elapsed_ms = serializers.IntegerField(required=False, min_value=0, max_value=10**10)

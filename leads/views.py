@@ -2,20 +2,75 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from django import forms
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.csrf import csrf_exempt
 
+from clm import roles
+from leads import privacy
 from leads.models import CaptureForm
 
 
 def landing_page(request: HttpRequest, slug: str) -> HttpResponse:
     """/l/<slug>/: a headline, a text and the form, posting to the public capture API."""
     form = get_object_or_404(CaptureForm, slug=slug, is_active=True)
-    return render(request, "leads/landing.html", {"form": form, "fields": form.custom_fields})
+    response = render(request, "leads/landing.html", {"form": form, "fields": form.custom_fields})
+    success = urlsplit(form.success_url) if form.success_url else None
+    if success and success.scheme in ("http", "https") and success.netloc:
+        # A plain (no-JS) post is answered with a redirect to the success URL, which the
+        # browser checks against form-action too.
+        response._csp_update = {"form-action": [f"{success.scheme}://{success.netloc}"]}  # type: ignore[attr-defined]
+    return response
 
 
 @csrf_exempt  # reached by a 303 after a cross-site post; it only renders static text
 def thanks(request: HttpRequest) -> HttpResponse:
     """The default page a plain HTML post lands on."""
     return render(request, "leads/thanks.html")
+
+
+class PrivacyForm(forms.Form):
+    email = forms.EmailField(max_length=254)
+    action = forms.ChoiceField(
+        choices=[("export", "Export"), ("withdraw", "Withdraw consent"), ("erase", "Erase")]
+    )
+    confirm = forms.BooleanField(required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("action") == "erase" and not data.get("confirm"):
+            self.add_error("confirm", "Tick the box to confirm: erasure cannot be undone.")
+        return data
+
+
+@roles.role_required(roles.ADMIN)
+def privacy_page(request: HttpRequest) -> HttpResponse:
+    """/setup/privacy/: a person's data as JSON, consent withdrawal, erasure (Admins only)."""
+    form = PrivacyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        email, action = form.cleaned_data["email"], form.cleaned_data["action"]
+        if action == "export":
+            data = privacy.person_export(email=email)
+            response = HttpResponse(
+                json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json"
+            )
+            response["Content-Disposition"] = 'attachment; filename="clm-person-export.json"'
+            return response
+        if action == "withdraw":
+            if privacy.consent_withdraw(email=email) is None:
+                form.add_error("email", "No lead with this address.")
+                return render(request, "leads/privacy.html", {"form": form}, status=404)
+            messages.success(request, "Consent withdrawn: the person is left out of exports.")
+        else:
+            result = privacy.person_erase(email=email, by=request.user)
+            summary = ", ".join(f"{n} {kind}" for kind, n in result.counts.items()) or "no rows"
+            messages.success(request, f"Erased ({summary}); erasure #{result.erasure.pk} logged.")
+        return redirect("privacy")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "leads/privacy.html", {"form": form}, status=status)
