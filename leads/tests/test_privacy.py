@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from datetime import timedelta
+from decimal import Decimal
 from io import StringIO
 
 import pytest
