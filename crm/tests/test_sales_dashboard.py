@@ -154,7 +154,7 @@ def test_kpi_tiles_show_pipeline_wins_and_speed_to_lead_against_the_period_befor
 def test_the_tiles_read_well_on_the_page(client, manager, team):
     page = dashboard(client, manager).content.decode()
     kpis = page[page.index('id="kpis"') : page.index('class="chart-grid"')]
-    assert "5,000 USD" in kpis and "+150% vs previous" in kpis
+    assert "$5,000" in kpis and "+150% vs previous" in kpis
     assert "75%" in kpis and "3.0 h" in kpis and "oldest waits 3.0 d" in kpis
 
 
