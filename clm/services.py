@@ -58,6 +58,4 @@ def user_language_set(*, user: AbstractUser, language: str) -> UserPreference:
 
 def user_language(*, user: AbstractUser) -> str | None:
     """The language a user picked in their profile, if any."""
-    return (
-        UserPreference.objects.filter(user=user).values_list("language", flat=True).first()
-    )
+    return UserPreference.objects.filter(user=user).values_list("language", flat=True).first()

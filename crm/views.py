@@ -20,6 +20,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -117,8 +119,14 @@ def bulk_assign(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            who = (owner.get_full_name() or owner.username) if owner else "nobody"
-            messages.success(request, f"{changed} lead{'s' * (changed != 1)} assigned to {who}.")
+            who = (owner.get_full_name() or owner.username) if owner else _("nobody")
+            messages.success(
+                request,
+                ngettext(
+                    "%(n)d lead assigned to %(who)s.", "%(n)d leads assigned to %(who)s.", changed
+                )
+                % {"n": changed, "who": who},
+            )
     else:
         errors = [e for field_errors in form.errors.values() for e in field_errors]
         messages.error(request, " ".join(errors))
@@ -209,7 +217,7 @@ def _submit(
         else:
             messages.success(request, message)
             return redirect(reverse("crm:lead", args=[lead_id]) + f"#{anchor}")
-    messages.error(request, "Not saved: see the form below.")
+    messages.error(request, _("Not saved: see the form below."))
     return _render_lead(request, lead_id, status=400, **{form_name: form})
 
 
