@@ -239,8 +239,12 @@ def lead_log_activity(request: HttpRequest, pk: int) -> HttpResponse:
             channel=data["channel"] if data["kind"] in TOUCH_KINDS else None,
             campaign=data["campaign"] if data["kind"] in TOUCH_KINDS else None,
         )
-        outcome = f": {activity.get_outcome_display()}" if activity.outcome else ""
-        return f"{activity.get_kind_display()} logged{outcome}."
+        if activity.outcome:
+            return _("%(kind)s logged: %(outcome)s.") % {
+                "kind": activity.get_kind_display(),
+                "outcome": activity.get_outcome_display(),
+            }
+        return _("%(kind)s logged.") % {"kind": activity.get_kind_display()}
 
     return _submit(
         request,
@@ -262,7 +266,7 @@ def lead_change_stage(request: HttpRequest, pk: int) -> HttpResponse:
         services.lead_change_stage(
             lead=lead, stage=data["stage"], by=request.user, reason=data["reason"]
         )
-        return f"Stage: {Lead.Stage(data['stage']).label}."
+        return _("Stage: %(stage)s.") % {"stage": Lead.Stage(data["stage"]).label}
 
     return _submit(
         request,
@@ -283,7 +287,8 @@ def lead_assign(request: HttpRequest, pk: int) -> HttpResponse:
     def call(data: dict[str, Any]) -> str:
         owner = data["owner"]
         services.lead_assign(lead=lead, owner=owner, by=request.user)
-        return f"Assigned to {(owner.get_full_name() or owner.username) if owner else 'nobody'}."
+        who = (owner.get_full_name() or owner.username) if owner else _("nobody")
+        return _("Assigned to %(who)s.") % {"who": who}
 
     return _submit(
         request,
@@ -309,7 +314,7 @@ def lead_rate(request: HttpRequest, pk: int) -> HttpResponse:
             reason=data["reason"],
             note=data["note"],
         )
-        return f"Rated {feedback.get_rating_display().lower()}."
+        return _("Rated %(rating)s.") % {"rating": feedback.get_rating_display().lower()}
 
     return _submit(
         request,
@@ -335,7 +340,7 @@ def lead_create_deal(request: HttpRequest, pk: int) -> HttpResponse:
             amount=data["amount"],
             expected_close_date=data["expected_close_date"],
         )
-        return f"Deal “{deal.name}” created."
+        return _("Deal “%(name)s” created.") % {"name": deal.name}
 
     return _submit(
         request,
@@ -362,7 +367,9 @@ def deal_close(request: HttpRequest, pk: int) -> HttpResponse:
     def call(data: dict[str, Any]) -> str:
         won = data["outcome"] == "won"
         services.deal_close(deal=deal, won=won, by=request.user, reason=data["reason"])
-        return f"Deal “{deal.name}” marked {'won' if won else 'lost'}."
+        if won:
+            return _("Deal “%(name)s” marked won.") % {"name": deal.name}
+        return _("Deal “%(name)s” marked lost.") % {"name": deal.name}
 
     return _submit(
         request,
@@ -382,7 +389,10 @@ def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
 
     def call(data: dict[str, Any]) -> str:
         services.deal_move_stage(deal=deal, stage=data["stage"], by=request.user)
-        return f"Deal “{deal.name}” moved to {data['stage'].name}."
+        return _("Deal “%(name)s” moved to %(stage)s.") % {
+            "name": deal.name,
+            "stage": data["stage"].name,
+        }
 
     return _submit(
         request,
@@ -402,7 +412,7 @@ def deal_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 
     def call(data: dict[str, Any]) -> str:
         services.deal_reopen(deal=deal, by=request.user)
-        return f"Deal “{deal.name}” reopened."
+        return _("Deal “%(name)s” reopened.") % {"name": deal.name}
 
     return _submit(
         request,
