@@ -40,6 +40,17 @@ def test_a_browser_asking_for_indonesian_gets_indonesian_navigation_and_headings
     assert "Marketing dashboard" not in html
 
 
+def test_cached_dashboard_data_is_kept_per_language(client, marketer):
+    """Chart labels are built into the cached figures: English must not leak into Indonesian."""
+    client.force_login(marketer)
+    english = client.get(DASHBOARD, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    indonesian = client.get(DASHBOARD, HTTP_ACCEPT_LANGUAGE="id").content.decode()
+    assert "No spend or revenue in this period." in english
+    assert "Tidak ada belanja iklan atau pendapatan pada periode ini." in indonesian
+    assert "No spend or revenue in this period." not in indonesian
+    assert "30 hari terakhir" in indonesian  # the period presets
+
+
 def test_a_browser_asking_for_english_or_an_unshipped_language_gets_english(client, marketer):
     client.force_login(marketer)
     for accept in ("en-US,en;q=0.9", "fr-FR,fr;q=0.9"):
