@@ -214,3 +214,10 @@ def test_every_page_template_renders_in_both_languages(client, make_user, langua
         response = client.get(url, HTTP_ACCEPT_LANGUAGE=language)
         assert response.status_code == 200, url
         assert f'<html lang="{language}">' in response.content.decode(), url
+
+
+def test_public_pages_follow_the_visitors_browser_language(client, db):
+    html = client.get("/l/thanks/", HTTP_ACCEPT_LANGUAGE="id-ID,id").content.decode()
+    assert '<html lang="id">' in html and "Terima kasih!" in html
+    html = client.get("/l/thanks/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<html lang="en">' in html and "Thank you!" in html
