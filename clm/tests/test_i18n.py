@@ -221,3 +221,20 @@ def test_public_pages_follow_the_visitors_browser_language(client, db):
     assert '<html lang="id">' in html and "Terima kasih!" in html
     html = client.get("/l/thanks/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert '<html lang="en">' in html and "Thank you!" in html
+
+
+@override_settings(CLM_CURRENCY="IDR")
+def test_a_lead_page_in_indonesian_shows_deals_in_rupiah(client, manager):
+    from decimal import Decimal
+
+    from crm.tests.factories import ActivityFactory, DealFactory, lead_with_journey
+
+    lead = lead_with_journey(owner=manager)
+    DealFactory(lead=lead, amount=Decimal("12500000.00"))
+    ActivityFactory(lead=lead)
+    client.force_login(manager)
+    html = client.get(reverse("crm:lead", args=[lead.pk]), HTTP_ACCEPT_LANGUAGE="id").content
+    html = html.decode()
+    assert "Rp 12.500.000" in html
+    assert "Catat aktivitas" in html and "Perjalanan" in html
+    assert "Tersambung" in html  # the activity's outcome label
