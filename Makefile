@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: install run test e2e fault compare bench lint format security run-services migrate \
-	clean api-fuzz
+	messages clean api-fuzz
 
 $(UV):
 	@command -v $(PYTHON) >/dev/null || { echo "CLM needs Python 3.11 ($(PYTHON)) on PATH"; exit 1; }
@@ -74,6 +74,12 @@ run-services: migrate ## production-like: gunicorn + Celery worker + beat on DAT
 	$(PY) manage.py outbox_relay & \
 	$(VENV)/bin/gunicorn clm.wsgi:application --bind $(HOST):$(PORT) --workers 3 --access-logfile - ; \
 	wait
+
+MAKEMESSAGES_IGNORE := --ignore=.venv --ignore=.tools --ignore=var --ignore=tests --ignore='*/tests/*'
+messages: install ## refresh locale/*/django.po from code and templates, then compile the .mo files
+	@command -v msgfmt >/dev/null || { echo "make messages needs GNU gettext (apt-get install gettext)"; exit 1; }
+	$(PY) manage.py makemessages --all --no-obsolete --add-location=file $(MAKEMESSAGES_IGNORE)
+	$(PY) manage.py compilemessages --ignore=.venv --ignore=.tools
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var

@@ -11,12 +11,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from django.utils.formats import get_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 GOOD, BAD, NEUTRAL = "#16a34a", "#dc2626", "#64748b"
 MODEL_LABELS = {
-    "first_touch": "First touch", "last_touch": "Last touch", "last_non_direct": "Last non-direct",
-    "linear": "Linear", "time_decay": "Time decay", "position_based": "Position-based",
-    "w_shaped": "W-shaped", "full_path": "Full path", "markov": "Markov", "shapley": "Shapley",
+    "first_touch": gettext_lazy("First touch"), "last_touch": gettext_lazy("Last touch"),
+    "last_non_direct": gettext_lazy("Last non-direct"), "linear": gettext_lazy("Linear"),
+    "time_decay": gettext_lazy("Time decay"), "position_based": gettext_lazy("Position-based"),
+    "w_shaped": gettext_lazy("W-shaped"), "full_path": gettext_lazy("Full path"),
+    "markov": gettext_lazy("Markov"), "shapley": gettext_lazy("Shapley"),
 }  # fmt: skip
 
 
@@ -53,6 +59,8 @@ def figure(traces: list[dict[str, Any]], *, height: int = 330, **layout: Any) ->
             "colorway": COLORWAY,
             "legend": {"orientation": "h", "y": -0.18},
             "hoverlabel": {"font": {"family": FONT}},
+            # Plotly's number format ("decimal" then "thousands") in the active language.
+            "separators": get_format("DECIMAL_SEPARATOR") + get_format("THOUSAND_SEPARATOR"),
             "xaxis": xaxis,
             "yaxis": yaxis,
             **layout,
@@ -93,7 +101,7 @@ def roi_by_channel(rows: Sequence[Any], currency: str) -> dict[str, Any]:
     """ROI per channel with spend, best first; green when it pays, red when it does not."""
     paid = [r for r in rows if r.spend]
     if not paid:
-        return empty("No spend in this period: ROI needs spend.")
+        return empty(_("No spend in this period: ROI needs spend."))
     paid.sort(key=lambda r: r.roi or 0)
     money = label(currency)
     trace = bar(
@@ -103,9 +111,15 @@ def roi_by_channel(rows: Sequence[Any], currency: str) -> dict[str, Any]:
         orientation="h",
         marker={"color": [GOOD if (r.roi or 0) >= 0 else BAD for r in paid]},
         customdata=[[float(r.spend), float(r.revenue)] for r in paid],
-        hovertemplate="%{y}<br>ROI %{x:.0f}%<br>spend %{customdata[0]:,.0f} "
+        hovertemplate="%{y}<br>"
+        + _("ROI")
+        + " %{x:.0f}%<br>"
+        + _("spend")
+        + " %{customdata[0]:,.0f} "
         + money
-        + "<br>revenue %{customdata[1]:,.0f} "
+        + "<br>"
+        + _("revenue")
+        + " %{customdata[1]:,.0f} "
         + money
         + "<extra></extra>",
     )
@@ -121,11 +135,11 @@ def spend_vs_revenue(rows: Sequence[Any], currency: str) -> dict[str, Any]:
     """Spend against attributed revenue per channel."""
     shown = [r for r in rows if r.spend or r.revenue]
     if not shown:
-        return empty("No spend or revenue in this period.")
+        return empty(_("No spend or revenue in this period."))
     names = [label(r.name) for r in shown]
     traces = [
-        bar("Spend", names, [float(r.spend) for r in shown], marker={"color": "#94a3b8"}),
-        bar("Revenue", names, [float(r.revenue) for r in shown], marker={"color": "#2563eb"}),
+        bar(_("Spend"), names, [float(r.spend) for r in shown], marker={"color": "#94a3b8"}),
+        bar(_("Revenue"), names, [float(r.revenue) for r in shown], marker={"color": "#2563eb"}),
     ]
     return figure(traces, barmode="group", yaxis={"ticksuffix": f" {label(currency)}"})
 
@@ -135,7 +149,7 @@ def revenue_over_time(
 ) -> dict[str, Any]:
     """Attributed revenue per week, stacked by channel."""
     if not series:
-        return empty("No won deals in this period.")
+        return empty(_("No won deals in this period."))
     totals = {name: sum(points.values()) for name, points in series.items()}
     traces = []
     for name in sorted(series, key=lambda n: -totals[n]):
@@ -158,13 +172,13 @@ def revenue_over_time(
 def funnel_by_channel(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Leads, qualified, opportunities and won deals per channel."""
     if not rows:
-        return empty("No leads in this period.")
+        return empty(_("No leads in this period."))
     names = [label(r["channel"]) for r in rows]
     stages = [
-        ("leads", "Leads", "#93c5fd"),
-        ("qualified", "Qualified", "#60a5fa"),
-        ("opportunities", "Opportunities", "#2563eb"),
-        ("won", "Won", "#1e3a8a"),
+        ("leads", _("Leads"), "#93c5fd"),
+        ("qualified", _("Qualified"), "#60a5fa"),
+        ("opportunities", _("Opportunities"), "#2563eb"),
+        ("won", _("Won"), "#1e3a8a"),
     ]
     traces = [
         bar(title, names, [round(r[key], 2) for r in rows], marker={"color": color})
@@ -177,11 +191,11 @@ def model_comparison(matrix: Mapping[str, Mapping[str, float]]) -> dict[str, Any
     """Each channel's credited revenue under every model, side by side."""
     channels = sorted({c for values in matrix.values() for c in values})
     if not channels:
-        return empty("No won deals in this period.")
+        return empty(_("No won deals in this period."))
     order = sorted(channels, key=lambda c: -max(v.get(c, 0) for v in matrix.values()))
     x = [label(c) for c in order]
     traces = [
-        bar(MODEL_LABELS.get(model, model), x, [round(values.get(c, 0.0), 2) for c in order])
+        bar(str(MODEL_LABELS.get(model, model)), x, [round(values.get(c, 0.0), 2) for c in order])
         for model, values in matrix.items()
     ]
     return figure(traces, barmode="group", height=360)
@@ -191,11 +205,11 @@ def lead_quality(rows: Iterable[Mapping[str, Any]], key: str = "channel") -> dic
     """Sales' good and poor fit ratings per channel (or campaign)."""
     rows = [r for r in rows if (r.get("good", 0) or r.get("poor", 0))]
     if not rows:
-        return empty("No lead-quality ratings from sales yet.")
+        return empty(_("No lead-quality ratings from sales yet."))
     names = [label(r.get(key) or r.get("name") or "—") for r in rows]
     traces = [
-        bar("Good fit", names, [r.get("good", 0) for r in rows], marker={"color": GOOD}),
-        bar("Poor fit", names, [r.get("poor", 0) for r in rows], marker={"color": BAD}),
+        bar(_("Good fit"), names, [r.get("good", 0) for r in rows], marker={"color": GOOD}),
+        bar(_("Poor fit"), names, [r.get("poor", 0) for r in rows], marker={"color": BAD}),
     ]
     return figure(traces, barmode="stack", height=300)
 
@@ -211,7 +225,7 @@ def bars(
 ) -> dict[str, Any]:
     """A simple bar chart (sales figures); `suffix` follows the values on the axis and hover."""
     if not names:
-        return empty("Nothing to show yet.")
+        return empty(_("Nothing to show yet."))
     trace = bar(
         None,
         [label(n) for n in names],
@@ -233,7 +247,7 @@ def stacked(
 ) -> dict[str, Any]:
     """Stacked bars: one trace per series (e.g. pipeline by stage per owner)."""
     if not names:
-        return empty("Nothing to show yet.")
+        return empty(_("Nothing to show yet."))
     x = [label(n) for n in names]
     traces = [
         bar(
@@ -269,7 +283,7 @@ def stage_colors(stages: Sequence[str]) -> dict[str, str]:
 def pipeline_by_owner(pipeline: Any, currency: str) -> dict[str, Any]:
     """Open pipeline amount per owner, stacked by stage in pipeline order."""
     if not pipeline.owners:
-        return empty("No open deals at the end of this period.")
+        return empty(_("No open deals at the end of this period."))
     return stacked(
         pipeline.owners,
         pipeline.amounts,
@@ -286,12 +300,12 @@ def first_contact_by_rep(rows: Sequence[Any]) -> dict[str, Any]:
         key=lambda r: r.first_contact_hours,
     )
     if not timed:
-        return empty("No lead captured in this period has been contacted yet.")
+        return empty(_("No lead captured in this period has been contacted yet."))
     return bars(
         [r.name for r in timed],
         [round(r.first_contact_hours, 1) for r in timed],
         color="#0891b2",
-        suffix=" h",
+        suffix=" " + _("h"),
         height=340,
     )
 
@@ -304,7 +318,7 @@ def win_rate_by_channel(rows: Sequence[Any]) -> dict[str, Any]:
     """Won / (won + lost) per first-touch channel of the closed deals, best first."""
     closed = sorted(_with_deals(rows), key=lambda r: -(r.win_rate or 0))
     if not closed:
-        return empty("No deals closed in this period.")
+        return empty(_("No deals closed in this period."))
     return bars(
         [r.channel for r in closed],
         [round((r.win_rate or 0) * 100, 1) for r in closed],
@@ -318,7 +332,7 @@ def deal_size_by_channel(rows: Sequence[Any], currency: str) -> dict[str, Any]:
     """Average won deal size per first-touch channel, largest first."""
     won = sorted((r for r in rows if r.deals_won), key=lambda r: -(r.avg_deal or 0))
     if not won:
-        return empty("No deals won in this period.")
+        return empty(_("No deals won in this period."))
     return bars(
         [r.channel for r in won],
         [float(r.avg_deal or 0) for r in won],

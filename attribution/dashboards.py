@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncWeek
+from django.utils.translation import gettext_lazy as _
 
 from attribution import selectors
 from attribution.models import AttributionRun, AttributionSummary, CreditLedger
@@ -80,14 +81,14 @@ def kpi_tiles(run: AttributionRun | None, f: Filters) -> list[dict[str, Any]]:
     before = totals(run, f, *f.previous)
     # (label, attribute, kind, whether a rise is good)
     spec = [
-        ("Spend", "spend", "money", None),
-        ("Leads", "leads", "count", True),
-        ("Pipeline", "pipeline", "money", True),
-        ("Revenue", "revenue", "money", True),
-        ("ROI", "roi", "percent", True),
-        ("ROAS", "roas", "ratio", True),
-        ("Cost per lead", "cost_per_lead", "money", False),
-        ("CAC", "cac", "money", False),
+        (_("Spend"), "spend", "money", None),
+        (_("Leads"), "leads", "count", True),
+        (_("Pipeline"), "pipeline", "money", True),
+        (_("Revenue"), "revenue", "money", True),
+        (_("ROI"), "roi", "percent", True),
+        (_("ROAS"), "roas", "ratio", True),
+        (_("Cost per lead"), "cost_per_lead", "money", False),
+        (_("CAC"), "cac", "money", False),
     ]
     tiles = []
     for label, attr, kind, rise_is_good in spec:

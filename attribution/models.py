@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class AttributionRun(models.Model):
@@ -16,10 +17,10 @@ class AttributionRun(models.Model):
     """
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     model_names = models.JSONField(help_text="Model names, e.g. ['linear', 'markov'].")
     params = models.JSONField(default=dict, blank=True)
@@ -61,9 +62,9 @@ class RunPartition(models.Model):
     """A lead-id range [lead_id_from, lead_id_to) of a run; the unit of work and of refresh."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        COUNTED = "counted", "Counted"
-        DONE = "done", "Done"
+        PENDING = "pending", _("Pending")
+        COUNTED = "counted", _("Counted")
+        DONE = "done", _("Done")
 
     run = models.ForeignKey(AttributionRun, on_delete=models.CASCADE, related_name="partitions")
     index = models.PositiveIntegerField()

@@ -10,6 +10,8 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -37,7 +39,6 @@ def _context(request: HttpRequest, query: Any = None, viewer: Any = None) -> dic
         "models": [(m, charts.MODEL_LABELS[m]) for m in engine.MODELS],
         "choices": dashboards.filter_choices(),
         "run": run,
-        "running": dashboards.running_run(),
         "currency": currency,
         "tiles": dashboards.kpi_tiles(run, f),
         "channel_rows": channels,
@@ -100,10 +101,10 @@ def status(request: HttpRequest) -> JsonResponse:
 def start_run(request: HttpRequest) -> HttpResponse:
     """Recompute attribution (all models) from the dashboard."""
     if dashboards.running_run() is not None:
-        messages.info(request, "A run is in progress already.")
+        messages.info(request, _("A run is in progress already."))
     else:
         run = services.run_create(created_by=request.user)
-        messages.success(request, f"Attribution run #{run.pk} started.")
+        messages.success(request, _("Attribution run #%(pk)s started.") % {"pk": run.pk})
     back = request.POST.get("next", "")
     if not back.startswith("/") or back.startswith("//"):
         back = reverse("attribution:marketing-dashboard")
@@ -162,13 +163,16 @@ def share_create(request: HttpRequest) -> HttpResponse:
             created_by=request.user,
         )
     except ValueError as exc:
-        messages.error(request, f"No link made: {exc}")
+        messages.error(request, _("No link made: %(error)s") % {"error": exc})
     else:
         url = request.build_absolute_uri(reverse("attribution:shared", args=[token]))
         messages.success(
             request,
-            f"Share link for “{link.label}” (valid until {link.expires_at:%Y-%m-%d}; "
-            f"revoke it in Setup, Share links): {url}",
+            _(
+                "Share link for “%(label)s” (valid until %(date)s; "
+                "revoke it in Setup, Share links): %(url)s"
+            )
+            % {"label": link.label, "date": date_format(link.expires_at), "url": url},
         )
     query = request.POST.get("query", "")
     return redirect(reverse("attribution:marketing-dashboard") + (f"?{query}" if query else ""))

@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, ChannelRule
 
@@ -15,6 +16,11 @@ class CampaignForm(forms.ModelForm):
             "name", "channel", "utm_campaign", "utm_source", "utm_medium", "start_date",
             "end_date", "budget", "status", "owner", "notes",
         ]  # fmt: skip
+        labels = {
+            "name": _("Name"), "channel": _("Channel"), "start_date": _("Start date"),
+            "end_date": _("End date"), "budget": _("Budget"), "status": _("Status"),
+            "owner": _("Owner"), "notes": _("Notes"),
+        }  # fmt: skip
         widgets = {
             "start_date": forms.DateInput(attrs={"type": "date"}),
             "end_date": forms.DateInput(attrs={"type": "date"}),
@@ -24,27 +30,36 @@ class CampaignForm(forms.ModelForm):
 
 class SpendUploadForm(forms.Form):
     MAX_BYTES = 20 * 1024 * 1024
-    file = forms.FileField(help_text="CSV: date,campaign,cost[,impressions,clicks], or a Google "
-                           "Ads / Meta Ads cost export.")  # fmt: skip
+    file = forms.FileField(
+        label=_("File"),
+        help_text=_(
+            "CSV: date,campaign,cost[,impressions,clicks], or a Google Ads / Meta Ads cost export."
+        ),
+    )
     source = forms.CharField(
-        required=False, max_length=40, help_text="Upsert key; default from the file's layout."
+        required=False,
+        max_length=40,
+        label=_("Source"),
+        help_text=_("Upsert key; default from the file's layout."),
     )
     create_campaigns = forms.BooleanField(
-        required=False, help_text="Register campaigns the file names that CLM does not know."
+        required=False,
+        label=_("Create campaigns"),
+        help_text=_("Register campaigns the file names that CLM does not know."),
     )
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
         if upload.size > self.MAX_BYTES:
-            raise forms.ValidationError("The file is larger than 20 MB; split it.")
+            raise forms.ValidationError(_("The file is larger than 20 MB; split it."))
         return upload
 
 
 class RuleTestForm(forms.Form):
     """The rule test bench: a URL and referrer (and optional tags) to classify."""
 
-    landing_url = forms.CharField(required=False, max_length=4000, label="Landing page URL")
-    referrer = forms.CharField(required=False, max_length=4000)
+    landing_url = forms.CharField(required=False, max_length=4000, label=_("Landing page URL"))
+    referrer = forms.CharField(required=False, max_length=4000, label=_("Referrer"))
     utm_source = forms.CharField(required=False, max_length=255, label="utm_source")
     utm_medium = forms.CharField(required=False, max_length=255, label="utm_medium")
     utm_campaign = forms.CharField(required=False, max_length=255, label="utm_campaign")

@@ -44,9 +44,9 @@ def campaign_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         try:
             saved = services.campaign_save(campaign=form.save(commit=False))
         except IntegrityError:
-            form.add_error("utm_campaign", "A campaign with these UTM values exists already.")
+            form.add_error("utm_campaign", _("A campaign with these UTM values exists already."))
         else:
-            messages.success(request, f"Campaign “{saved.name}” saved.")
+            messages.success(request, _("Campaign “%(name)s” saved.") % {"name": saved.name})
             return redirect("campaigns:list")
     return render(request, "campaigns/campaign_form.html", {"form": form, "campaign": campaign})
 
@@ -61,7 +61,9 @@ def campaign_register(request: HttpRequest) -> HttpResponse:
     except ValueError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"Registered “{campaign.name}”; its touches are linked.")
+        messages.success(
+            request, _("Registered “%(name)s”; its touches are linked.") % {"name": campaign.name}
+        )
     return redirect("campaigns:list")
 
 
@@ -145,7 +147,7 @@ def rule_bench(request: HttpRequest) -> HttpResponse:
 def reclassify(request: HttpRequest) -> HttpResponse:
     """Apply the current rules to all stored touchpoints, in a Celery task."""
     job = services.reclassify_start(started_by=request.user)
-    messages.success(request, f"Reclassification #{job.pk} started.")
+    messages.success(request, _("Reclassification #%(pk)s started.") % {"pk": job.pk})
     return redirect("campaigns:rule-bench")
 
 

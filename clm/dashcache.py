@@ -42,8 +42,12 @@ def data_version() -> str:
 
 def cached_data(kind: str, user: Any, query: str, build: Callable[[], dict[str, Any]]) -> dict:
     """build() once per data version, viewer and filters; later calls read the cache."""
+    from django.utils.translation import get_language
+
     filters = hashlib.sha256(query.encode()).hexdigest()[:16]
-    key = f"dash:{kind}:{data_version()}:{getattr(user, 'pk', 0)}:{filters}"
+    # Chart labels are translated when built: one entry per language.
+    language = get_language() or "en"
+    key = f"dash:{kind}:{data_version()}:{getattr(user, 'pk', 0)}:{language}:{filters}"
     data = cache.get(key)
     if data is None:
         data = build()

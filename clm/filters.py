@@ -9,12 +9,13 @@ from urllib.parse import urlencode
 
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 PRESETS = {
-    "30d": ("Last 30 days", 30),
-    "90d": ("Last 90 days", 90),
-    "180d": ("Last 6 months", 182),
-    "365d": ("Last 12 months", 365),
+    "30d": (_("Last 30 days"), 30),
+    "90d": (_("Last 90 days"), 90),
+    "180d": (_("Last 6 months"), 182),
+    "365d": (_("Last 12 months"), 365),
 }
 DEFAULT_PRESET = "90d"
 
@@ -76,27 +77,27 @@ def parse_filters(query: QueryDict, *, models: tuple[str, ...] = ()) -> Filters:
             start = date.fromisoformat(query.get("start", ""))
             end = date.fromisoformat(query.get("end", "")) if query.get("end") else today
         except ValueError:
-            errors["range"] = "Dates must be YYYY-MM-DD; showing the default range."
+            errors["range"] = _("Dates must be YYYY-MM-DD; showing the default range.")
             start = end = None
         else:
             if start > end:
-                errors["range"] = "The start is after the end; showing the default range."
+                errors["range"] = _("The start is after the end; showing the default range.")
                 start = end = None
             elif (end - start).days > 3660:
-                errors["range"] = "At most 10 years at once; showing the default range."
+                errors["range"] = _("At most 10 years at once; showing the default range.")
                 start = end = None
             else:
                 preset = "custom"
     if start is None or end is None:
         if preset not in PRESETS:
             if preset != DEFAULT_PRESET and "range" not in errors:
-                errors["range"] = "Unknown range; showing the default range."
+                errors["range"] = _("Unknown range; showing the default range.")
             preset = DEFAULT_PRESET
         end = today
         start = today - timedelta(days=PRESETS[preset][1] - 1)
     model = query.get("model", "linear")
     if models and model not in models:
-        errors["model"] = "Unknown model; showing linear."
+        errors["model"] = _("Unknown model; showing linear.")
         model = "linear"
     return Filters(
         start=start,

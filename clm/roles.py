@@ -14,12 +14,17 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 ADMIN = "Admin"
 MARKETER = "Marketer"
 SALES_MANAGER = "Sales manager"
 SALES_REP = "Sales rep"
 ALL_ROLES = (ADMIN, MARKETER, SALES_MANAGER, SALES_REP)
+# Group names stay English in the database; templates translate them for display.
+ROLE_LABELS = (gettext_noop("Admin"), gettext_noop("Marketer"), gettext_noop("Sales manager"),
+               gettext_noop("Sales rep"))  # fmt: skip
 ANY_ROLE = ALL_ROLES
 
 # Model permissions per role, as (app_label, model or "*", actions). Object-level limits
@@ -96,7 +101,7 @@ def role_required(*roles: str) -> Callable:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if not has_role(request.user, *roles):
-                raise PermissionDenied("Your role may not open this page.")
+                raise PermissionDenied(_("Your role may not open this page."))
             return view(request, *args, **kwargs)
 
         wrapped.clm_roles = roles  # type: ignore[attr-defined]
@@ -106,17 +111,17 @@ def role_required(*roles: str) -> Callable:
 
 
 # The navigation: (label, url name, roles that may open it). Pages register here once.
-NAVIGATION: list[tuple[str, str, tuple[str, ...]]] = [
-    ("Marketing", "attribution:marketing-dashboard", (ADMIN, MARKETER, SALES_MANAGER)),
-    ("Sales", "crm:sales-dashboard", (ADMIN, MARKETER, SALES_MANAGER)),
-    ("Leads", "crm:queue", ANY_ROLE),
-    ("Campaigns", "campaigns:list", (ADMIN, MARKETER)),
-    ("Segments", "nurture:segments", (ADMIN, MARKETER)),
-    ("Nurture", "nurture:sequences", (ADMIN, MARKETER)),
-    ("Alerts", "insights:alerts", ANY_ROLE),
-    ("Scoring", "insights:scoring", (ADMIN,)),
-    ("Setup", "setup", (ADMIN,)),
-    ("API docs", "api-docs", ANY_ROLE),
+NAVIGATION: list[tuple[Any, str, tuple[str, ...]]] = [
+    (_("Marketing"), "attribution:marketing-dashboard", (ADMIN, MARKETER, SALES_MANAGER)),
+    (_("Sales"), "crm:sales-dashboard", (ADMIN, MARKETER, SALES_MANAGER)),
+    (_("Leads"), "crm:queue", ANY_ROLE),
+    (_("Campaigns"), "campaigns:list", (ADMIN, MARKETER)),
+    (_("Segments"), "nurture:segments", (ADMIN, MARKETER)),
+    (_("Nurture"), "nurture:sequences", (ADMIN, MARKETER)),
+    (_("Alerts"), "insights:alerts", ANY_ROLE),
+    (_("Scoring"), "insights:scoring", (ADMIN,)),
+    (_("Setup"), "setup", (ADMIN,)),
+    (_("API docs"), "api-docs", ANY_ROLE),
 ]
 
 # Where each role lands after login, in order of precedence.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser, Group
 from django.db import transaction
 
 from clm import roles
+from clm.models import UserPreference
 
 
 @transaction.atomic
@@ -76,3 +78,18 @@ def job_claims_prune(*, older_than_days: int = 30) -> int:
     cutoff = int(time.time()) - older_than_days * 24 * 3600
     deleted, _ = JobClaim.objects.filter(period__lt=cutoff).delete()
     return deleted
+
+
+def user_language_set(*, user: AbstractUser, language: str) -> UserPreference:
+    """Remember the UI language a user picked, for every device they sign in on."""
+    if language not in dict(settings.LANGUAGES):
+        raise ValueError(f"unknown language {language!r}")
+    preference, _ = UserPreference.objects.update_or_create(
+        user=user, defaults={"language": language}
+    )
+    return preference
+
+
+def user_language(*, user: AbstractUser) -> str | None:
+    """The language a user picked in their profile, if any."""
+    return UserPreference.objects.filter(user=user).values_list("language", flat=True).first()

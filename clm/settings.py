@@ -71,10 +71,14 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After sessions (the language picked in the switcher lives there), before common.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After authentication: a signed-in user's profile language beats the browser's.
+    "clm.middleware.UserLanguageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -165,11 +169,18 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en-us")
+# --- Languages, formats and the deployment currency -------------------------------------
+# The UI ships in English and Bahasa Indonesia; each user gets the language of their profile,
+# else the one their browser asks for, else LANGUAGE_CODE. Dates and numbers follow it.
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
+LANGUAGES = [("en", "English"), ("id", "Bahasa Indonesia")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
-CLM_CURRENCY = env.str("CLM_CURRENCY", default="USD")
+# ISO 4217 code of every amount (deals, spend, ROI); clm/money.py knows its symbol and minor
+# units (IDR: none, shown as "Rp 1.234.567" in Indonesian; USD: "$1,234.50" in English).
+CLM_CURRENCY = env.str("CLM_CURRENCY", default="USD").upper()
 CLM_OWN_DOMAINS = env.list("CLM_OWN_DOMAINS", default=[])
 # Public capture and track endpoints.
 CLM_CAPTURE_MAX_BYTES = env.int("CLM_CAPTURE_MAX_BYTES", default=64 * 1024)

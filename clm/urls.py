@@ -18,6 +18,7 @@ urlpatterns = [
     path("favicon.ico", views.favicon),
     path("setup/", views.setup, name="setup"),
     path("setup/privacy/", privacy_page, name="privacy"),
+    path("i18n/setlang/", views.set_language, name="set_language"),
     path(
         "accounts/login/",
         ThrottledLoginView.as_view(redirect_authenticated_user=True),

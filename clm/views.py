@@ -9,10 +9,11 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from clm import roles
 
@@ -82,3 +83,21 @@ def healthz(request: HttpRequest) -> JsonResponse:
     failing = [name for name, result in checks.items() if not result["ok"]]
     body = {"status": "ok" if not failing else "unavailable", "failing": failing, "checks": checks}
     return JsonResponse(body, status=503 if failing else 200)
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's language switch (cookie), plus the profile of a signed-in user so it sticks."""
+    from django.views.i18n import set_language as django_set_language
+
+    from clm.middleware import SESSION_KEY
+    from clm.services import user_language_set
+
+    response = django_set_language(request)
+    language = request.POST.get("language", "")
+    if language not in dict(settings.LANGUAGES):
+        return HttpResponseBadRequest(_("Unknown language."))
+    if request.user.is_authenticated:
+        user_language_set(user=request.user, language=language)
+        request.session[SESSION_KEY] = language
+    return response

@@ -30,6 +30,7 @@ from django.db.models import (
 )
 from django.db.models.functions import RowNumber
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from clm import roles
 from clm.filters import Filters
@@ -230,12 +231,14 @@ def kpi_tiles(*, user: Viewer, f: Filters) -> list[dict[str, Any]]:
     waiting = waiting_leads(user=user, f=f).aggregate(n=Count("pk"), oldest=Min("created_at"))
     contact_now, contact_before = contact["now"], contact["before"]
     tiles = [
-        _tile("Open pipeline", "pipeline", "money", now["pipeline"], before["pipeline"], True),
-        _tile("Won revenue", "revenue", "money", now["revenue"], before["revenue"], True),
-        _tile("Win rate", "win_rate", "percent", now["win_rate"], before["win_rate"], True),
-        _tile("Avg deal size", "avg_deal", "money", now["avg_deal"], before["avg_deal"], True),
-        _tile("Median first contact", "first_contact", "hours", contact_now, contact_before, False),
-        _tile("Waiting for contact", "waiting", "count", waiting["n"], None, None),
+        _tile(_("Open pipeline"), "pipeline", "money", now["pipeline"], before["pipeline"], True),
+        _tile(_("Won revenue"), "revenue", "money", now["revenue"], before["revenue"], True),
+        _tile(_("Win rate"), "win_rate", "percent", now["win_rate"], before["win_rate"], True),
+        _tile(_("Avg deal size"), "avg_deal", "money", now["avg_deal"], before["avg_deal"], True),
+        _tile(
+            _("Median first contact"), "first_contact", "hours", contact_now, contact_before, False
+        ),
+        _tile(_("Waiting for contact"), "waiting", "count", waiting["n"], None, None),
     ]
     # A count of leads waiting now has no meaningful previous value: show the oldest wait.
     oldest = waiting["oldest"]

@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from crm import selectors
 from crm.models import Activity, LeadFeedback
@@ -34,18 +35,18 @@ class ActivityForm(forms.Form):
     outcome = forms.ChoiceField(choices=[("", "—"), *Activity.Outcome.choices], required=False)
     occurred_at = forms.DateTimeField(
         required=False,
-        label="When",
+        label=_("When"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="Leave empty for now.",
+        help_text=_("Leave empty for now."),
     )
     duration_minutes = forms.IntegerField(
-        required=False, min_value=0, max_value=24 * 60, label="Minutes"
+        required=False, min_value=0, max_value=24 * 60, label=_("Minutes")
     )
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     channel = forms.ModelChoiceField(
         queryset=selectors.active_channels(),
         required=False,
-        help_text="Events and inbound calls that brought the lead in count in attribution.",
+        help_text=_("Events and inbound calls that brought the lead in count in attribution."),
     )
     campaign = forms.ModelChoiceField(queryset=selectors.active_campaigns(), required=False)
 
@@ -61,7 +62,7 @@ class StageForm(forms.Form):
 
     stage = forms.ChoiceField(choices=Lead.Stage.choices)
     reason = forms.ModelChoiceField(
-        queryset=selectors.disqualify_reasons(), required=False, empty_label="Reason…"
+        queryset=selectors.disqualify_reasons(), required=False, empty_label=_("Reason…")
     )
 
 
@@ -69,7 +70,7 @@ class AssignForm(forms.Form):
     """Give one lead, or the leads ticked in the queue, to an owner."""
 
     owner = OwnerChoiceField(
-        queryset=selectors.assignable_owners(), required=False, empty_label="Unassigned"
+        queryset=selectors.assignable_owners(), required=False, empty_label=_("Unassigned")
     )
 
 
@@ -79,7 +80,7 @@ class BulkAssignForm(AssignForm):
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["leads"].queryset = selectors.leads_visible_to(user)
-        self.fields["leads"].error_messages["required"] = "Tick the leads to assign."
+        self.fields["leads"].error_messages["required"] = _("Tick the leads to assign.")
 
 
 class FeedbackForm(forms.Form):
@@ -87,7 +88,7 @@ class FeedbackForm(forms.Form):
 
     rating = forms.ChoiceField(choices=LeadFeedback.Rating.choices)
     reason = forms.ModelChoiceField(
-        queryset=selectors.quality_reasons(), required=False, empty_label="Reason…"
+        queryset=selectors.quality_reasons(), required=False, empty_label=_("Reason…")
     )
     note = forms.CharField(required=False, max_length=2000)
 
@@ -100,13 +101,13 @@ class DealForm(forms.Form):
         max_digits=14, decimal_places=2, min_value=Decimal("0"), initial=Decimal("0")
     )
     expected_close_date = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Expected close"
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("Expected close")
     )
 
     def clean_expected_close_date(self) -> Any:
         value = self.cleaned_data.get("expected_close_date")
         if value is not None and value < timezone.localdate() - timedelta(days=365):
-            raise forms.ValidationError("That is more than a year ago.")
+            raise forms.ValidationError(_("That is more than a year ago."))
         return value
 
 

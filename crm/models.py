@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class DisqualifyReason(models.Model):
@@ -31,9 +32,9 @@ class QualityReason(models.Model):
     """Why a rep rated a lead a good or a poor fit; an admin-editable list."""
 
     class AppliesTo(models.TextChoices):
-        GOOD = "good", "Good fit"
-        POOR = "poor", "Poor fit"
-        ANY = "any", "Either"
+        GOOD = "good", _("Good fit")
+        POOR = "poor", _("Poor fit")
+        ANY = "any", _("Either")
 
     name = models.CharField(max_length=120, unique=True)
     applies_to = models.CharField(max_length=4, choices=AppliesTo.choices, default=AppliesTo.ANY)
@@ -88,26 +89,26 @@ class Activity(models.Model):
     """Something sales did with a lead: a call, an email, a meeting, a note, an event."""
 
     class Kind(models.TextChoices):
-        CALL = "call", "Call"
-        EMAIL = "email", "Email"
-        MEETING = "meeting", "Meeting"
-        NOTE = "note", "Note"
-        EVENT = "event", "Event"
-        INBOUND_CALL = "inbound_call", "Inbound call"
+        CALL = "call", _("Call")
+        EMAIL = "email", _("Email")
+        MEETING = "meeting", _("Meeting")
+        NOTE = "note", _("Note")
+        EVENT = "event", _("Event")
+        INBOUND_CALL = "inbound_call", _("Inbound call")
 
     class Outcome(models.TextChoices):
-        CONNECTED = "connected", "Connected"
-        NO_ANSWER = "no_answer", "No answer"
-        LEFT_VOICEMAIL = "left_voicemail", "Left voicemail"
-        MEETING_BOOKED = "meeting_booked", "Meeting booked"
-        CALL_BACK = "call_back", "Call back later"
-        NOT_INTERESTED = "not_interested", "Not interested"
-        WRONG_NUMBER = "wrong_number", "Wrong number"
-        SENT = "sent", "Sent"
-        REPLIED = "replied", "Replied"
-        BOUNCED = "bounced", "Bounced"
-        HELD = "held", "Held"
-        NO_SHOW = "no_show", "No-show"
+        CONNECTED = "connected", _("Connected")
+        NO_ANSWER = "no_answer", _("No answer")
+        LEFT_VOICEMAIL = "left_voicemail", _("Left voicemail")
+        MEETING_BOOKED = "meeting_booked", _("Meeting booked")
+        CALL_BACK = "call_back", _("Call back later")
+        NOT_INTERESTED = "not_interested", _("Not interested")
+        WRONG_NUMBER = "wrong_number", _("Wrong number")
+        SENT = "sent", _("Sent")
+        REPLIED = "replied", _("Replied")
+        BOUNCED = "bounced", _("Bounced")
+        HELD = "held", _("Held")
+        NO_SHOW = "no_show", _("No-show")
 
     lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="activities")
     kind = models.CharField(max_length=12, choices=Kind.choices)
@@ -151,8 +152,8 @@ class LeadFeedback(models.Model):
     """A rep's verdict on a lead's fit; the newest is current, older ones are kept."""
 
     class Rating(models.TextChoices):
-        GOOD = "good", "Good fit"
-        POOR = "poor", "Poor fit"
+        GOOD = "good", _("Good fit")
+        POOR = "poor", _("Poor fit")
 
     lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="feedback")
     rating = models.CharField(max_length=4, choices=Rating.choices)

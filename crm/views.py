@@ -20,6 +20,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -118,8 +120,14 @@ def bulk_assign(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            who = (owner.get_full_name() or owner.username) if owner else "nobody"
-            messages.success(request, f"{changed} lead{'s' * (changed != 1)} assigned to {who}.")
+            who = (owner.get_full_name() or owner.username) if owner else _("nobody")
+            messages.success(
+                request,
+                ngettext(
+                    "%(n)d lead assigned to %(who)s.", "%(n)d leads assigned to %(who)s.", changed
+                )
+                % {"n": changed, "who": who},
+            )
     else:
         errors = [e for field_errors in form.errors.values() for e in field_errors]
         messages.error(request, " ".join(errors))
@@ -210,7 +218,7 @@ def _submit(
         else:
             messages.success(request, message)
             return redirect(reverse("crm:lead", args=[lead_id]) + f"#{anchor}")
-    messages.error(request, "Not saved: see the form below.")
+    messages.error(request, _("Not saved: see the form below."))
     return _render_lead(request, lead_id, status=400, **{form_name: form})
 
 
@@ -232,8 +240,12 @@ def lead_log_activity(request: HttpRequest, pk: int) -> HttpResponse:
             channel=data["channel"] if data["kind"] in TOUCH_KINDS else None,
             campaign=data["campaign"] if data["kind"] in TOUCH_KINDS else None,
         )
-        outcome = f": {activity.get_outcome_display()}" if activity.outcome else ""
-        return f"{activity.get_kind_display()} logged{outcome}."
+        if activity.outcome:
+            return _("%(kind)s logged: %(outcome)s.") % {
+                "kind": activity.get_kind_display(),
+                "outcome": activity.get_outcome_display(),
+            }
+        return _("%(kind)s logged.") % {"kind": activity.get_kind_display()}
 
     return _submit(
         request,
@@ -255,7 +267,7 @@ def lead_change_stage(request: HttpRequest, pk: int) -> HttpResponse:
         services.lead_change_stage(
             lead=lead, stage=data["stage"], by=request.user, reason=data["reason"]
         )
-        return f"Stage: {Lead.Stage(data['stage']).label}."
+        return _("Stage: %(stage)s.") % {"stage": Lead.Stage(data["stage"]).label}
 
     return _submit(
         request,
@@ -276,7 +288,8 @@ def lead_assign(request: HttpRequest, pk: int) -> HttpResponse:
     def call(data: dict[str, Any]) -> str:
         owner = data["owner"]
         services.lead_assign(lead=lead, owner=owner, by=request.user)
-        return f"Assigned to {(owner.get_full_name() or owner.username) if owner else 'nobody'}."
+        who = (owner.get_full_name() or owner.username) if owner else _("nobody")
+        return _("Assigned to %(who)s.") % {"who": who}
 
     return _submit(
         request,
@@ -302,7 +315,7 @@ def lead_rate(request: HttpRequest, pk: int) -> HttpResponse:
             reason=data["reason"],
             note=data["note"],
         )
-        return f"Rated {feedback.get_rating_display().lower()}."
+        return _("Rated %(rating)s.") % {"rating": feedback.get_rating_display().lower()}
 
     return _submit(
         request,
@@ -328,7 +341,7 @@ def lead_create_deal(request: HttpRequest, pk: int) -> HttpResponse:
             amount=data["amount"],
             expected_close_date=data["expected_close_date"],
         )
-        return f"Deal “{deal.name}” created."
+        return _("Deal “%(name)s” created.") % {"name": deal.name}
 
     return _submit(
         request,
@@ -355,7 +368,9 @@ def deal_close(request: HttpRequest, pk: int) -> HttpResponse:
     def call(data: dict[str, Any]) -> str:
         won = data["outcome"] == "won"
         services.deal_close(deal=deal, won=won, by=request.user, reason=data["reason"])
-        return f"Deal “{deal.name}” marked {'won' if won else 'lost'}."
+        if won:
+            return _("Deal “%(name)s” marked won.") % {"name": deal.name}
+        return _("Deal “%(name)s” marked lost.") % {"name": deal.name}
 
     return _submit(
         request,
@@ -375,7 +390,10 @@ def deal_move(request: HttpRequest, pk: int) -> HttpResponse:
 
     def call(data: dict[str, Any]) -> str:
         services.deal_move_stage(deal=deal, stage=data["stage"], by=request.user)
-        return f"Deal “{deal.name}” moved to {data['stage'].name}."
+        return _("Deal “%(name)s” moved to %(stage)s.") % {
+            "name": deal.name,
+            "stage": data["stage"].name,
+        }
 
     return _submit(
         request,
@@ -395,7 +413,7 @@ def deal_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 
     def call(data: dict[str, Any]) -> str:
         services.deal_reopen(deal=deal, by=request.user)
-        return f"Deal “{deal.name}” reopened."
+        return _("Deal “%(name)s” reopened.") % {"name": deal.name}
 
     return _submit(
         request,
@@ -424,7 +442,6 @@ def _dashboard_context(request: HttpRequest) -> dict[str, Any]:
         "models": [],  # attribution models do not apply to sales figures: no model select
         "choices": attribution_dashboards.filter_choices(),
         "run": attribution_selectors.latest_run(),
-        "running": attribution_dashboards.running_run(),
         "currency": currency,
         "now": timezone.now(),
         "tiles": dashboards.kpi_tiles(user=user, f=f),

@@ -6,6 +6,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 def new_form_key() -> str:
@@ -90,12 +91,12 @@ class Lead(models.Model):
     """A person who left their contact details; one per normalised email."""
 
     class Stage(models.TextChoices):
-        NEW = "new", "New"
-        CONTACTED = "contacted", "Contacted"
-        QUALIFIED = "qualified", "Qualified (SQL)"
-        OPPORTUNITY = "opportunity", "Opportunity"
-        CUSTOMER = "customer", "Customer"
-        DISQUALIFIED = "disqualified", "Disqualified"
+        NEW = "new", _("New")
+        CONTACTED = "contacted", _("Contacted")
+        QUALIFIED = "qualified", _("Qualified (SQL)")
+        OPPORTUNITY = "opportunity", _("Opportunity")
+        CUSTOMER = "customer", _("Customer")
+        DISQUALIFIED = "disqualified", _("Disqualified")
 
     email = models.EmailField(max_length=254, unique=True)
     first_name = models.CharField(max_length=100, blank=True)

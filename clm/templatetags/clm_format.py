@@ -1,4 +1,8 @@
-"""Number formatting for dashboards: money, percentages, changes."""
+"""Number formatting for dashboards: money, percentages, changes.
+
+Every filter writes numbers the way the active language does (1,234.5 in English, 1.234,5 in
+Indonesian); amounts use the deployment currency's symbol and minor units (clm.money).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,9 @@ from decimal import Decimal
 from typing import Any
 
 from django import template
-from django.conf import settings
+from django.utils.translation import gettext as _
+
+from clm.money import format_amount, format_money, format_number
 
 register = template.Library()
 
@@ -22,25 +28,34 @@ def _number(value: Any) -> float | None:
 
 @register.filter
 def money(value: Any, decimals: int = 0) -> str:
-    """1234.5 -> '1,235 USD' (the deployment currency)."""
+    """1234.5 -> '$1,235' (en, USD); money:2 -> '$1,234.50'; IDR in id: 'Rp 1.235'."""
     number = _number(value)
     if number is None:
         return "—"
-    return f"{number:,.{int(decimals)}f} {settings.CLM_CURRENCY}"
+    return format_money(value if isinstance(value, Decimal) else number, int(decimals))
+
+
+@register.filter
+def amount(value: Any, decimals: int = 2) -> str:
+    """An amount without its symbol, at most the currency's minor units: '1,234.50' / '1.235'."""
+    number = _number(value)
+    if number is None:
+        return "—"
+    return format_amount(value if isinstance(value, Decimal) else number, int(decimals))
 
 
 @register.filter
 def num(value: Any, decimals: int = 0) -> str:
-    """1234.56 -> '1,235'."""
+    """1234.56 -> '1,235' (en) / '1.235' (id)."""
     number = _number(value)
-    return "—" if number is None else f"{number:,.{int(decimals)}f}"
+    return "—" if number is None else format_number(number, int(decimals))
 
 
 @register.filter
 def pct(value: Any, decimals: int = 0) -> str:
     """0.153 -> '15%'."""
     number = _number(value)
-    return "—" if number is None else f"{number * 100:,.{int(decimals)}f}%"
+    return "—" if number is None else f"{format_number(number * 100, int(decimals))}%"
 
 
 @register.filter
@@ -50,10 +65,10 @@ def hours(value: Any) -> str:
     if number is None:
         return "—"
     if number < 1:
-        return f"{number * 60:,.0f} min"
+        return _("%(n)s min") % {"n": format_number(number * 60, 0)}
     if number < 48:
-        return f"{number:,.1f} h"
-    return f"{number / 24:,.1f} d"
+        return _("%(n)s h") % {"n": format_number(number, 1)}
+    return _("%(n)s d") % {"n": format_number(number / 24, 1)}
 
 
 @register.filter
@@ -67,7 +82,7 @@ def tile(value: Any, kind: str) -> str:
         return pct(value)
     if kind == "ratio":
         number = _number(value)
-        return "—" if number is None else f"{number:,.2f}x"
+        return "—" if number is None else f"{format_number(number, 2)}x"
     return num(value, 1 if isinstance(value, float) and value < 100 else 0)
 
 
@@ -76,8 +91,8 @@ def change(value: Any) -> str:
     """+12% / -3% against the previous period."""
     number = _number(value)
     if number is None:
-        return "n/a"
-    return f"{'+' if number >= 0 else ''}{number * 100:,.0f}%"
+        return _("n/a")
+    return f"{'+' if number >= 0 else ''}{format_number(number * 100, 0)}%"
 
 
 @register.filter

@@ -15,6 +15,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crm import hooks
 from crm.models import Deal, PipelineStage
@@ -35,7 +36,7 @@ def _first_open_stage() -> PipelineStage:
         .first()
     )
     if stage is None:
-        raise ValidationError({"stage": "The pipeline has no open stage; add one in the admin."})
+        raise ValidationError({"stage": _("The pipeline has no open stage; add one in the admin.")})
     return stage
 
 
@@ -44,7 +45,12 @@ def _closing_stage(*, won: bool) -> PipelineStage:
     stage = PipelineStage.objects.filter(is_active=True, **flag).order_by("order", "id").first()
     if stage is None:
         kind = "won" if won else "lost"
-        raise ValidationError({"stage": f"The pipeline has no {kind} stage; add one in the admin."})
+        raise ValidationError(
+            {
+                "stage": _("The pipeline has no %(kind)s stage; add one in the admin.")
+                % {"kind": kind}
+            }
+        )
     return stage
 
 
@@ -67,7 +73,7 @@ def deal_create(
     ensure_may_change_lead(by, lead)
     stage = stage or _first_open_stage()
     if stage.is_closed or not stage.is_active:
-        raise ValidationError({"stage": "A new deal starts in an open stage; close it after."})
+        raise ValidationError({"stage": _("A new deal starts in an open stage; close it after.")})
     default_owner = lead.owner or by
     if owner is not None and owner != default_owner:
         ensure_may_manage(by)
@@ -95,7 +101,7 @@ def deal_update(*, deal: Deal, by: Actor, data: dict[str, Any]) -> Deal:
     allowed = {"name", "amount", "expected_close_date", "owner"}
     unknown = set(data) - allowed
     if unknown:
-        raise ValidationError(dict.fromkeys(unknown, "This field cannot be changed here."))
+        raise ValidationError(dict.fromkeys(unknown, _("This field cannot be changed here.")))
     if "owner" in data and data["owner"] != deal.owner:
         ensure_may_manage(by)
         validate_owner(owner=data["owner"])
@@ -118,7 +124,7 @@ def deal_close(
     ensure_may_change_lead(by, deal.lead)
     reason = reason.strip()
     if not won and not reason:
-        raise ValidationError({"reason": "Say why the deal was lost."})
+        raise ValidationError({"reason": _("Say why the deal was lost.")})
     stage = _closing_stage(won=won)
     was_won = deal.stage.is_won
     if deal.stage_id == stage.pk and amount in (None, deal.amount) and reason == deal.close_reason:
@@ -157,7 +163,7 @@ def deal_reopen(*, deal: Deal, by: Actor, stage: PipelineStage | None = None) ->
     """Reopen a won or lost deal, in `stage` or the last open stage; a win is undone."""
     ensure_may_change_lead(by, deal.lead)
     if deal.closed_at is None and not deal.stage.is_closed:
-        raise ValidationError({"stage": "This deal is open already."})
+        raise ValidationError({"stage": _("This deal is open already.")})
     if stage is None:
         stage = (
             PipelineStage.objects.filter(is_active=True, is_won=False, is_lost=False)
@@ -165,7 +171,7 @@ def deal_reopen(*, deal: Deal, by: Actor, stage: PipelineStage | None = None) ->
             .first()
         ) or _first_open_stage()
     if stage.is_closed:
-        raise ValidationError({"stage": "Reopen the deal into an open stage."})
+        raise ValidationError({"stage": _("Reopen the deal into an open stage.")})
     was_won = deal.stage.is_won
     deal.stage, deal.closed_at, deal.close_reason = stage, None, ""
     deal.save(update_fields=["stage", "closed_at", "close_reason", "updated_at"])
@@ -181,13 +187,13 @@ def deal_move_stage(*, deal: Deal, stage: PipelineStage, by: Actor, reason: str 
     if stage.is_won or stage.is_lost:
         ensure_may_change_lead(by, deal.lead)
         if not stage.is_active:
-            raise ValidationError({"stage": "This stage is no longer in use."})
+            raise ValidationError({"stage": _("This stage is no longer in use.")})
         return deal_close(deal=deal, won=stage.is_won, by=by, reason=reason)
     if deal.stage.is_closed:
         return deal_reopen(deal=deal, by=by, stage=stage)
     ensure_may_change_lead(by, deal.lead)
     if not stage.is_active:
-        raise ValidationError({"stage": "This stage is no longer in use."})
+        raise ValidationError({"stage": _("This stage is no longer in use.")})
     if stage.pk != deal.stage_id:
         deal.stage = stage
         deal.save(update_fields=["stage", "updated_at"])

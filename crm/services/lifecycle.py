@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clm import roles
 from crm.models import Deal, DisqualifyReason, LeadHistory
@@ -63,7 +64,7 @@ def validate_owner(*, owner: AbstractUser | None) -> None:
     if owner is None:
         return
     if not owner.is_active or not roles.has_role(owner, *OWNER_ROLES):
-        raise ValidationError({"owner": "Leads go to active sales reps or sales managers."})
+        raise ValidationError({"owner": _("Leads go to active sales reps or sales managers.")})
 
 
 def _set_owner(
@@ -176,12 +177,12 @@ def lead_change_stage(
     """Move a lead to any lifecycle stage; disqualifying needs a DisqualifyReason."""
     ensure_may_change_lead(by, lead)
     if stage not in Stage.values:
-        raise ValidationError({"stage": f"Unknown stage “{stage}”."})
+        raise ValidationError({"stage": _("Unknown stage “%(stage)s”.") % {"stage": stage}})
     if stage == Stage.DISQUALIFIED:
         if reason is None:
-            raise ValidationError({"reason": "Choose why the lead is disqualified."})
+            raise ValidationError({"reason": _("Choose why the lead is disqualified.")})
         if not reason.is_active:
-            raise ValidationError({"reason": "This reason is no longer in use."})
+            raise ValidationError({"reason": _("This reason is no longer in use.")})
     else:
         reason = None
     return _write_stage(lead=lead, stage=stage, by=by, reason=reason)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 register = template.Library()
 
@@ -14,21 +15,21 @@ register = template.Library()
 def _compact(delta: timedelta) -> str:
     seconds = int(delta.total_seconds())
     if seconds < 60:
-        return "<1m"
+        return _("<1m")
     minutes = seconds // 60
     if minutes < 60:
-        return f"{minutes}m"
+        return _("%(n)dm") % {"n": minutes}
     hours = minutes // 60
     if hours < 24:
-        return f"{hours}h"
+        return _("%(n)dh") % {"n": hours}
     days = hours // 24
     if days < 14:
-        return f"{days}d"
+        return _("%(n)dd") % {"n": days}
     if days < 60:
-        return f"{days // 7}w"
+        return _("%(n)dw") % {"n": days // 7}
     if days < 365:
-        return f"{days // 30}mo"
-    return f"{days // 365}y"
+        return _("%(n)dmo") % {"n": days // 30}
+    return _("%(n)dy") % {"n": days // 365}
 
 
 @register.filter
@@ -45,7 +46,9 @@ def ago_text(value: datetime | None) -> str:
     if value is None:
         return ""
     delta = timezone.now() - value
-    return "just now" if delta < timedelta(minutes=1) else f"{_compact(delta)} ago"
+    if delta < timedelta(minutes=1):
+        return _("just now")
+    return _("%(age)s ago") % {"age": _compact(delta)}
 
 
 @register.filter
@@ -62,7 +65,9 @@ def minutes(value: timedelta | None) -> str:
     if value is None:
         return ""
     total = int(value.total_seconds() // 60)
-    return f"{total} min" if total < 60 else f"{total // 60} h {total % 60:02d} min"
+    if total < 60:
+        return _("%(n)d min") % {"n": total}
+    return _("%(h)d h %(m)02d min") % {"h": total // 60, "m": total % 60}
 
 
 @register.filter

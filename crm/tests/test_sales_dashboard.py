@@ -154,8 +154,18 @@ def test_kpi_tiles_show_pipeline_wins_and_speed_to_lead_against_the_period_befor
 def test_the_tiles_read_well_on_the_page(client, manager, team):
     page = dashboard(client, manager).content.decode()
     kpis = page[page.index('id="kpis"') : page.index('class="chart-grid"')]
-    assert "5,000 USD" in kpis and "+150% vs previous" in kpis
+    assert "$5,000" in kpis and "+150% vs previous" in kpis
     assert "75%" in kpis and "3.0 h" in kpis and "oldest waits 3.0 d" in kpis
+
+
+def test_the_tiles_read_well_in_indonesian_rupiah(client, manager, team, settings):
+    settings.CLM_CURRENCY = "IDR"
+    client.force_login(manager)
+    page = client.get(URL, HTTP_ACCEPT_LANGUAGE="id").content.decode()
+    kpis = page[page.index('id="kpis"') : page.index('class="chart-grid"')]
+    assert "Rp 5.000" in kpis and "+150% dibanding periode sebelumnya" in kpis
+    assert "3,0 jam" in kpis and "terlama menunggu 3,0 hr" in kpis
+    assert "Pendapatan dimenangkan" in kpis
 
 
 def test_pipeline_is_summed_per_owner_and_open_stage_biggest_owner_first(client, manager, team):

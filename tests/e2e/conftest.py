@@ -80,7 +80,7 @@ def login(page: Any) -> Callable[[str, str], None]:
         page.goto("/accounts/login/")
         page.fill("#id_username", username)
         page.fill("#id_password", password)
-        page.click("button[type=submit]")
+        page.click("main button[type=submit]")
         page.wait_for_load_state("networkidle")
 
     return do
