@@ -53,6 +53,5 @@ fuzz() {
 }
 
 fuzz admin "$ADMIN_TOKEN" --phases "$PHASES" "$@"
-# The rep meets the same operations, mostly as 403s and their own rows: fuzzing suffices.
-fuzz rep "$REP_TOKEN" --phases "${FUZZ_REP_PHASES:-examples,fuzzing}" "$@"
+fuzz rep "$REP_TOKEN" --phases "$PHASES" "$@"
 echo "schemathesis: no server errors, every response matches the schema"
