@@ -80,7 +80,8 @@ def lead_id(w: World) -> dict[str, Any]:
     return {"lead": w.lead.pk}
 
 
-# endpoint -> (call, expected status for anonymous, rep_a, rep_b, manager, marketer, admin)
+# endpoint -> (call, expected status for anonymous, rep_a, rep_b, manager, marketer, admin).
+# The API answers 401 without credentials (it takes tokens too); pages redirect to the login.
 MATRIX: dict[str, tuple[Call, tuple[int, ...]]] = {
     # --- Pages ---
     "page queue read": (Call("get", page("crm:queue")), (302, 200, 200, 200, 200, 200)),
@@ -135,119 +136,119 @@ MATRIX: dict[str, tuple[Call, tuple[int, ...]]] = {
         (302, 403, 403, 200, 200, 200),
     ),
     # --- API: leads ---
-    "api leads list": (Call("get", api("lead-list"), api=True), (403, 200, 200, 200, 200, 200)),
+    "api leads list": (Call("get", api("lead-list"), api=True), (401, 200, 200, 200, 200, 200)),
     "api leads read": (
-        Call("get", api("lead-detail", "lead"), api=True), (403, 200, 404, 200, 200, 200),
+        Call("get", api("lead-detail", "lead"), api=True), (401, 200, 404, 200, 200, 200),
     ),
     "api leads history read": (
-        Call("get", api("lead-history", "lead"), api=True), (403, 200, 404, 200, 200, 200),
+        Call("get", api("lead-history", "lead"), api=True), (401, 200, 404, 200, 200, 200),
     ),
     "api leads create": (
         Call("post", api("lead-list"), lambda w: {"email": "x@y.io"}, api=True),
-        (403, 405, 405, 405, 403, 405),
+        (401, 405, 405, 405, 403, 405),
     ),
     "api leads update": (
         Call("patch", api("lead-detail", "lead"), lambda w: {"stage": "qualified"}, api=True),
-        (403, 200, 404, 200, 403, 200),
+        (401, 200, 404, 200, 403, 200),
     ),
     "api leads replace": (
         Call("put", api("lead-detail", "lead"), lambda w: {"stage": "qualified"}, api=True),
-        (403, 405, 405, 405, 403, 405),
+        (401, 405, 405, 405, 403, 405),
     ),
     "api leads reassign": (
         Call("patch", api("lead-detail", "lead"), lambda w: {"owner": w.users["rep_b"].pk},
              api=True),
         # A rep's `owner` is read-only: ignored (200, unchanged), checked below.
-        (403, 200, 404, 200, 403, 200),
+        (401, 200, 404, 200, 403, 200),
     ),
     "api leads delete": (
-        Call("delete", api("lead-detail", "lead"), api=True), (403, 403, 403, 405, 403, 405),
+        Call("delete", api("lead-detail", "lead"), api=True), (401, 403, 403, 405, 403, 405),
     ),
     # --- API: activities ---
     "api activities list": (
-        Call("get", api("activity-list"), api=True), (403, 200, 200, 200, 200, 200),
+        Call("get", api("activity-list"), api=True), (401, 200, 200, 200, 200, 200),
     ),
     "api activities read": (
-        Call("get", api("activity-detail", "activity"), api=True), (403, 200, 404, 200, 200, 200),
+        Call("get", api("activity-detail", "activity"), api=True), (401, 200, 404, 200, 200, 200),
     ),
     "api activities create": (
         Call("post", api("activity-list"), lambda w: {**lead_id(w), "kind": "call"}, api=True),
-        (403, 201, 400, 201, 403, 201),
+        (401, 201, 400, 201, 403, 201),
     ),
     "api activities update": (
         Call("patch", api("activity-detail", "activity"), lambda w: {"notes": "x"}, api=True),
-        (403, 200, 404, 200, 403, 200),
+        (401, 200, 404, 200, 403, 200),
     ),
     "api activities delete": (
         Call("delete", api("activity-detail", "activity"), api=True),
-        (403, 403, 403, 204, 403, 204),
+        (401, 403, 403, 204, 403, 204),
     ),
     # --- API: deals ---
-    "api deals list": (Call("get", api("deal-list"), api=True), (403, 200, 200, 200, 200, 200)),
+    "api deals list": (Call("get", api("deal-list"), api=True), (401, 200, 200, 200, 200, 200)),
     "api deals read": (
-        Call("get", api("deal-detail", "deal"), api=True), (403, 200, 404, 200, 200, 200),
+        Call("get", api("deal-detail", "deal"), api=True), (401, 200, 404, 200, 200, 200),
     ),
     "api deals create": (
         Call("post", api("deal-list"), lambda w: {**lead_id(w), "name": "API deal"}, api=True),
-        (403, 201, 400, 201, 403, 201),
+        (401, 201, 400, 201, 403, 201),
     ),
     "api deals update": (
         Call("patch", api("deal-detail", "deal"), lambda w: {"amount": "42.00"}, api=True),
-        (403, 200, 404, 200, 403, 200),
+        (401, 200, 404, 200, 403, 200),
     ),
     "api deals delete": (
-        Call("delete", api("deal-detail", "deal"), api=True), (403, 403, 403, 204, 403, 204),
+        Call("delete", api("deal-detail", "deal"), api=True), (401, 403, 403, 204, 403, 204),
     ),
     # --- API: feedback ---
     "api feedback list": (
-        Call("get", api("feedback-list"), api=True), (403, 200, 200, 200, 200, 200),
+        Call("get", api("feedback-list"), api=True), (401, 200, 200, 200, 200, 200),
     ),
     "api feedback read": (
-        Call("get", api("feedback-detail", "feedback"), api=True), (403, 200, 404, 200, 200, 200),
+        Call("get", api("feedback-detail", "feedback"), api=True), (401, 200, 404, 200, 200, 200),
     ),
     "api feedback create": (
         Call("post", api("feedback-list"), lambda w: {**lead_id(w), "rating": "good"}, api=True),
-        (403, 201, 400, 201, 403, 201),
+        (401, 201, 400, 201, 403, 201),
     ),
     "api feedback update": (
         Call("patch", api("feedback-detail", "feedback"), lambda w: {"note": "x"}, api=True),
-        (403, 405, 405, 405, 403, 405),
+        (401, 405, 405, 405, 403, 405),
     ),
     "api feedback delete": (
         Call("delete", api("feedback-detail", "feedback"), api=True),
-        (403, 403, 403, 405, 403, 405),
+        (401, 403, 403, 405, 403, 405),
     ),
     "api feedback quality read": (
-        Call("get", api("feedback-quality"), api=True), (403, 200, 200, 200, 200, 200),
+        Call("get", api("feedback-quality"), api=True), (401, 200, 200, 200, 200, 200),
     ),
     # --- API: the editable lists (edited in the admin only) ---
     "api pipeline stages list": (
-        Call("get", api("pipeline-stage-list"), api=True), (403, 200, 200, 200, 200, 200),
+        Call("get", api("pipeline-stage-list"), api=True), (401, 200, 200, 200, 200, 200),
     ),
     "api pipeline stages create": (
         Call("post", api("pipeline-stage-list"), lambda w: {"name": "X"}, api=True),
-        (403, 405, 405, 405, 403, 405),
+        (401, 405, 405, 405, 403, 405),
     ),
     "api pipeline stages read": (
         Call("get", lambda w: reverse("crm-api:pipeline-stage-detail", args=[stage("won").pk]),
              api=True),
-        (403, 200, 200, 200, 200, 200),
+        (401, 200, 200, 200, 200, 200),
     ),
     "api disqualify reasons read": (
         Call("get", lambda w: reverse("crm-api:disqualify-reason-detail",
                                       args=[DisqualifyReason.objects.first().pk]), api=True),
-        (403, 200, 200, 200, 200, 200),
+        (401, 200, 200, 200, 200, 200),
     ),
     "api quality reasons read": (
         Call("get", lambda w: reverse("crm-api:quality-reason-detail",
                                       args=[QualityReason.objects.first().pk]), api=True),
-        (403, 200, 200, 200, 200, 200),
+        (401, 200, 200, 200, 200, 200),
     ),
     "api disqualify reasons list": (
-        Call("get", api("disqualify-reason-list"), api=True), (403, 200, 200, 200, 200, 200),
+        Call("get", api("disqualify-reason-list"), api=True), (401, 200, 200, 200, 200, 200),
     ),
     "api quality reasons list": (
-        Call("get", api("quality-reason-list"), api=True), (403, 200, 200, 200, 200, 200),
+        Call("get", api("quality-reason-list"), api=True), (401, 200, 200, 200, 200, 200),
     ),
 }  # fmt: skip
 
