@@ -38,8 +38,8 @@ def post_json(client: Client, url: str, body: Any, **headers: Any):
 
 def errors_of(response) -> dict[str, Any]:
     body = response.json()
-    assert set(body) == {"errors"}, body
-    assert body["errors"], body
+    assert set(body) == {"code", "errors"}, body  # the API's one error shape (docs/api.md)
+    assert body["code"] and body["errors"], body
     return body["errors"]
 
 
