@@ -20,6 +20,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import ngettext
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +90,14 @@ class ThrottledLoginMixin:
             minutes = max(1, math.ceil((until - time.time()) / 60))
             log.warning("login refused: too many failures for one username from one address")
             raise forms.ValidationError(
-                "Too many failed logins for this username from your address. "
-                f"Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+                ngettext(
+                    "Too many failed logins for this username from your address. "
+                    "Try again in %(minutes)d minute.",
+                    "Too many failed logins for this username from your address. "
+                    "Try again in %(minutes)d minutes.",
+                    minutes,
+                )
+                % {"minutes": minutes},
                 code="throttled",
             )
         try:

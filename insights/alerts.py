@@ -5,8 +5,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,13 +17,26 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from insights import engine, selectors
 from insights.models import Alert, AlertDelivery, AlertSubscription
 from integrations.events import event_emit
 
 log = logging.getLogger(__name__)
+
+
+def _in_site_language(check: Callable[..., int]) -> Callable[..., int]:
+    """Alert titles and details are stored and emailed to everyone: write them in the
+    deployment's LANGUAGE_CODE, whichever language the request that ran the check had."""
+
+    @functools.wraps(check)
+    def wrapper(*args: Any, **kwargs: Any) -> int:
+        with translation.override(settings.LANGUAGE_CODE):
+            return check(*args, **kwargs)
+
+    return wrapper
 
 
 def _sync(kind: str, found: dict[str, dict[str, Any]], *, now: datetime) -> list[Alert]:
@@ -54,6 +68,7 @@ def _sync(kind: str, found: dict[str, dict[str, Any]], *, now: datetime) -> list
     return new
 
 
+@_in_site_language
 def alerts_check_rank_flips(*, run: Any, now: datetime | None = None) -> int:
     """Channels whose revenue rank differs by two places or more between the run's models."""
     now = now or timezone.now()
@@ -68,10 +83,21 @@ def alerts_check_rank_flips(*, run: Any, now: datetime | None = None) -> int:
             MODEL_LABELS.get(r.worst_model, r.worst_model),
         )
         found[str(r.channel)] = {
-            "title": f"{r.channel} ranks #{r.best_rank} under {best} but #{r.worst_rank} "
-            f"under {worst}",
-            "detail": "Its value depends on the attribution model: check the model comparison "
-            "before moving budget to or from it.",
+            "title": _(
+                "%(channel)s ranks #%(best_rank)s under %(best_model)s but #%(worst_rank)s "
+                "under %(worst_model)s"
+            )
+            % {
+                "channel": r.channel,
+                "best_rank": r.best_rank,
+                "best_model": best,
+                "worst_rank": r.worst_rank,
+                "worst_model": worst,
+            },
+            "detail": _(
+                "Its value depends on the attribution model: check the model comparison "
+                "before moving budget to or from it."
+            ),
             "data": {
                 "channel": r.channel,
                 "best_model": r.best_model,
@@ -120,6 +146,7 @@ def _campaign_spend(start: datetime, end: datetime) -> pd.Series:
     return pd.Series({k: float(v) for k, v in rows}, dtype="float64")
 
 
+@_in_site_language
 def alerts_check_drift(
     *, now: datetime | None = None, min_leads: int = 10, min_rated: int = 8
 ) -> int:
@@ -156,10 +183,21 @@ def alerts_check_drift(
         cpl, metric="cpl", threshold=threshold, min_count=min_leads, higher_is_worse=True
     ).itertuples():
         found_cpl[str(r.key)] = {
-            "title": f"{names[r.key]}: cost per lead up {r.change:.0%} "
-            f"({r.baseline:,.2f} → {r.recent:,.2f} {money})",
-            "detail": f"Last {settings.CLM_DRIFT_RECENT_DAYS} days against the "
-            f"{settings.CLM_DRIFT_BASELINE_DAYS} days before.",
+            "title": _(
+                "%(campaign)s: cost per lead up %(change)s (%(baseline)s → %(recent)s %(currency)s)"
+            )
+            % {
+                "campaign": names[r.key],
+                "change": f"{r.change:.0%}",
+                "baseline": f"{r.baseline:,.2f}",
+                "recent": f"{r.recent:,.2f}",
+                "currency": money,
+            },
+            "detail": _("Last %(recent_days)s days against the %(baseline_days)s days before.")
+            % {
+                "recent_days": settings.CLM_DRIFT_RECENT_DAYS,
+                "baseline_days": settings.CLM_DRIFT_BASELINE_DAYS,
+            },
             "data": {
                 "campaign_id": int(r.key),
                 "baseline": round(r.baseline, 2),
@@ -172,8 +210,13 @@ def alerts_check_drift(
         quality, metric="quality", threshold=threshold, min_count=min_rated, higher_is_worse=False
     ).itertuples():
         found_quality[str(r.key)] = {
-            "title": f"{names[r.key]}: good-fit share down from {r.baseline:.0%} to {r.recent:.0%}",
-            "detail": "Sales rated fewer of its recent leads a good fit.",
+            "title": _("%(campaign)s: good-fit share down from %(baseline)s to %(recent)s")
+            % {
+                "campaign": names[r.key],
+                "baseline": f"{r.baseline:.0%}",
+                "recent": f"{r.recent:.0%}",
+            },
+            "detail": _("Sales rated fewer of its recent leads a good fit."),
             "data": {
                 "campaign_id": int(r.key),
                 "baseline": round(r.baseline, 4),
@@ -187,6 +230,7 @@ def alerts_check_drift(
     return len(new)
 
 
+@_in_site_language
 def alerts_check_contact_sla(*, now: datetime | None = None) -> int:
     """New leads not contacted CLM_CONTACT_SLA_HOURS after capture (captured within the last
     CLM_CONTACT_SLA_WINDOW_DAYS: older ones are history, not a call to make)."""
@@ -205,8 +249,9 @@ def alerts_check_contact_sla(*, now: datetime | None = None) -> int:
         name = f"{first} {last}".strip() or email
         waited = (now - created).total_seconds() / 3600
         found[f"lead:{lead_id}"] = {
-            "title": f"{name} has waited {waited:.0f} h for a first contact (SLA {hours:g} h)",
-            "detail": "Call or email the lead, or log the contact you made.",
+            "title": _("%(name)s has waited %(waited)s h for a first contact (SLA %(sla)s h)")
+            % {"name": name, "waited": f"{waited:.0f}", "sla": f"{hours:g}"},
+            "detail": _("Call or email the lead, or log the contact you made."),
             "data": {
                 "lead_id": lead_id,
                 "owner_id": owner_id,
@@ -270,8 +315,10 @@ def alert_subscribe(*, user: Any, kinds: Iterable[str]) -> AlertSubscription:
     if unknown:
         from django.core.exceptions import ValidationError
 
-        raise ValidationError({"kinds": f"unknown alert kind(s): {', '.join(sorted(unknown))}"})
-    subscription, _ = AlertSubscription.objects.update_or_create(
+        raise ValidationError(
+            {"kinds": _("unknown alert kind(s): %(kinds)s") % {"kinds": ", ".join(sorted(unknown))}}
+        )
+    subscription, _created = AlertSubscription.objects.update_or_create(
         user=user, defaults={"kinds": chosen}
     )
     return subscription

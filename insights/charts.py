@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from attribution.charts import BAD, GOOD, NEUTRAL, bar, empty, figure, label
 
 
@@ -12,7 +14,7 @@ def roi_intervals(rows: Sequence[Any]) -> dict[str, Any]:
     """ROI per paid channel with its 90% bootstrap interval as error bars; thin channels grey."""
     paid = [r for r in rows if r.roi is not None]
     if not paid:
-        return empty("No channel with spend and won deals in the window.")
+        return empty(_("No channel with spend and won deals in the window."))
     paid = sorted(paid, key=lambda r: r.roi)
     names = [label(r.channel.name) + (" ⚠" if r.small_sample else "") for r in paid]
     colors = [NEUTRAL if r.small_sample else (GOOD if r.roi >= 0 else BAD) for r in paid]
@@ -34,8 +36,12 @@ def roi_intervals(rows: Sequence[Any]) -> dict[str, Any]:
         customdata=[
             [round(r.roi_low * 100), round(r.roi_high * 100), round(r.deals)] for r in paid
         ],
-        hovertemplate="%{y}<br>ROI %{x:.0f}% (90%: %{customdata[0]}% to %{customdata[1]}%)"
-        "<br>%{customdata[2]} won deals<extra></extra>",
+        hovertemplate="%{y}<br>"
+        + _("ROI %(value)s (90%%: %(low)s to %(high)s)")
+        % {"value": "%{x:.0f}%", "low": "%{customdata[0]}%", "high": "%{customdata[1]}%"}
+        + "<br>"
+        + _("%(deals)s won deals") % {"deals": "%{customdata[2]}"}
+        + "<extra></extra>",
     )
     # One tiny channel with a huge ROI would squash the others: the axis stops at three times
     # the next largest upper end, and the clipped bars say their value at the axis end.
@@ -64,13 +70,18 @@ def roi_intervals(rows: Sequence[Any]) -> dict[str, Any]:
 def budget_shift(channels: Sequence[dict[str, Any]], currency: str) -> dict[str, Any]:
     """Current and recommended spend of the next period per channel."""
     if not channels:
-        return empty("No channel had spend in the last four weeks.")
+        return empty(_("No channel had spend in the last four weeks."))
     names = [label(c["name"]) for c in channels]
     money = f" {label(currency)}"
     traces = [
-        bar("Current rate", names, [c["current"] for c in channels], marker={"color": "#94a3b8"}),
         bar(
-            "Recommended", names, [c["recommended"] for c in channels], marker={"color": "#2563eb"}
+            _("Current rate"), names, [c["current"] for c in channels], marker={"color": "#94a3b8"}
+        ),
+        bar(
+            _("Recommended"),
+            names,
+            [c["recommended"] for c in channels],
+            marker={"color": "#2563eb"},
         ),
     ]
     return figure(traces, barmode="group", height=300, yaxis={"ticksuffix": money})

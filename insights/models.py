@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class ScoringModel(models.Model):
@@ -182,10 +183,10 @@ class Alert(models.Model):
     so it is never raised (or sent) twice while it lasts."""
 
     class Kind(models.TextChoices):
-        RANK_FLIP = "rank_flip", "Channel rank differs between models"
-        CPL_DRIFT = "cpl_drift", "Campaign cost per lead drifted up"
-        QUALITY_DRIFT = "quality_drift", "Campaign lead quality drifted down"
-        CONTACT_SLA = "contact_sla", "Lead waiting past the contact SLA"
+        RANK_FLIP = "rank_flip", _("Channel rank differs between models")
+        CPL_DRIFT = "cpl_drift", _("Campaign cost per lead drifted up")
+        QUALITY_DRIFT = "quality_drift", _("Campaign lead quality drifted down")
+        CONTACT_SLA = "contact_sla", _("Lead waiting past the contact SLA")
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     key = models.CharField(max_length=100)

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from clm import roles
@@ -42,7 +43,7 @@ def alerts(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             errors = exc.messages
         else:
-            messages.success(request, "Alert emails saved.")
+            messages.success(request, _("Alert emails saved."))
             return redirect("insights:alerts")
     subscription = AlertSubscription.objects.filter(user=request.user).first()
     status = 400 if errors else 200

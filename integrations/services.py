@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from integrations import webhooks
 from integrations.events import EVENTS, deliveries_enqueue, deliveries_queue
@@ -42,9 +43,9 @@ def token_create(
     """Create a personal API token for `user`; only its SHA-256 and a short prefix are kept."""
     name = name.strip()
     if not name:
-        raise ValidationError({"name": "Name the token, e.g. after the integration using it."})
+        raise ValidationError({"name": _("Name the token, e.g. after the integration using it.")})
     if expires_at is not None and expires_at <= timezone.now():
-        raise ValidationError({"expires_at": "The expiry must be in the future."})
+        raise ValidationError({"expires_at": _("The expiry must be in the future.")})
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user,
@@ -60,7 +61,7 @@ def token_create(
 def token_revoke(*, token: ApiToken, by: Any) -> ApiToken:
     """Revoke a token of `by` (admins may revoke anyone's); it answers 401 from now on."""
     if token.user_id != by.pk and not by.is_superuser:
-        raise ValidationError("You may revoke only your own tokens.")
+        raise ValidationError(_("You may revoke only your own tokens."))
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])

@@ -10,6 +10,8 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 
 from clm import roles
@@ -38,14 +40,18 @@ def thanks(request: HttpRequest) -> HttpResponse:
 class PrivacyForm(forms.Form):
     email = forms.EmailField(max_length=254)
     action = forms.ChoiceField(
-        choices=[("export", "Export"), ("withdraw", "Withdraw consent"), ("erase", "Erase")]
+        choices=[
+            ("export", gettext_lazy("Export")),
+            ("withdraw", gettext_lazy("Withdraw consent")),
+            ("erase", gettext_lazy("Erase")),
+        ]
     )
     confirm = forms.BooleanField(required=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if data.get("action") == "erase" and not data.get("confirm"):
-            self.add_error("confirm", "Tick the box to confirm: erasure cannot be undone.")
+            self.add_error("confirm", _("Tick the box to confirm: erasure cannot be undone."))
         return data
 
 
@@ -64,13 +70,17 @@ def privacy_page(request: HttpRequest) -> HttpResponse:
             return response
         if action == "withdraw":
             if privacy.consent_withdraw(email=email) is None:
-                form.add_error("email", "No lead with this address.")
+                form.add_error("email", _("No lead with this address."))
                 return render(request, "leads/privacy.html", {"form": form}, status=404)
-            messages.success(request, "Consent withdrawn: the person is left out of exports.")
+            messages.success(request, _("Consent withdrawn: the person is left out of exports."))
         else:
             result = privacy.person_erase(email=email, by=request.user)
-            summary = ", ".join(f"{n} {kind}" for kind, n in result.counts.items()) or "no rows"
-            messages.success(request, f"Erased ({summary}); erasure #{result.erasure.pk} logged.")
+            summary = ", ".join(f"{n} {kind}" for kind, n in result.counts.items()) or _("no rows")
+            messages.success(
+                request,
+                _("Erased (%(summary)s); erasure #%(number)s logged.")
+                % {"summary": summary, "number": result.erasure.pk},
+            )
         return redirect("privacy")
     status = 400 if request.method == "POST" else 200
     return render(request, "leads/privacy.html", {"form": form}, status=status)
