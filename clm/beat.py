@@ -8,50 +8,53 @@ The outbox relay needs no claim: two relays skip each other's locked rows.
 from celery.schedules import crontab
 from django.conf import settings
 
-SCHEDULE: dict = {
-    "nurture-dispatch": {
-        "task": "nurture.tasks.nurture_dispatch",
-        "schedule": 60.0,
-        "options": {"expires": 55},
-    },
-    "segments-refresh": {
-        "task": "nurture.tasks.segments_refresh",
-        "schedule": 60.0 * settings.CLM_SEGMENT_REFRESH_MINUTES,
-        "options": {"expires": 60.0 * settings.CLM_SEGMENT_REFRESH_MINUTES},
-    },
-    "attribution-nightly": {
-        "task": "attribution.tasks.attribution_nightly",
-        "schedule": crontab(hour=2, minute=30),
-        "options": {"expires": 3 * 3600},
-    },
-    "insights-train-scoring": {
-        "task": "insights.tasks.insights_train_scoring",
-        "schedule": crontab(hour=3, minute=30),
-        "options": {"expires": 3 * 3600},
-    },
-    "insights-alerts": {
-        "task": "insights.tasks.insights_check_alerts",
-        "schedule": crontab(minute="*/15"),
-        "options": {"expires": 600},
-    },
-    "heartbeat": {
-        "task": "clm.tasks.heartbeat",
-        "schedule": crontab(minute="*/15"),
-        "options": {"expires": 600},
-    },
-    "outbox-relay": {
-        "task": "outbox.tasks.outbox_relay",
-        "schedule": 5.0,
-        "options": {"expires": 5},
-    },
-    "outbox-prune": {
-        "task": "outbox.tasks.outbox_prune",
-        "schedule": crontab(hour=3, minute=15),
-        "options": {"expires": 3 * 3600},
-    },
-    "webhook-sweep": {
-        "task": "integrations.tasks.webhook_sweep",
-        "schedule": crontab(minute="*"),
-        "options": {"expires": 55},
-    },
-}
+
+def schedule() -> dict:
+    """Every periodic job with its schedule (read when the Celery app is finalised)."""
+    return {
+        "nurture-dispatch": {
+            "task": "nurture.tasks.nurture_dispatch",
+            "schedule": 60.0,
+            "options": {"expires": 55},
+        },
+        "segments-refresh": {
+            "task": "nurture.tasks.segments_refresh",
+            "schedule": 60.0 * settings.CLM_SEGMENT_REFRESH_MINUTES,
+            "options": {"expires": 60.0 * settings.CLM_SEGMENT_REFRESH_MINUTES},
+        },
+        "attribution-nightly": {
+            "task": "attribution.tasks.attribution_nightly",
+            "schedule": crontab(hour=2, minute=30),
+            "options": {"expires": 3 * 3600},
+        },
+        "insights-train-scoring": {
+            "task": "insights.tasks.insights_train_scoring",
+            "schedule": crontab(hour=3, minute=30),
+            "options": {"expires": 3 * 3600},
+        },
+        "insights-alerts": {
+            "task": "insights.tasks.insights_check_alerts",
+            "schedule": crontab(minute="*/15"),
+            "options": {"expires": 600},
+        },
+        "heartbeat": {
+            "task": "clm.tasks.heartbeat",
+            "schedule": crontab(minute="*/15"),
+            "options": {"expires": 600},
+        },
+        "outbox-relay": {
+            "task": "outbox.tasks.outbox_relay",
+            "schedule": 5.0,
+            "options": {"expires": 5},
+        },
+        "outbox-prune": {
+            "task": "outbox.tasks.outbox_prune",
+            "schedule": crontab(hour=3, minute=15),
+            "options": {"expires": 3 * 3600},
+        },
+        "webhook-sweep": {
+            "task": "integrations.tasks.webhook_sweep",
+            "schedule": crontab(minute="*"),
+            "options": {"expires": 55},
+        },
+    }

@@ -44,10 +44,10 @@ app.conf.update(
 app.autodiscover_tasks()
 
 
-def _beat_schedule() -> dict:
-    from clm.beat import SCHEDULE
+@app.on_after_finalize.connect
+def _beat_schedule(sender: Celery, **kwargs: object) -> None:
+    """The beat schedule, once the app (and with it Django's settings) is ready: clm.beat reads
+    settings, which must not happen while a settings module that imports clm is loading."""
+    from clm.beat import schedule
 
-    return SCHEDULE
-
-
-app.conf.beat_schedule = _beat_schedule()
+    sender.conf.beat_schedule = schedule()
