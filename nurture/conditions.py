@@ -128,6 +128,11 @@ def _days_since_created(op: str, value: Any, cond: dict[str, Any]) -> Q:
     return Q(created_at__lt=since) if op == "gt" else Q(created_at__gte=since)
 
 
+def _lead_score(op: str, value: Any, cond: dict[str, Any]) -> Q:
+    # Leads not scored yet match neither "more than" nor "fewer than".
+    return Q(lead_score__score__gt=int(value)) if op == "gt" else Q(lead_score__score__lt=value)
+
+
 def _deal_status(op: str, value: Any, cond: dict[str, Any]) -> Q:
     from crm.models import Deal
 
@@ -241,6 +246,8 @@ FIELDS: dict[str, Field] = {
               _days_since_activity, help=_("gt: no activity in the last N days (or never)")),
         Field("days_since_created", _("Days since captured"), "number", DAY_OPS,
               _days_since_created),
+        Field("lead_score", _("Lead score (0-100)"), "number", DAY_OPS, _lead_score,
+              extra={"max": 100, "unit": "points"}),
         Field("deal_status", _("Has a deal that is"), "choice", SET_OPS, _deal_status,
               _deal_choices),
         Field("consent", _("Marketing consent"), "bool", ("is",), _consent),
@@ -268,8 +275,9 @@ def _check_value(spec: Field, op: str, value: Any, path: str) -> list[str]:
     if op in VALUELESS_OPS:
         return []
     if spec.kind == "number":
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 36500:
-            return [f"{path}.value: a whole number of days from 0 to 36500"]
+        top, unit = spec.extra.get("max", 36500), spec.extra.get("unit", "days")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+            return [f"{path}.value: a whole number of {unit} from 0 to {top}"]
         return []
     if spec.kind == "bool":
         return [] if isinstance(value, bool) else [f"{path}.value: true or false"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.utils import timezone
 
 from nurture import conditions
 from nurture.selectors import segment_leads
@@ -49,6 +50,21 @@ CASES = [
 @pytest.mark.parametrize(("field", "op", "value", "expected"), CASES)
 def test_each_field_and_operator_selects_the_known_leads(population, field, op, value, expected):
     assert names(one(field, op, value)) == expected
+
+
+def test_lead_score_conditions_leave_unscored_leads_out(population):
+    from insights.models import LeadScore
+
+    now = timezone.now()
+    for name, score in (("ana", 82), ("ben", 40), ("cy", 61)):  # Dee is not scored yet
+        LeadScore.objects.create(
+            lead=population[name], score=score, probability=score / 100, scored_at=now
+        )
+    assert names(one("lead_score", "gt", 60)) == {"Ana", "Cy"}
+    assert names(one("lead_score", "lt", 61)) == {"Ben"}
+    with pytest.raises(conditions.DefinitionError) as error:
+        conditions.compile_definition(one("lead_score", "gt", 101))
+    assert any("a whole number of points from 0 to 100" in e for e in error.value.errors)
 
 
 def test_campaign_and_form_conditions_use_ids(population):
