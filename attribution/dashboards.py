@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from attribution import selectors
 from attribution.models import AttributionRun, AttributionSummary, CreditLedger
 from campaigns.models import Campaign, Channel, Spend
-from clm.filters import Filters
+from clm.filters import Filters, day_bounds
 
 
 def _results(run: AttributionRun, f: Filters, start: date, end: date, model: str | None = None):
@@ -156,6 +156,7 @@ def funnel_by_channel(run: AttributionRun | None, f: Filters) -> list[dict[str, 
 
     if run is None:
         return []
+    start_at, end_at = day_bounds(f.start, f.end)
     counts: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for r in (
         _results(run, f, f.start, f.end)
@@ -164,9 +165,7 @@ def funnel_by_channel(run: AttributionRun | None, f: Filters) -> list[dict[str, 
     ):
         counts[r["channel__name"]][r["milestone"]] += r["c"] or 0.0
     qualified = (
-        LeadHistory.objects.filter(
-            field="stage", new="qualified", at__date__gte=f.start, at__date__lte=f.end
-        )
+        LeadHistory.objects.filter(field="stage", new="qualified", at__gte=start_at, at__lt=end_at)
         .values("lead__first_channel__name")
         .annotate(n=Count("id"))
     )
@@ -192,11 +191,12 @@ def top_paths(run: AttributionRun | None, f: Filters, limit: int = 10) -> list[d
     """The channel paths of won deals that converted most often, with their revenue."""
     if run is None or not run.model_names:
         return []
+    start_at, end_at = day_bounds(f.start, f.end)
     ledger = CreditLedger.objects.filter(
         run=run,
         model=run.model_names[0],
-        deal__closed_at__date__gte=f.start,
-        deal__closed_at__date__lte=f.end,
+        deal__closed_at__gte=start_at,
+        deal__closed_at__lt=end_at,
     )
     if f.channel_id:
         ledger = ledger.filter(
@@ -232,11 +232,12 @@ def deals_behind(
 
     if run is None:
         return []
+    start_at, end_at = day_bounds(f.start, f.end)
     ledger = CreditLedger.objects.filter(
         run=run,
         model=f.model,
-        deal__closed_at__date__gte=f.start,
-        deal__closed_at__date__lte=f.end,
+        deal__closed_at__gte=start_at,
+        deal__closed_at__lt=end_at,
         deal__in=deals_visible_to(user),
     )
     if f.channel_id:

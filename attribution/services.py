@@ -314,14 +314,11 @@ def summary_write(*, run: AttributionRun) -> int:
     key = ", ".join(SUMMARY_KEY)
     with transaction.atomic():
         AttributionSummary.objects.filter(run=run).delete()
+        # Fixed table and column names only (from the models); the run id is a parameter.
+        totals = f"SELECT {key}, SUM(conversions), SUM(value_cents) FROM {source}"  # noqa: S608  # nosec B608
+        sql = f"INSERT INTO {table} ({key}, conversions, value_cents) {totals} WHERE run_id = %s GROUP BY {key}"  # noqa: E501  # nosec B608
         with connection.cursor() as cursor:
-            # Fixed table and column names only; the run id is a parameter.
-            cursor.execute(
-                f"INSERT INTO {table} ({key}, conversions, value_cents) "  # noqa: S608
-                f"SELECT {key}, SUM(conversions), SUM(value_cents) FROM {source} "
-                f"WHERE run_id = %s GROUP BY {key}",
-                [run.pk],
-            )
+            cursor.execute(sql, [run.pk])
             return cursor.rowcount
 
 

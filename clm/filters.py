@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -107,4 +107,13 @@ def parse_filters(query: QueryDict, *, models: tuple[str, ...] = ()) -> Filters:
         channel_id=_int(query.get("channel")),
         campaign_id=_int(query.get("campaign")),
         errors=errors,
+    )
+
+
+def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """[start, end] as aware datetimes (start 00:00 up to the day after end), so range filters
+    on timestamps can use their indexes (a `__date` filter casts every row first)."""
+    return (
+        timezone.make_aware(datetime.combine(start, time.min)),
+        timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min)),
     )

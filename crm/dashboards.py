@@ -9,12 +9,14 @@ queries whatever the number of leads, deals or activities.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import (
+    Aggregate,
     Case,
     Count,
     DurationField,
@@ -33,7 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clm import roles
-from clm.filters import Filters
+from clm.filters import Filters, day_bounds
 from crm.models import Activity, Deal
 from crm.permissions import Viewer
 from crm.selectors import activities_visible_to, deals_visible_to, leads_visible_to
@@ -46,14 +48,6 @@ UNASSIGNED = "Unassigned"
 
 
 # --- Scope and periods ---------------------------------------------------------------------
-
-
-def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    """[start, end] as aware datetimes: start 00:00 up to (excluding) the day after end."""
-    return (
-        timezone.make_aware(datetime.combine(start, time.min)),
-        timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min)),
-    )
 
 
 def _by_first_touch(qs: QuerySet[Any], f: Filters, lead: str = "") -> QuerySet[Any]:
@@ -122,15 +116,27 @@ def _with_time_to_contact(leads: QuerySet[Lead]) -> QuerySet[Lead]:
     )
 
 
+class _Median(Aggregate):
+    """PostgreSQL's continuous median: the middle value, or the mean of the middle two."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+
 def median_by(qs: QuerySet[Any], value: str, group: str) -> dict[Any, Any]:
     """Median of `value` per `group`, without reading every row.
 
-    One query: rows are numbered within their group by `value`; only the middle row (odd
-    count) or the middle two (even count, averaged here) leave the database.
+    PostgreSQL: one ordered-set aggregate per group. Elsewhere one query numbers the rows of
+    each group by `value`; only the middle row (odd count) or the middle two (even count,
+    averaged here) leave the database. Both give the mean of the middle two for even counts.
     """
+    present = qs.filter(**{f"{value}__isnull": False})
+    if connection.vendor == "postgresql":
+        field = present.query.annotations[value].output_field
+        rows = present.values(group).annotate(m=_Median(F(value), output_field=field)).order_by()
+        return {row[group]: row["m"] for row in rows}
     ranked = (
-        qs.filter(**{f"{value}__isnull": False})
-        .annotate(
+        present.annotate(
             _rank=Window(RowNumber(), partition_by=[F(group)], order_by=[F(value).asc()]),
             _count=Window(Count("pk"), partition_by=[F(group)]),
         )
@@ -168,8 +174,8 @@ def deal_totals(*, user: Viewer, f: Filters) -> dict[str, dict[str, Any]]:
     Win rate = won / (won + lost) of the deals closed in the period; average deal size = won
     revenue / won deals.
     """
-    start_at, end_at = _bounds(f.start, f.end)
-    before_start, before_end = _bounds(*f.previous)
+    start_at, end_at = day_bounds(f.start, f.end)
+    before_start, before_end = day_bounds(*f.previous)
     row = scoped_deals(user=user, f=f).aggregate(
         pipeline=Sum("amount", filter=_open_at(end_at)),
         pipeline_before=Sum("amount", filter=_open_at(before_end)),
@@ -197,8 +203,8 @@ def deal_totals(*, user: Viewer, f: Filters) -> dict[str, dict[str, Any]]:
 
 def first_contact_medians(*, user: Viewer, f: Filters) -> dict[str, float | None]:
     """Median hours from capture to first contact of the leads captured in this and last period."""
-    start_at, end_at = _bounds(f.start, f.end)
-    before_start, _ = _bounds(*f.previous)
+    start_at, end_at = day_bounds(f.start, f.end)
+    before_start, _ = day_bounds(*f.previous)
     leads = _with_time_to_contact(
         scoped_leads(user=user, f=f).filter(created_at__gte=before_start, created_at__lt=end_at)
     ).annotate(
@@ -210,7 +216,7 @@ def first_contact_medians(*, user: Viewer, f: Filters) -> dict[str, float | None
 
 def waiting_leads(*, user: Viewer, f: Filters) -> QuerySet[Lead]:
     """Leads captured in the period that are still new and never contacted, oldest first."""
-    start_at, end_at = _bounds(f.start, f.end)
+    start_at, end_at = day_bounds(f.start, f.end)
     return (
         scoped_leads(user=user, f=f)
         .filter(
@@ -267,7 +273,7 @@ class Pipeline:
 
 def pipeline_by_owner(*, user: Viewer, f: Filters) -> Pipeline:
     """Deals open at the period's end, summed per owner and current open stage."""
-    _, end_at = _bounds(f.start, f.end)
+    _, end_at = day_bounds(f.start, f.end)
     rows = (
         scoped_deals(user=user, f=f)
         .filter(_open_at(end_at), stage__is_won=False, stage__is_lost=False)
@@ -337,7 +343,7 @@ def rep_leaderboard(*, user: Viewer, f: Filters) -> list[RepRow]:
     Activities count for who logged them; leads, deals and contact times for their owner.
     Active reps without any of these are listed with zeros.
     """
-    start_at, end_at = _bounds(f.start, f.end)
+    start_at, end_at = day_bounds(f.start, f.end)
     rows: dict[int, RepRow] = {}
 
     def row(user_id: int) -> RepRow:
@@ -425,7 +431,7 @@ class SourceRow:
 def sources(*, user: Viewer, f: Filters) -> list[SourceRow]:
     """Per first-touch channel of the lead: leads captured, deals won and lost, revenue won,
     win rate and average deal size in the period; most revenue first."""
-    start_at, end_at = _bounds(f.start, f.end)
+    start_at, end_at = day_bounds(f.start, f.end)
     rows: dict[int | None, SourceRow] = {}
 
     def row(r: dict[str, Any], prefix: str) -> SourceRow:

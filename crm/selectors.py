@@ -326,41 +326,41 @@ def lead_page(*, user: Viewer, lead_id: int) -> LeadPage | None:
 # --- Quality feedback for marketing ----------------------------------------------------------
 
 
-def _quality_rows(user: Viewer, group: dict[str, Any]) -> list[dict[str, Any]]:
-    current = Q(feedback__is_current=True)
-    rows = (
-        leads_visible_to(user)
-        .values(**group)
-        .annotate(
-            leads=Count("pk", distinct=True),
-            good=Count("feedback", filter=current & Q(feedback__rating="good")),
-            poor=Count("feedback", filter=current & Q(feedback__rating="poor")),
-        )
-        .order_by("-leads")
+def _quality_rows(user: Viewer, key: str, name: str) -> list[dict[str, Any]]:
+    """Leads and current ratings per value of the lead field `key` (its label from `name`).
+
+    Two grouped counts (leads; current ratings of those leads) rather than one count over
+    leads joined to their ratings, which would need a DISTINCT over every lead.
+    """
+    group = {f"{key}_id": F(f"first_{key}_id"), key: F(f"first_{key}__{name}")}
+    rows = {
+        row[f"{key}_id"]: {**row, "good": 0, "poor": 0}
+        for row in leads_visible_to(user).values(**group).annotate(leads=Count("pk")).order_by()
+    }
+    ratings = (
+        feedback_visible_to(user)
+        .filter(is_current=True, rating__in=["good", "poor"])
+        .values(group_id=F(f"lead__first_{key}_id"), rating_value=F("rating"))
+        .annotate(n=Count("pk"))
+        .order_by()
     )
-    result = []
-    for row in rows:
+    for rating in ratings:
+        row = rows.get(rating["group_id"])
+        if row is not None:
+            row[rating["rating_value"]] += rating["n"]
+    result = sorted(rows.values(), key=lambda r: -r["leads"])
+    for row in result:
         rated = row["good"] + row["poor"]
         row["rated"] = rated
         row["good_share"] = round(row["good"] / rated, 4) if rated else None
-        result.append(row)
     return result
 
 
 def lead_quality_by_channel(*, user: Viewer) -> list[dict[str, Any]]:
     """Per first-touch channel: leads, rated, good, poor and good share (good / rated)."""
-    return _quality_rows(
-        user,
-        {"channel_id": F("first_channel_id"), "channel": F("first_channel__name")},
-    )
+    return _quality_rows(user, "channel", "name")
 
 
 def lead_quality_by_campaign(*, user: Viewer) -> list[dict[str, Any]]:
     """Per first-touch campaign: leads, rated, good, poor and good share (good / rated)."""
-    return _quality_rows(
-        user,
-        {
-            "campaign_id": F("first_campaign_id"),
-            "campaign": F("first_campaign__name"),
-        },
-    )
+    return _quality_rows(user, "campaign", "name")

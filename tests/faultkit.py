@@ -69,7 +69,7 @@ class PrivatePostgres:
     def start(self) -> PrivatePostgres:
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
-        os.chmod(self.dir, 0o755)  # noqa: S103 - the postgres user reads its socket dir
+        os.chmod(self.dir, 0o755)  # noqa: S103  # nosec B103 - the postgres user reads its socket dir
         subprocess.run(
             self._as_postgres(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres",
                               "-A", "trust", "--no-sync", "-E", "UTF8"),
@@ -248,7 +248,7 @@ def wait_http(url: str, seconds: float = 60) -> None:
 
     def up() -> bool:
         try:
-            with urllib.request.urlopen(url, timeout=2):
+            with urllib.request.urlopen(url, timeout=2):  # nosec B310 - our loopback http URL
                 return True
         except OSError as exc:
             return getattr(exc, "code", 0) in (200, 503)

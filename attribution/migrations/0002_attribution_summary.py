@@ -9,14 +9,11 @@ def summarise_finished_runs(apps, schema_editor):
     Run = apps.get_model("attribution", "AttributionRun")
     key = "run_id, model, milestone, channel_id, campaign_id, day"
     # Fixed table and column names only; the run id is a parameter.
+    totals = f"SELECT {key}, SUM(conversions), SUM(value_cents) FROM attribution_attributionresult"  # noqa: S608  # nosec B608
+    sql = f"INSERT INTO attribution_attributionsummary ({key}, conversions, value_cents) {totals} WHERE run_id = %s GROUP BY {key}"  # nosec B608
     with schema_editor.connection.cursor() as cursor:
         for run_id in Run.objects.filter(status="done").values_list("pk", flat=True):
-            cursor.execute(
-                f"INSERT INTO attribution_attributionsummary ({key}, conversions, value_cents) "  # noqa: S608
-                f"SELECT {key}, SUM(conversions), SUM(value_cents) "
-                f"FROM attribution_attributionresult WHERE run_id = %s GROUP BY {key}",
-                [run_id],
-            )
+            cursor.execute(sql, [run_id])
 
 
 class Migration(migrations.Migration):
