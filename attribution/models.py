@@ -96,12 +96,9 @@ class Milestone(models.TextChoices):
     DEAL = "deal", "Deal won"
 
 
-class AttributionResult(models.Model):
-    """Credited conversions and value per run x partition x model x milestone x channel x
-    campaign x conversion day. Partitions are summed when read."""
+class CreditedOutcome(models.Model):
+    """Credited conversions and value of one model x milestone x channel x campaign x day."""
 
-    run = models.ForeignKey(AttributionRun, on_delete=models.CASCADE, related_name="results")
-    partition = models.ForeignKey(RunPartition, on_delete=models.CASCADE, related_name="results")
     model = models.CharField(max_length=20)
     milestone = models.CharField(max_length=12, choices=Milestone.choices)
     channel = models.ForeignKey("campaigns.Channel", on_delete=models.PROTECT, related_name="+")
@@ -113,16 +110,27 @@ class AttributionResult(models.Model):
     value_cents = models.BigIntegerField(help_text="Credited revenue or pipeline, in cents.")
 
     class Meta:
-        indexes = [
-            models.Index(fields=["run", "model", "milestone", "day"]),
-            models.Index(fields=["run", "partition"]),
-        ]
+        abstract = True
 
     def __str__(self) -> str:
         return f"{self.model} {self.milestone} {self.day}"
 
 
-class AttributionSummary(models.Model):
+class AttributionResult(CreditedOutcome):
+    """Credited conversions and value per run x partition x model x milestone x channel x
+    campaign x conversion day. Partitions are summed when read."""
+
+    run = models.ForeignKey(AttributionRun, on_delete=models.CASCADE, related_name="results")
+    partition = models.ForeignKey(RunPartition, on_delete=models.CASCADE, related_name="results")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["run", "model", "milestone", "day"]),
+            models.Index(fields=["run", "partition"]),
+        ]
+
+
+class AttributionSummary(CreditedOutcome):
     """The run's results summed over its partitions: what dashboards and reports read.
 
     Written in one statement when the run finishes. An incremental refresh of a partition
@@ -132,22 +140,10 @@ class AttributionSummary(models.Model):
     """
 
     run = models.ForeignKey(AttributionRun, on_delete=models.CASCADE, related_name="summary")
-    model = models.CharField(max_length=20)
-    milestone = models.CharField(max_length=12, choices=Milestone.choices)
-    channel = models.ForeignKey("campaigns.Channel", on_delete=models.PROTECT, related_name="+")
-    campaign = models.ForeignKey(
-        "campaigns.Campaign", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    day = models.DateField()
-    conversions = models.FloatField(help_text="Credited conversions (fractions of one).")
-    value_cents = models.BigIntegerField(help_text="Credited revenue or pipeline, in cents.")
 
     class Meta:
         verbose_name_plural = "attribution summaries"
         indexes = [models.Index(fields=["run", "model", "milestone", "day"])]
-
-    def __str__(self) -> str:
-        return f"{self.model} {self.milestone} {self.day}"
 
 
 class CreditLedger(models.Model):
