@@ -67,6 +67,8 @@ class SegmentPatchInput(SegmentInput):
 
 
 class MemberOutput(serializers.ModelSerializer):
+    # Stored addresses may be internationalised (é@…), which the "email" format refuses.
+    email = serializers.CharField(read_only=True)
     first_channel = serializers.CharField(source="first_touch.channel.name", default=None)
     latest_channel = serializers.CharField(source="latest_touch.channel.name", default=None)
     owner = serializers.CharField(source="owner.username", default=None)

@@ -162,3 +162,19 @@ def test_api_creates_segments_strictly_and_lists_members_by_role(rep, marketer, 
     assert renamed.status_code == 200
     assert renamed.json()["name"] == "Paid leads"
     assert api.delete(f"/api/v1/segments/{sid}/").status_code == 204
+
+
+def test_members_answer_internationalised_addresses_as_the_schema_says(marketer):
+    from drf_spectacular.generators import SchemaGenerator
+
+    from leads.tests.factories import LeadFactory
+
+    LeadFactory(email="chloé.costa@piper.example")
+    segment = services.segment_save(name="All", definition={"op": "and", "rules": []})
+    services.segment_refresh(segment=segment)
+    api = APIClient()
+    api.force_authenticate(marketer)
+    members = api.get(f"/api/v1/segments/{segment.pk}/members/").json()["results"]
+    assert [m["email"] for m in members] == ["chloé.costa@piper.example"]
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    assert "format" not in schema["components"]["schemas"]["MemberOutput"]["properties"]["email"]
