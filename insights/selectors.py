@@ -89,8 +89,8 @@ def lead_features(
     rows = leads.values_list(
         "id",
         "created_at",
-        "first_touch__channel__name",
-        "first_touch__campaign__name",
+        "first_channel__name",  # the first touch's, copied to the lead: no touchpoint join
+        "first_campaign__name",
         "form__name",
         "company",
         "email",

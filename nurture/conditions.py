@@ -74,12 +74,14 @@ def _stage(op: str, value: Any, cond: dict[str, Any]) -> Q:
     return _in_or_not(op, Q(stage__in=_values(value)))
 
 
-def _touch_channel(relation: str) -> Callable[[str, Any, dict[str, Any]], Q]:
+def _touch_channel(channel: str) -> Callable[[str, Any, dict[str, Any]], Q]:
+    """Condition on a channel relation of the lead (`first_channel`, `latest_touch__channel`)."""
+
     def build(op: str, value: Any, cond: dict[str, Any]) -> Q:
-        q = Q(**{f"{relation}__channel__name__in": _values(value)})
+        q = Q(**{f"{channel}__name__in": _values(value)})
         if op == "not_in":
             # A lead without that touch is also "not in" those channels.
-            return ~q | Q(**{f"{relation}__isnull": True})
+            return ~q | Q(**{f"{channel}__isnull": True})
         return q
 
     return build
@@ -235,9 +237,9 @@ FIELDS: dict[str, Field] = {
     for f in (
         Field("stage", _("Lifecycle stage"), "choice", SET_OPS, _stage, _stage_choices),
         Field("first_channel", _("First-touch channel"), "choice", SET_OPS,
-              _touch_channel("first_touch"), _channel_choices),
+              _touch_channel("first_channel"), _channel_choices),
         Field("latest_channel", _("Latest-touch channel"), "choice", SET_OPS,
-              _touch_channel("latest_touch"), _channel_choices),
+              _touch_channel("latest_touch__channel"), _channel_choices),
         Field("campaign", _("Touched by campaign"), "choice", SET_OPS, _campaign,
               _campaign_choices),
         Field("form", _("Submitted form"), "choice", SET_OPS, _form, _form_choices),
