@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.utils.translation import gettext_lazy as _
 
@@ -151,12 +151,17 @@ def model_comparison(run: AttributionRun | None, f: Filters) -> dict[str, dict[s
 
 
 def funnel_by_channel(run: AttributionRun | None, f: Filters) -> list[dict[str, Any]]:
-    """Credited leads, qualified leads (first touch), opportunities and won deals per channel."""
-    from crm.models import LeadHistory
+    """Credited leads, qualified leads (first touch), opportunities and won deals per channel.
+
+    Qualified: the leads that entered the qualified stage in the period, per first-touch
+    channel, from the daily rollup of stage changes (narrowed to the channel and campaign).
+    """
+    from crm import rollups
+    from crm.models import DailyCount
+    from leads.models import Lead
 
     if run is None:
         return []
-    start_at, end_at = day_bounds(f.start, f.end)
     counts: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for r in (
         _results(run, f, f.start, f.end)
@@ -165,12 +170,17 @@ def funnel_by_channel(run: AttributionRun | None, f: Filters) -> list[dict[str, 
     ):
         counts[r["channel__name"]][r["milestone"]] += r["c"] or 0.0
     qualified = (
-        LeadHistory.objects.filter(field="stage", new="qualified", at__gte=start_at, at__lt=end_at)
-        .values("lead__first_channel__name")
-        .annotate(n=Count("id"))
-    )
+        rollups.counts(
+            DailyCount.Kind.STAGE, start=f.start, end=f.end, channel_id=f.channel_id,
+            campaign_id=f.campaign_id,
+        )
+        .filter(key=Lead.Stage.QUALIFIED)
+        .values("channel__name")
+        .annotate(n=Sum("count"))
+        .order_by()
+    )  # fmt: skip
     for r in qualified:
-        name = r["lead__first_channel__name"]
+        name = r["channel__name"]
         if name:
             counts[name]["qualified"] += r["n"] or 0
     rows = [

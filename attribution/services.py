@@ -319,7 +319,11 @@ def summary_write(*, run: AttributionRun) -> int:
         sql = f"INSERT INTO {table} ({key}, conversions, value_cents) {totals} WHERE run_id = %s GROUP BY {key}"  # noqa: E501  # nosec B608
         with connection.cursor() as cursor:
             cursor.execute(sql, [run.pk])
-            return cursor.rowcount
+            written = cursor.rowcount
+    # The dashboards read these at once: without fresh statistics the planner assumes the
+    # tables are as small as before the run and sorts on disk.
+    bulk.analyze([AttributionSummary, CreditLedger])
+    return written
 
 
 LEDGER_COLUMNS = [

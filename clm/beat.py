@@ -52,6 +52,16 @@ def schedule() -> dict:
             "schedule": crontab(hour=3, minute=15),
             "options": {"expires": 3 * 3600},
         },
+        "rollups-refresh": {
+            "task": "crm.tasks.rollups_refresh",
+            "schedule": 30.0,
+            "options": {"expires": 25},
+        },
+        "rollups-rebuild": {
+            "task": "crm.tasks.rollups_rebuild",
+            "schedule": crontab(hour=2, minute=10),
+            "options": {"expires": 3 * 3600},
+        },
         "webhook-sweep": {
             "task": "integrations.tasks.webhook_sweep",
             "schedule": crontab(minute="*"),

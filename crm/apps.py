@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class CrmConfig(AppConfig):
     name = "crm"
     verbose_name = "CRM"
+
+    def ready(self) -> None:
+        from crm import rollups
+
+        rollups.connect()

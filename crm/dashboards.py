@@ -36,13 +36,13 @@ from django.utils.translation import gettext_lazy as _
 
 from clm import roles
 from clm.filters import Filters, day_bounds
-from crm.models import Activity, Deal
+from crm import rollups
+from crm.models import DailyCount, Deal
 from crm.permissions import Viewer
-from crm.selectors import activities_visible_to, deals_visible_to, leads_visible_to
+from crm.selectors import deals_visible_to, leads_visible_to
 from leads.models import Lead
 
 WAITING_LIMIT = 20
-CALL_KINDS = (Activity.Kind.CALL, Activity.Kind.INBOUND_CALL)
 NO_CHANNEL = "Unknown source"
 UNASSIGNED = "Unassigned"
 
@@ -59,6 +59,14 @@ def _by_first_touch(qs: QuerySet[Any], f: Filters, lead: str = "") -> QuerySet[A
     return qs
 
 
+def _daily(kind: str | tuple[str, ...], *, user: Viewer, f: Filters) -> QuerySet[DailyCount]:
+    """The daily rollup rows of `kind` (or kinds) in the filter's period, channel and campaign."""
+    return rollups.counts(
+        kind, user=user, start=f.start, end=f.end, channel_id=f.channel_id,
+        campaign_id=f.campaign_id,
+    )  # fmt: skip
+
+
 def scoped_leads(*, user: Viewer, f: Filters) -> QuerySet[Lead]:
     """Leads the user may see whose first touch matches the filter's channel and campaign."""
     return _by_first_touch(leads_visible_to(user), f)
@@ -67,11 +75,6 @@ def scoped_leads(*, user: Viewer, f: Filters) -> QuerySet[Lead]:
 def scoped_deals(*, user: Viewer, f: Filters) -> QuerySet[Deal]:
     """Deals the user may see on leads matching the filter's channel and campaign."""
     return _by_first_touch(deals_visible_to(user), f, "lead__")
-
-
-def scoped_activities(*, user: Viewer, f: Filters) -> QuerySet[Activity]:
-    """Activities the user may see on leads matching the filter's channel and campaign."""
-    return _by_first_touch(activities_visible_to(user), f, "lead__")
 
 
 def _won_in(start_at: datetime, end_at: datetime) -> Q:
@@ -201,8 +204,19 @@ def deal_totals(*, user: Viewer, f: Filters) -> dict[str, dict[str, Any]]:
     return out
 
 
-def first_contact_medians(*, user: Viewer, f: Filters) -> dict[str, float | None]:
-    """Median hours from capture to first contact of the leads captured in this and last period."""
+@dataclass
+class ContactMedians:
+    """Median hours from capture to first contact: of the leads captured in this period and in
+    the previous one, and per owner of the leads captured in this period."""
+
+    now: float | None
+    before: float | None
+    by_owner: dict[int, float | None]
+
+
+def contact_medians(*, user: Viewer, f: Filters) -> ContactMedians:
+    """The period's, the previous period's and each owner's median time to first contact
+    (computed once per page for the KPI tile and the leaderboard)."""
     start_at, end_at = day_bounds(f.start, f.end)
     before_start, _ = day_bounds(*f.previous)
     leads = _with_time_to_contact(
@@ -210,8 +224,15 @@ def first_contact_medians(*, user: Viewer, f: Filters) -> dict[str, float | None
     ).annotate(
         period=Case(When(created_at__gte=start_at, then=Value("now")), default=Value("before"))
     )
-    medians = median_by(leads, "to_contact", "period")
-    return {p: _hours(medians.get(p)) for p in ("now", "before")}
+    periods = median_by(leads, "to_contact", "period")
+    owners = median_by(
+        leads.filter(created_at__gte=start_at, owner__isnull=False), "to_contact", "owner_id"
+    )
+    return ContactMedians(
+        now=_hours(periods.get("now")),
+        before=_hours(periods.get("before")),
+        by_owner={owner: _hours(median) for owner, median in owners.items()},
+    )
 
 
 def waiting_leads(*, user: Viewer, f: Filters) -> QuerySet[Lead]:
@@ -229,13 +250,15 @@ def waiting_leads(*, user: Viewer, f: Filters) -> QuerySet[Lead]:
     )
 
 
-def kpi_tiles(*, user: Viewer, f: Filters) -> list[dict[str, Any]]:
+def kpi_tiles(
+    *, user: Viewer, f: Filters, medians: ContactMedians | None = None
+) -> list[dict[str, Any]]:
     """The six KPI tiles, with their change against the previous period where it means much."""
     deals = deal_totals(user=user, f=f)
     now, before = deals["now"], deals["before"]
-    contact = first_contact_medians(user=user, f=f)
+    contact = medians or contact_medians(user=user, f=f)
     waiting = waiting_leads(user=user, f=f).aggregate(n=Count("pk"), oldest=Min("created_at"))
-    contact_now, contact_before = contact["now"], contact["before"]
+    contact_now, contact_before = contact.now, contact.before
     tiles = [
         _tile(_("Open pipeline"), "pipeline", "money", now["pipeline"], before["pipeline"], True),
         _tile(_("Won revenue"), "revenue", "money", now["revenue"], before["revenue"], True),
@@ -336,52 +359,41 @@ class RepRow:
         }  # fmt: skip
 
 
-def rep_leaderboard(*, user: Viewer, f: Filters) -> list[RepRow]:
+def rep_leaderboard(
+    *, user: Viewer, f: Filters, medians: ContactMedians | None = None
+) -> list[RepRow]:
     """Per rep, in the period: leads received, activities logged, calls connected, deals won
     and lost, revenue won, win rate and median time to first contact; best revenue first.
 
     Activities count for who logged them; leads, deals and contact times for their owner.
     Active reps without any of these are listed with zeros.
     """
-    start_at, end_at = day_bounds(f.start, f.end)
     rows: dict[int, RepRow] = {}
 
     def row(user_id: int) -> RepRow:
         return rows.setdefault(user_id, RepRow(user_id=user_id, name=""))
 
-    connected = Q(kind__in=CALL_KINDS, outcome=Activity.Outcome.CONNECTED)
+    kinds = (DailyCount.Kind.ACTIVITY, DailyCount.Kind.DEAL, DailyCount.Kind.LEAD)
     for r in (
-        scoped_activities(user=user, f=f)
-        .filter(occurred_at__gte=start_at, occurred_at__lt=end_at, by__isnull=False)
-        .values("by_id")
-        .annotate(n=Count("pk"), connected=Count("pk", filter=connected))
+        _daily(kinds, user=user, f=f)
+        .filter(person__isnull=False)
+        .values("person_id", "kind", "key")
+        .annotate(n=Sum("count"), amount=Sum("amount"))
         .order_by()
     ):
-        row(r["by_id"]).activities, row(r["by_id"]).calls_connected = r["n"], r["connected"]
-    for r in (
-        scoped_deals(user=user, f=f)
-        .filter(owner__isnull=False)
-        .values("owner_id")
-        .annotate(
-            won=Count("pk", filter=_won_in(start_at, end_at)),
-            lost=Count("pk", filter=_lost_in(start_at, end_at)),
-            revenue=Sum("amount", filter=_won_in(start_at, end_at)),
-        )
-        .filter(Q(won__gt=0) | Q(lost__gt=0))
-        .order_by()
-    ):
-        rep = row(r["owner_id"])
-        rep.deals_won, rep.deals_lost = r["won"], r["lost"]
-        rep.revenue_won = _money(r["revenue"])
-    captured = scoped_leads(user=user, f=f).filter(
-        created_at__gte=start_at, created_at__lt=end_at, owner__isnull=False
-    )
-    for r in captured.values("owner_id").annotate(n=Count("pk")).order_by():
-        row(r["owner_id"]).leads = r["n"]
-    for owner_id, median in median_by(
-        _with_time_to_contact(captured), "to_contact", "owner_id"
-    ).items():
-        row(owner_id).first_contact_hours = _hours(median)
+        rep, cell = row(r["person_id"]), (r["kind"], r["key"])
+        if cell == (DailyCount.Kind.ACTIVITY, ""):
+            rep.activities = r["n"]
+        elif cell == (DailyCount.Kind.ACTIVITY, "connected"):
+            rep.calls_connected = r["n"]
+        elif cell == (DailyCount.Kind.DEAL, "won"):
+            rep.deals_won, rep.revenue_won = r["n"], _money(r["amount"])
+        elif cell == (DailyCount.Kind.DEAL, "lost"):
+            rep.deals_lost = r["n"]
+        elif cell == (DailyCount.Kind.LEAD, ""):
+            rep.leads = r["n"]
+    for owner_id, hours in (medians or contact_medians(user=user, f=f)).by_owner.items():
+        row(owner_id).first_contact_hours = hours
     people = get_user_model().objects.filter(
         Q(pk__in=list(rows)) | Q(is_active=True, groups__name=roles.SALES_REP)
     )
@@ -431,44 +443,32 @@ class SourceRow:
 def sources(*, user: Viewer, f: Filters) -> list[SourceRow]:
     """Per first-touch channel of the lead: leads captured, deals won and lost, revenue won,
     win rate and average deal size in the period; most revenue first."""
-    start_at, end_at = day_bounds(f.start, f.end)
     rows: dict[int | None, SourceRow] = {}
 
-    def row(r: dict[str, Any], prefix: str) -> SourceRow:
-        key = r[f"{prefix}first_channel_id"]
+    def row(r: dict[str, Any]) -> SourceRow:
+        key = r["channel_id"]
         return rows.setdefault(
             key,
             SourceRow(
                 channel_id=key,
-                channel=r[f"{prefix}first_channel__name"] or NO_CHANNEL,
-                color=r[f"{prefix}first_channel__color"] or "",
+                channel=r["channel__name"] or NO_CHANNEL,
+                color=r["channel__color"] or "",
             ),
         )
 
-    fields = ("first_channel_id", "first_channel__name",
-              "first_channel__color")  # fmt: skip
     for r in (
-        scoped_leads(user=user, f=f)
-        .filter(created_at__gte=start_at, created_at__lt=end_at)
-        .values(*fields)
-        .annotate(n=Count("pk"))
+        _daily((DailyCount.Kind.LEAD, DailyCount.Kind.DEAL), user=user, f=f)
+        .values("channel_id", "channel__name", "channel__color", "kind", "key")
+        .annotate(n=Sum("count"), revenue=Sum("amount"))
         .order_by()
     ):
-        row(r, "").leads = r["n"]
-    for r in (
-        scoped_deals(user=user, f=f)
-        .filter(closed_at__gte=start_at, closed_at__lt=end_at)
-        .values(*(f"lead__{name}" for name in fields))
-        .annotate(
-            won=Count("pk", filter=Q(stage__is_won=True)),
-            lost=Count("pk", filter=Q(stage__is_lost=True)),
-            revenue=Sum("amount", filter=Q(stage__is_won=True)),
-        )
-        .order_by()
-    ):
-        source = row(r, "lead__")
-        source.deals_won, source.deals_lost = r["won"], r["lost"]
-        source.revenue_won = _money(r["revenue"])
+        source, cell = row(r), (r["kind"], r["key"])
+        if cell == (DailyCount.Kind.LEAD, ""):
+            source.leads = r["n"]
+        elif cell == (DailyCount.Kind.DEAL, "won"):
+            source.deals_won, source.revenue_won = r["n"], _money(r["revenue"])
+        elif cell == (DailyCount.Kind.DEAL, "lost"):
+            source.deals_lost = r["n"]
     return sorted(rows.values(), key=lambda r: (-r.revenue_won, -r.leads, r.channel.lower()))
 
 

@@ -10,13 +10,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from campaigns.models import Campaign, Channel
 from clm import roles
 from crm.models import (
     Activity,
+    DailyCount,
     Deal,
     DisqualifyReason,
     LeadFeedback,
@@ -329,25 +330,23 @@ def lead_page(*, user: Viewer, lead_id: int) -> LeadPage | None:
 def _quality_rows(user: Viewer, key: str, name: str) -> list[dict[str, Any]]:
     """Leads and current ratings per value of the lead field `key` (its label from `name`).
 
-    Two grouped counts (leads; current ratings of those leads) rather than one count over
-    leads joined to their ratings, which would need a DISTINCT over every lead.
+    Read from the daily lead rollup (crm.rollups): a few rows per day instead of every lead.
     """
-    group = {f"{key}_id": F(f"first_{key}_id"), key: F(f"first_{key}__{name}")}
-    rows = {
-        row[f"{key}_id"]: {**row, "good": 0, "poor": 0}
-        for row in leads_visible_to(user).values(**group).annotate(leads=Count("pk")).order_by()
-    }
-    ratings = (
-        feedback_visible_to(user)
-        .filter(is_current=True, rating__in=["good", "poor"])
-        .values(group_id=F(f"lead__first_{key}_id"), rating_value=F("rating"))
-        .annotate(n=Count("pk"))
+    from crm import rollups
+
+    cells = (
+        rollups.counts(DailyCount.Kind.LEAD, user=user)
+        .values("key", group_id=F(f"{key}_id"), label=F(f"{key}__{name}"))
+        .annotate(n=Sum("count"))
         .order_by()
     )
-    for rating in ratings:
-        row = rows.get(rating["group_id"])
-        if row is not None:
-            row[rating["rating_value"]] += rating["n"]
+    rows: dict[Any, dict[str, Any]] = {}
+    for cell in cells:
+        row = rows.setdefault(
+            cell["group_id"],
+            {f"{key}_id": cell["group_id"], key: cell["label"], "leads": 0, "good": 0, "poor": 0},
+        )
+        row["leads" if cell["key"] == "" else cell["key"]] += cell["n"] or 0
     result = sorted(rows.values(), key=lambda r: -r["leads"])
     for row in result:
         rated = row["good"] + row["poor"]

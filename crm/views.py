@@ -434,7 +434,8 @@ def _dashboard_context(request: HttpRequest) -> dict[str, Any]:
     f = parse_filters(request.GET)
     user, currency = request.user, settings.CLM_CURRENCY
     pipeline = dashboards.pipeline_by_owner(user=user, f=f)
-    reps = dashboards.rep_leaderboard(user=user, f=f)
+    medians = dashboards.contact_medians(user=user, f=f)  # one pass for tiles and leaderboard
+    reps = dashboards.rep_leaderboard(user=user, f=f, medians=medians)
     sources = dashboards.sources(user=user, f=f)
     return {
         "filters": f,
@@ -444,7 +445,7 @@ def _dashboard_context(request: HttpRequest) -> dict[str, Any]:
         "run": attribution_selectors.latest_run(),
         "currency": currency,
         "now": timezone.now(),
-        "tiles": dashboards.kpi_tiles(user=user, f=f),
+        "tiles": dashboards.kpi_tiles(user=user, f=f, medians=medians),
         "pipeline": pipeline,
         "rep_rows": reps,
         "source_rows": sources,

@@ -200,8 +200,12 @@ def leads_first_touch_sync(*, touch_ids: Iterable[int]) -> int:
 
     For writers that change touchpoints in bulk (reclassification, campaign linking).
     """
+    from crm.rollups import mark_leads  # crm builds on leads: imported when used
+
     first = Touchpoint.objects.filter(pk=OuterRef("first_touch_id"))
-    return Lead.objects.filter(first_touch_id__in=list(touch_ids)).update(
+    leads = Lead.objects.filter(first_touch_id__in=list(touch_ids))
+    mark_leads(leads.values_list("pk", flat=True))
+    return leads.update(
         first_channel_id=Subquery(first.values("channel_id")[:1]),
         first_campaign_id=Subquery(first.values("campaign_id")[:1]),
     )
@@ -214,6 +218,9 @@ def lead_refresh_touches(*, lead: Lead) -> None:
     for name, value in updates.items():
         setattr(lead, name, value)
     Lead.objects.filter(pk=lead.pk).update(**updates)
+    from crm.rollups import mark_leads  # crm builds on leads: imported when used
+
+    mark_leads([lead.pk])
 
 
 def visitor_stitch(*, visitor: Visitor, lead: Lead) -> int:
@@ -390,6 +397,10 @@ def _capture(
     for name, value in lead_updates.items():
         setattr(lead, name, value)
     Lead.objects.filter(pk=lead.pk).update(**lead_updates)
+    if not created and "first_channel_id" in lead_updates:
+        from crm.rollups import mark_leads  # crm builds on leads: imported when used
+
+        mark_leads([lead.pk])  # a new lead's day is marked by its creation
     if created:
         from crm.services import lead_assign_new
         from insights.hooks import queue_lead_score

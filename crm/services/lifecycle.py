@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clm import roles
+from crm import rollups
 from crm.models import Deal, DisqualifyReason, LeadHistory
 from crm.permissions import OWNER_ROLES, Actor, ensure_may_change_lead, ensure_may_manage
 from integrations.events import event_emit
@@ -74,6 +75,7 @@ def _set_owner(
     old = lead.owner_id
     new = owner.pk if owner is not None else None
     Lead.objects.filter(pk=lead.pk).update(owner=owner)
+    rollups.mark_leads([lead.pk])
     if move_deals:
         Deal.objects.filter(lead_id=lead.pk, closed_at__isnull=True).update(owner=owner)
     lead.owner = owner
@@ -133,6 +135,7 @@ def lead_bulk_assign(*, leads: Iterable[Lead], owner: AbstractUser | None, by: A
     now = timezone.now()
     changed = [lead.pk for lead in locked]
     Lead.objects.filter(pk__in=changed).update(owner=owner)
+    rollups.mark_leads(changed)
     Deal.objects.filter(lead_id__in=changed, closed_at__isnull=True).update(owner=owner)
     LeadHistory.objects.bulk_create(
         _history_row(

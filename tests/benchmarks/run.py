@@ -315,6 +315,17 @@ def bench_large(args: argparse.Namespace) -> list[Row]:
     return rows
 
 
+@section("dashboards")
+def bench_dashboards(args: argparse.Namespace) -> list[Row]:
+    """Dashboard server times only, on the large dataset (seeded and run once if missing)."""
+    from tests.benchmarks import bench_attribution as large
+
+    rows = large.ensure_large_dataset(args.large_leads)
+    rows += large.ensure_finished_run(args)
+    rows += large.dashboard_times(args)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)

@@ -1,0 +1,436 @@
+"""Daily rollups behind the dashboards: DailyCount rows kept in step with their sources.
+
+A dashboard must answer from stored aggregates, not by counting 100,000 leads or 200,000
+activities on every first view. Each kind of DailyCount is a grouped count of one source
+(leads by capture day, activities by day, closed deals by close day, stage changes by day)
+per first-touch channel, first-touch campaign and person.
+
+Keeping them exact: every write that changes what a day counts marks that day (a RollupMark
+row in the writer's own transaction), and `refresh()`, which the dashboards call before they
+read, recomputes the marked days from their source rows. Saves and deletes of leads,
+activities, ratings, stage changes and deals are marked by the receivers at the bottom of this
+module: those rows are written by four apps (leads, crm, the admin, the API) and a receiver
+sees them all. Bulk updates that bypass save() (reassignment, first-touch changes) call
+`mark_leads` themselves. `rebuild()` recomputes everything (`manage.py rollups_rebuild`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DecimalField,
+    F,
+    FilteredRelation,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
+from django.utils import timezone
+
+from clm.filters import day_bounds
+from crm.models import Activity, DailyCount, Deal, LeadFeedback, LeadHistory, RollupMark
+from leads.models import Lead
+
+Kind = DailyCount.Kind
+CALL_KINDS = (Activity.Kind.CALL, Activity.Kind.INBOUND_CALL)
+# Lead fields the rollups group by: a change of one re-counts every day the lead is in.
+LEAD_DIMENSIONS = frozenset({"first_channel", "first_campaign", "owner", "first_touch"})
+# Past this many leads a change marks every day instead of looking the days up.
+MANY_LEADS = 5000
+# Past this many separate runs of marked days, one range from the first to the last is redone.
+MANY_RUNS = 40
+_LOCK_KEY = 0x434C4D52  # "CLMR": one advisory lock serialises refreshes on PostgreSQL
+
+
+@dataclass(frozen=True)
+class Source:
+    """How a kind is counted: grouped source rows, each group giving one count per key.
+
+    `keys` maps a key to the Count expression of its rows (None for all rows of the group);
+    `split` is an expression whose value becomes the key (deals: won or lost).
+    """
+
+    rows: Callable[[], QuerySet[Any]]
+    at: str  # the timestamp that gives the day
+    channel: str
+    campaign: str
+    person: str
+    keys: dict[str, Q | None]
+    split: Any = None
+    amount: str | None = None
+
+
+def _text(value: str) -> Value:
+    return Value(value, output_field=CharField())
+
+
+_CURRENT_RATING = "current_feedback__rating"
+
+SOURCES: dict[str, Source] = {
+    # One row per lead, joined to its current rating if any (at most one: a unique index).
+    Kind.LEAD: Source(
+        lambda: Lead.objects.annotate(
+            current_feedback=FilteredRelation("feedback", condition=Q(feedback__is_current=True))
+        ),
+        "created_at", "first_channel_id", "first_campaign_id", "owner_id",
+        keys={
+            "": None,
+            LeadFeedback.Rating.GOOD: Q(**{_CURRENT_RATING: LeadFeedback.Rating.GOOD}),
+            LeadFeedback.Rating.POOR: Q(**{_CURRENT_RATING: LeadFeedback.Rating.POOR}),
+        },
+    ),
+    Kind.ACTIVITY: Source(
+        lambda: Activity.objects.all(),
+        "occurred_at", "lead__first_channel_id", "lead__first_campaign_id", "by_id",
+        keys={"": None, "connected": Q(kind__in=CALL_KINDS, outcome=Activity.Outcome.CONNECTED)},
+    ),
+    Kind.DEAL: Source(
+        lambda: Deal.objects.filter(closed_at__isnull=False).filter(
+            Q(stage__is_won=True) | Q(stage__is_lost=True)
+        ),
+        "closed_at", "lead__first_channel_id", "lead__first_campaign_id", "owner_id",
+        keys={"": None},
+        split=Case(When(stage__is_won=True, then=_text("won")), default=_text("lost")),
+        amount="amount",
+    ),
+    Kind.STAGE: Source(
+        lambda: LeadHistory.objects.filter(field=LeadHistory.Field.STAGE),
+        "at", "lead__first_channel_id", "lead__first_campaign_id", "lead__owner_id",
+        keys={"": None},
+        split=F("new"),
+    ),
+}  # fmt: skip
+
+
+# --- Marking ---------------------------------------------------------------------------------
+
+
+def day_of(moment: datetime) -> date:
+    """The day a timestamp counts on: its date in the deployment's time zone (as day_bounds)."""
+    return timezone.localdate(moment, timezone.get_default_timezone())
+
+
+def mark(kind: str, days: Iterable[date | None]) -> None:
+    """Mark days of `kind` for recomputation (None: every day)."""
+    marks = [RollupMark(kind=kind, day=day) for day in set(days)]
+    if marks:
+        RollupMark.objects.bulk_create(marks)
+
+
+def mark_moments(kind: str, moments: Iterable[datetime | None]) -> None:
+    """Mark the days of these timestamps (None entries are skipped)."""
+    mark(kind, {day_of(m) for m in moments if m is not None})
+
+
+def mark_all() -> None:
+    """Mark every day of every kind: the next refresh rebuilds all rollups."""
+    for kind in Kind.values:
+        mark(kind, [None])
+
+
+def mark_leads(lead_ids: Iterable[int]) -> None:
+    """Mark every day on which one of these leads is counted, after a change of its first-touch
+    channel or campaign or its owner (the rollups group by them)."""
+    ids = sorted(set(lead_ids))
+    if not ids:
+        return
+    if len(ids) > MANY_LEADS:
+        mark_all()
+        return
+    mark_moments(Kind.LEAD, Lead.objects.filter(pk__in=ids).values_list("created_at", flat=True))
+    mark_moments(
+        Kind.ACTIVITY,
+        Activity.objects.filter(lead_id__in=ids).values_list("occurred_at", flat=True).distinct(),
+    )
+    mark_moments(
+        Kind.DEAL,
+        Deal.objects.filter(lead_id__in=ids).values_list("closed_at", flat=True).distinct(),
+    )
+    mark_moments(
+        Kind.STAGE,
+        LeadHistory.objects.filter(lead_id__in=ids, field=LeadHistory.Field.STAGE)
+        .values_list("at", flat=True)
+        .distinct(),
+    )
+
+
+# --- Recomputing -----------------------------------------------------------------------------
+
+
+def _runs(days: set[date]) -> list[tuple[date, date]]:
+    """Consecutive days as [first, last] runs; too many runs become one from first to last."""
+    ordered = sorted(days)
+    runs: list[tuple[date, date]] = []
+    for day in ordered:
+        if runs and day - runs[-1][1] <= timedelta(days=1):
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    if len(runs) > MANY_RUNS:
+        return [(ordered[0], ordered[-1])]
+    return runs
+
+
+def _within(field: str, runs: list[tuple[date, date]] | None) -> Q:
+    if runs is None:
+        return Q()
+    q = Q(pk__in=[])
+    for first, last in runs:
+        start_at, end_at = day_bounds(first, last)
+        q |= Q(**{f"{field}__gte": start_at, f"{field}__lt": end_at})
+    return q
+
+
+def _recount(todo: dict[str, list[tuple[date, date]] | None]) -> int:
+    """Replace the DailyCount rows of each kind on its day runs (None: all days) with fresh
+    counts from the sources: one delete, one grouped query per source, one insert."""
+    stale = Q(pk__in=[])
+    for kind, runs in todo.items():
+        stale |= Q(kind=kind, monthly=False) & (Q() if runs is None else _days(runs))
+    DailyCount.objects.filter(stale).delete()
+    zone = timezone.get_default_timezone()
+    money = DecimalField(max_digits=16, decimal_places=2)
+    rows = []
+    for kind, runs in todo.items():
+        source = SOURCES[kind]
+        group = {"d": TruncDate(source.at, tzinfo=zone), "ch": F(source.channel),
+                 "ca": F(source.campaign), "pe": F(source.person)}  # fmt: skip
+        if source.split is not None:
+            group["split"] = source.split
+        measures: dict[str, Any] = {
+            f"n{i}": Count("pk", filter=q) for i, q in enumerate(source.keys.values())
+        }
+        if source.amount:
+            measures["a"] = Coalesce(Sum(source.amount), Value(0), output_field=money)
+        grouped = (
+            source.rows().filter(_within(source.at, runs)).values(**group).annotate(**measures)
+        ).order_by()
+        for r in grouped:
+            for i, key in enumerate(source.keys):
+                if not r[f"n{i}"]:
+                    continue
+                rows.append(DailyCount(
+                    kind=kind, key=r.get("split") or key, day=r["d"], channel_id=r["ch"],
+                    campaign_id=r["ca"], person_id=r["pe"], count=r[f"n{i}"],
+                    amount=r.get("a") or 0,
+                ))  # fmt: skip
+    DailyCount.objects.bulk_create(rows, batch_size=5000)
+    _recount_months(todo)
+    return len(rows)
+
+
+def _month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _month_end(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def _recount_months(todo: dict[str, list[tuple[date, date]] | None]) -> None:
+    """Replace the month rows of the months the day runs touch with sums of their day rows."""
+    where = Q(pk__in=[])
+    for kind, runs in todo.items():
+        if runs is None:
+            where |= Q(kind=kind)
+        else:
+            for first, last in runs:
+                where |= Q(kind=kind, day__gte=_month(first), day__lte=_month_end(last))
+    DailyCount.objects.filter(where, monthly=True).delete()
+    sums = (
+        DailyCount.objects.filter(where, monthly=False)
+        .values("kind", "key", "channel_id", "campaign_id", "person_id", m=TruncMonth("day"))
+        .annotate(n=Sum("count"), a=Sum("amount"))
+        .order_by()
+    )
+    DailyCount.objects.bulk_create(
+        (
+            DailyCount(kind=r["kind"], key=r["key"], monthly=True, day=r["m"],
+                       channel_id=r["channel_id"], campaign_id=r["campaign_id"],
+                       person_id=r["person_id"], count=r["n"], amount=r["a"] or 0)
+            for r in sums
+        ),
+        batch_size=5000,
+    )  # fmt: skip
+
+
+def _days(runs: list[tuple[date, date]]) -> Q:
+    q = Q(pk__in=[])
+    for first, last in runs:
+        q |= Q(day__gte=first, day__lte=last)
+    return q
+
+
+def _lock() -> None:
+    """Serialise refreshes: two at once would both replace the same days."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+    # SQLite: the IMMEDIATE transaction already holds the database's write lock.
+
+
+def refresh() -> int:
+    """Recompute the marked days; returns how many marks it settled (0: all was current).
+
+    Only the marks read here are deleted: a change committed while this ran left its own
+    mark, which the next refresh picks up.
+    """
+    if not RollupMark.objects.exists():
+        return 0
+    with transaction.atomic():
+        _lock()
+        marks = list(RollupMark.objects.values_list("pk", "kind", "day"))
+        days: dict[str, set[date] | None] = {}
+        for _, kind, day in marks:
+            if day is None:
+                days[kind] = None
+            elif days.get(kind, set()) is not None:
+                days.setdefault(kind, set()).add(day)
+        _recount({k: None if d is None else _runs(d) for k, d in days.items()})
+        settled = [pk for pk, _, _ in marks]
+        for i in range(0, len(settled), 2000):
+            RollupMark.objects.filter(pk__in=settled[i : i + 2000]).delete()
+    return len(marks)
+
+
+def rebuild() -> int:
+    """Recompute every rollup from scratch; returns the number of DailyCount rows."""
+    from clm import bulk
+
+    mark_all()
+    refresh()
+    bulk.analyze([DailyCount])  # fresh statistics, or the planner guesses a handful of rows
+    return DailyCount.objects.count()
+
+
+# --- Reading ---------------------------------------------------------------------------------
+
+
+def _period(start: date | None, end: date | None) -> Q:
+    """Rows covering [start, end] once: month rows for the whole months inside, day rows for
+    the days of the partial months at either edge."""
+    first = date.min if start is None else start
+    last = date.max if end is None else end
+    whole_from = first if first.day == 1 else _month_end(first) + timedelta(days=1)
+    whole_to = (
+        last if last == date.max or last == _month_end(last) else _month(last) - timedelta(days=1)
+    )
+    if whole_from > whole_to:
+        return Q(monthly=False, day__gte=first, day__lte=last)
+    return (
+        Q(monthly=True, day__gte=whole_from, day__lte=_month(whole_to))
+        | Q(monthly=False, day__gte=first, day__lt=whole_from)
+        | Q(monthly=False, day__gt=whole_to, day__lte=last)
+    )
+
+
+def counts(
+    kind: str | Iterable[str],
+    *,
+    user: Any = None,
+    start: date | None = None,
+    end: date | None = None,
+    channel_id: int | None = None,
+    campaign_id: int | None = None,
+) -> QuerySet[DailyCount]:
+    """Current DailyCount rows of `kind` (or kinds) in [start, end], narrowed to a first-touch
+    channel and campaign and to what `user` may see; group and Sum("count") / Sum("amount").
+
+    Viewers who see every lead get every row; a sales rep only the rows they are the person
+    of (their own leads, their own activities and deals); anyone else nothing.
+    """
+    from crm.permissions import sees_all
+
+    refresh()
+    kinds = [kind] if isinstance(kind, str) else list(kind)
+    qs = DailyCount.objects.filter(kind__in=kinds)
+    if user is not None and not (getattr(user, "is_authenticated", False) and sees_all(user)):
+        from clm import roles
+
+        if getattr(user, "is_authenticated", False) and roles.has_role(user, roles.SALES_REP):
+            qs = qs.filter(person=user)
+        else:
+            qs = qs.none()
+    qs = qs.filter(_period(start, end))
+    if channel_id:
+        qs = qs.filter(channel_id=channel_id)
+    if campaign_id:
+        qs = qs.filter(campaign_id=campaign_id)
+    return qs
+
+
+# --- Receivers: saves and deletes of the source rows ------------------------------------------
+
+
+def _lead_saved(sender: Any, instance: Lead, created: bool, update_fields: Any, **kw: Any) -> None:
+    if created:
+        mark_moments(Kind.LEAD, [instance.created_at])
+    elif update_fields is None or LEAD_DIMENSIONS.intersection(update_fields):
+        mark_leads([instance.pk])
+
+
+def _lead_deleted(sender: Any, instance: Lead, **kw: Any) -> None:
+    # Its activities, deals, ratings and history go with it and mark their own days.
+    mark_moments(Kind.LEAD, [instance.created_at])
+
+
+def _remember(field: str) -> Callable[..., None]:
+    """A pre_save receiver keeping the stored value of `field`, whose old day needs a recount."""
+
+    def receiver(sender: Any, instance: Any, raw: bool = False, **kw: Any) -> None:
+        instance._rollup_old = (
+            sender.objects.filter(pk=instance.pk).values_list(field, flat=True).first()
+            if instance.pk
+            else None
+        )
+
+    return receiver
+
+
+def _activity_changed(sender: Any, instance: Activity, **kw: Any) -> None:
+    mark_moments(Kind.ACTIVITY, [instance.occurred_at, getattr(instance, "_rollup_old", None)])
+
+
+def _deal_changed(sender: Any, instance: Deal, **kw: Any) -> None:
+    mark_moments(Kind.DEAL, [instance.closed_at, getattr(instance, "_rollup_old", None)])
+
+
+def _feedback_changed(sender: Any, instance: LeadFeedback, **kw: Any) -> None:
+    created_at = Lead.objects.filter(pk=instance.lead_id).values_list("created_at", flat=True)
+    mark_moments(Kind.LEAD, created_at)
+
+
+def _history_changed(sender: Any, instance: LeadHistory, **kw: Any) -> None:
+    if instance.field == LeadHistory.Field.STAGE:
+        mark_moments(Kind.STAGE, [instance.at])
+
+
+def connect() -> None:
+    """Connect the receivers (CrmConfig.ready)."""
+    from django.db.models import signals
+
+    uid = "crm.rollups"
+    signals.post_save.connect(_lead_saved, sender=Lead, dispatch_uid=f"{uid}.lead")
+    signals.post_delete.connect(_lead_deleted, sender=Lead, dispatch_uid=f"{uid}.lead")
+    for model, field, changed in (
+        (Activity, "occurred_at", _activity_changed),
+        (Deal, "closed_at", _deal_changed),
+    ):
+        signals.pre_save.connect(_remember(field), sender=model, weak=False,
+                                 dispatch_uid=f"{uid}.{model.__name__}")  # fmt: skip
+        signals.post_save.connect(changed, sender=model, dispatch_uid=f"{uid}.{model.__name__}")
+        signals.post_delete.connect(changed, sender=model, dispatch_uid=f"{uid}.{model.__name__}")
+    for model, changed in ((LeadFeedback, _feedback_changed), (LeadHistory, _history_changed)):
+        signals.post_save.connect(changed, sender=model, dispatch_uid=f"{uid}.{model.__name__}")
+        signals.post_delete.connect(changed, sender=model, dispatch_uid=f"{uid}.{model.__name__}")
