@@ -79,6 +79,7 @@ class LeadHistory(models.Model):
         indexes = [
             models.Index(fields=["lead", "at"]),
             models.Index(fields=["field", "new", "at"]),
+            models.Index(fields=["field", "at"]),
         ]
 
     def __str__(self) -> str:
@@ -142,7 +143,11 @@ class Activity(models.Model):
     class Meta:
         ordering = ["-occurred_at", "-id"]
         verbose_name_plural = "activities"
-        indexes = [models.Index(fields=["lead", "-occurred_at"])]
+        indexes = [
+            models.Index(fields=["lead", "-occurred_at"]),
+            # The daily rollups recount a day's activities and stage changes by time.
+            models.Index(fields=["occurred_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d %H:%M}"
