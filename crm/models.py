@@ -263,7 +263,9 @@ class DailyCount(models.Model):
     - lead (day captured; person = owner): "" leads, "good"/"poor" current quality ratings;
     - activity (day it happened; person = who logged it): "" activities, "connected" calls;
     - deal (day closed; person = deal owner): "won"/"lost" deals, amount = their amounts;
-    - stage (day of the change; person = lead owner): key = the stage entered.
+    - stage (day of the change; person = lead owner): key = the stage entered;
+    - contact (day captured; person = owner; no channel or campaign): contacted leads per
+      bucket of time to first contact (crm.rollups.CONTACT_BOUNDS), for exact medians.
     """
 
     class Kind(models.TextChoices):
@@ -271,6 +273,7 @@ class DailyCount(models.Model):
         ACTIVITY = "activity", "Activity"
         DEAL = "deal", "Deal"
         STAGE = "stage", "Stage change"
+        CONTACT = "contact", "Time to first contact"
 
     kind = models.CharField(max_length=8, choices=Kind.choices)
     key = models.CharField(max_length=32, blank=True)

@@ -430,6 +430,14 @@ def deal_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 DASHBOARD_VIEWERS = (roles.ADMIN, roles.MARKETER, roles.SALES_MANAGER)
 
 
+def _settled(build: Any, *args: Any) -> Any:
+    """build(*args) reading the daily rollups as of one refresh."""
+    from crm import rollups
+
+    with rollups.settled():
+        return build(*args)
+
+
 def _dashboard_context(request: HttpRequest) -> dict[str, Any]:
     f = parse_filters(request.GET)
     user, currency = request.user, settings.CLM_CURRENCY
@@ -472,7 +480,10 @@ def sales_dashboard(request: HttpRequest) -> HttpResponse:
     from clm.dashcache import cached_data
 
     context = cached_data(
-        "sales", request.user, request.GET.urlencode(), lambda: _dashboard_context(request)
+        "sales",
+        request.user,
+        request.GET.urlencode(),
+        lambda: _settled(_dashboard_context, request),
     )
     from insights.dashboards import sales_section  # stored alerts, read on every view
 

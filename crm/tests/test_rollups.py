@@ -157,3 +157,89 @@ def test_reps_read_only_their_own_rows(make_user, manager):
     assert (leads_seen(manager), leads_seen(ann), leads_seen(bob)) == (5, 2, 3)
     marketer_less = make_user(roles.MARKETER)
     assert leads_seen(marketer_less) == 5  # marketers see every lead
+
+
+def _median(values: list[timedelta]) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    middle = (values[(len(values) - 1) // 2] + values[len(values) // 2]) / 2
+    return middle.total_seconds() / 3600
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"range": "30d"},
+        {"range": "90d"},
+        {"range": "custom", "start": "2000-01-01", "end": "2100-01-01"},
+        {"range": "90d", "channel": "email"},  # not in the buckets: every lead sorted
+    ],
+)
+def test_medians_from_contact_buckets_equal_the_medians_of_every_lead(
+    make_user, manager, query, monkeypatch
+):
+    from clm.filters import day_bounds, parse_filters
+    from crm import dashboards
+
+    reps = [make_user(roles.SALES_REP) for _ in range(3)]
+    rng = random.Random(9)
+    now = timezone.now()
+    # Delays on and around bucket edges, and spread out; some leads never contacted.
+    edges = [0, 59, 60, 61, 3599, 3600, 3601, 7200, 86399, 86400]
+    for _ in range(90):
+        captured = now - timedelta(days=rng.uniform(0.5, 170))
+        lead = lead_with_journey(
+            owner=rng.choice([*reps, None]),
+            created_at=captured,
+            touches=[{"channel_name": rng.choice(["Email", "Direct"])}],
+        )
+        if rng.random() < 0.85:
+            seconds = rng.choice(edges) if rng.random() < 0.4 else rng.randrange(0, 6 * 86400)
+            moment = min(captured + timedelta(seconds=seconds), now - timedelta(seconds=1))
+            activity_log(lead=lead, kind="email", by=manager, occurred_at=moment)
+    if query.get("channel") == "email":
+        query = {**query, "channel": str(Channel.objects.get(name="Email").pk)}
+    f = parse_filters(query)
+
+    def counting_every_lead(*args, **kwargs):
+        raise AssertionError("the medians should come from the contact buckets")
+
+    if "channel" not in query:
+        monkeypatch.setattr(dashboards, "median_by", counting_every_lead)
+    got = dashboards.contact_medians(user=manager, f=f)
+
+    start_at, end_at = day_bounds(f.start, f.end)
+    before_at, _ = day_bounds(*f.previous)
+    leads = Lead.objects.filter(first_contacted_at__isnull=False)
+    if "channel" in query:
+        leads = leads.filter(first_channel_id=int(query["channel"]))
+    rows = [(lead.created_at, lead.owner_id, lead.first_contacted_at - lead.created_at)
+            for lead in leads]  # fmt: skip
+    now_rows = [r for r in rows if start_at <= r[0] < end_at]
+    assert got.now == pytest.approx(_median([r[2] for r in now_rows]))
+    assert got.before == pytest.approx(
+        _median([r[2] for r in rows if before_at <= r[0] < start_at])
+    )
+    owners = {r[1] for r in now_rows if r[1] is not None}
+    assert got.by_owner == pytest.approx(
+        {o: _median([r[2] for r in now_rows if r[1] == o]) for o in owners}
+    )
+    assert now_rows  # the case has data to compare
+
+
+def test_month_rows_that_disagree_with_their_days_are_summed_anew(rep):
+    captured = at(timezone.localdate() - timedelta(days=40))
+    leads = [lead_with_journey(owner=rep, created_at=captured) for _ in range(3)]
+    rollups.refresh()
+    month = DailyCount.objects.get(
+        kind="lead", key="", monthly=True, day=captured.date().replace(day=1)
+    )
+    assert month.count == 3
+    DailyCount.objects.filter(pk=month.pk).update(count=0)  # damaged by hand
+    Lead.objects.get(pk=leads[0].pk).delete()  # would take the month row to -1
+    assert_matches_a_recount()
+    month = DailyCount.objects.get(
+        kind="lead", key="", monthly=True, day=captured.date().replace(day=1)
+    )
+    assert month.count == 2

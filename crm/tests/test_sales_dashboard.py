@@ -391,14 +391,15 @@ def test_queries_do_not_grow_with_the_number_of_leads(
     reps = [make_user(roles.SALES_REP) for _ in range(3)]
     client.force_login(manager)
     _busy_team(reps, 3)
-    # The first read after writes also recounts the changed days of the daily rollups: a
-    # fixed number of queries of its own (marks, lock, one delete, one grouped read per kind,
-    # one insert; the same again for month rows), whatever the number of rows or days changed.
-    recount = _recount_queries()
-    assert recount <= 16
+    # The first read after writes also recounts the changed days of the daily rollups, in
+    # queries of its own: marks, lock (and planner setting), the replaced rows, one delete,
+    # one grouped read per kind, the inserts, then the month rows (read, update, insert,
+    # delete). Only inserts and updates can take more than one statement (SQLite allows 999
+    # values per statement), however many rows or days changed.
+    assert _recount_queries() <= 20
     few = _queries(client)
     assert few <= 40
     _busy_team(reps, 27)
-    assert _recount_queries() == recount
+    assert _recount_queries() <= 20
     with django_assert_num_queries(few):
         _queries(client)
