@@ -196,23 +196,18 @@ def mark_leads(lead_ids: Iterable[int]) -> None:
     if len(ids) > MANY_LEADS:
         mark_all()
         return
-    captured = list(Lead.objects.filter(pk__in=ids).values_list("created_at", flat=True))
-    mark_moments(Kind.LEAD, captured)
-    mark_moments(Kind.CONTACT, captured)
-    mark_moments(
-        Kind.ACTIVITY,
-        Activity.objects.filter(lead_id__in=ids).values_list("occurred_at", flat=True).distinct(),
-    )
-    mark_moments(
-        Kind.DEAL,
-        Deal.objects.filter(lead_id__in=ids).values_list("closed_at", flat=True).distinct(),
-    )
-    mark_moments(
-        Kind.STAGE,
-        LeadHistory.objects.filter(lead_id__in=ids, field=LeadHistory.Field.STAGE)
-        .values_list("at", flat=True)
-        .distinct(),
-    )
+
+    def moments(model: Any, kind: str, at: str, **where: Any) -> QuerySet[Any]:
+        return model.objects.filter(**where).annotate(k=_text(kind)).values_list("k", at).order_by()
+
+    days = moments(Lead, Kind.LEAD, "created_at", pk__in=ids).union(
+        moments(Activity, Kind.ACTIVITY, "occurred_at", lead_id__in=ids),
+        moments(Deal, Kind.DEAL, "closed_at", lead_id__in=ids, closed_at__isnull=False),
+        moments(LeadHistory, Kind.STAGE, "at", lead_id__in=ids, field=LeadHistory.Field.STAGE),
+    )  # one query; UNION drops repeated timestamps
+    marks = {(kind, day_of(moment)) for kind, moment in days}
+    marks |= {(Kind.CONTACT, day) for kind, day in marks if kind == Kind.LEAD}
+    RollupMark.objects.bulk_create(RollupMark(kind=kind, day=day) for kind, day in marks)
 
 
 # --- Recomputing -----------------------------------------------------------------------------

@@ -71,12 +71,16 @@ def validate_owner(*, owner: AbstractUser | None) -> None:
 def _set_owner(
     *, lead: Lead, owner: AbstractUser | None, by: Actor, move_deals: bool = True
 ) -> None:
-    """Write the owner, move the lead's open deals with it and record the change."""
+    """Write the owner, move the lead's open deals with it and record the change.
+
+    move_deals=False is for a lead just captured: no deals, nothing counted but its capture
+    day, which its creation marked for the rollups already.
+    """
     old = lead.owner_id
     new = owner.pk if owner is not None else None
     Lead.objects.filter(pk=lead.pk).update(owner=owner)
-    rollups.mark_leads([lead.pk])
     if move_deals:
+        rollups.mark_leads([lead.pk])
         Deal.objects.filter(lead_id=lead.pk, closed_at__isnull=True).update(owner=owner)
     lead.owner = owner
     _history_row(lead=lead, field=LeadHistory.Field.OWNER, old=old, new=new, by=by).save()
