@@ -11,19 +11,27 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.utils.translation import gettext_lazy as _
 
 from attribution import selectors
 from attribution.models import AttributionRun, AttributionSummary, CreditLedger
 from campaigns.models import Campaign, Channel, Spend
-from clm.filters import Filters, day_bounds
+from clm.filters import Filters, day_bounds, days_and_months
 
 
-def _results(run: AttributionRun, f: Filters, start: date, end: date, model: str | None = None):
-    qs = AttributionSummary.objects.filter(
-        run=run, model=model or f.model, day__gte=start, day__lte=end
+def _results(
+    run: AttributionRun,
+    f: Filters,
+    start: date,
+    end: date,
+    model: str | None = None,
+    by_day: bool = False,
+):
+    """Summary rows of [start, end]: month rows for whole months unless `by_day`."""
+    qs = AttributionSummary.objects.filter(run=run, model=model or f.model).filter(
+        Q(monthly=False, day__gte=start, day__lte=end) if by_day else days_and_months(start, end)
     )
     if f.channel_id:
         qs = qs.filter(channel_id=f.channel_id)
@@ -122,7 +130,7 @@ def revenue_over_time(run: AttributionRun | None, f: Filters) -> dict[str, dict[
     if run is None:
         return out
     rows = (
-        _results(run, f, f.start, f.end)
+        _results(run, f, f.start, f.end, by_day=True)
         .filter(milestone="deal")
         .annotate(week=TruncWeek("day"))
         .values("week", "channel__name")
@@ -140,8 +148,8 @@ def model_comparison(run: AttributionRun | None, f: Filters) -> dict[str, dict[s
     out: dict[str, dict[str, float]] = {}
     if run is None:
         return out
-    qs = AttributionSummary.objects.filter(
-        run=run, milestone="deal", day__gte=f.start, day__lte=f.end
+    qs = AttributionSummary.objects.filter(run=run, milestone="deal").filter(
+        days_and_months(f.start, f.end)
     )
     if f.campaign_id:
         qs = qs.filter(campaign_id=f.campaign_id)
@@ -214,22 +222,24 @@ def top_paths(run: AttributionRun | None, f: Filters, limit: int = 10) -> list[d
                 run=run, model=run.model_names[0], channel_id=f.channel_id
             ).values("deal_id")
         )
-    paths: dict[int, list[str]] = defaultdict(list)
+    # Channel ids, not names: no join, and a tenth of the bytes for ~25,000 ledger rows.
+    paths: dict[int, list[int]] = defaultdict(list)
     revenue: dict[int, int] = defaultdict(int)
-    for deal_id, name, cents in ledger.order_by("deal_id", "position").values_list(
-        "deal_id", "channel__name", "value_cents"
+    for deal_id, channel_id, cents in ledger.order_by("deal_id", "position").values_list(
+        "deal_id", "channel_id", "value_cents"
     ):
-        if not paths[deal_id] or paths[deal_id][-1] != name:
-            paths[deal_id].append(name)
+        if not paths[deal_id] or paths[deal_id][-1] != channel_id:
+            paths[deal_id].append(channel_id)
         revenue[deal_id] += cents
-    tally: Counter[tuple[str, ...]] = Counter()
-    money: dict[tuple[str, ...], int] = defaultdict(int)
+    tally: Counter[tuple[int, ...]] = Counter()
+    money: dict[tuple[int, ...], int] = defaultdict(int)
     for deal_id, path in paths.items():
         key = tuple(path)
         tally[key] += 1
         money[key] += revenue[deal_id]
+    names = dict(Channel.objects.values_list("id", "name"))
     return [
-        {"path": list(path), "deals": n, "revenue": money[path] / 100}
+        {"path": [names[c] for c in path], "deals": n, "revenue": money[path] / 100}
         for path, n in tally.most_common(limit)
     ]
 

@@ -134,16 +134,24 @@ class AttributionSummary(CreditedOutcome):
     """The run's results summed over its partitions: what dashboards and reports read.
 
     Written in one statement when the run finishes. An incremental refresh of a partition
-    appends the difference it made (new rows minus old) rather than rewriting the summary, so
-    refreshes stay quick and never race on a row; readers always SUM, so a key may have
-    several rows. The next full run writes a fresh summary.
+    appends the difference it made (new rows minus old, per day and per month) rather than
+    rewriting the summary, so refreshes stay quick and never race on a row; readers always
+    SUM, so a key may have several rows. The next full run writes a fresh summary.
     """
 
     run = models.ForeignKey(AttributionRun, on_delete=models.CASCADE, related_name="summary")
+    # Month rows (day = the 1st) sum that month's day rows, written and refreshed with them:
+    # a year's figures read a dozen of them plus the days of the partial months at its edges
+    # (clm.filters.days_and_months). Readers of plain day ranges filter monthly=False.
+    # A database default too: the run's day rows are written with INSERT ... SELECT and COPY.
+    monthly = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         verbose_name_plural = "attribution summaries"
-        indexes = [models.Index(fields=["run", "model", "milestone", "day"])]
+        indexes = [
+            models.Index(fields=["run", "model", "milestone", "day"]),
+            models.Index(fields=["run", "monthly", "milestone", "day"]),
+        ]
 
 
 class CreditLedger(models.Model):

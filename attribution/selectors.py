@@ -11,6 +11,7 @@ import pandas as pd
 from django.db.models import Q, QuerySet, Sum
 
 from attribution.models import AttributionRun, AttributionSummary, Milestone, RunPartition
+from clm.filters import days_and_months
 from leads.models import Lead, Touchpoint
 
 TOUCH_COLUMNS = ["touch_id", "lead_id", "ts", "channel", "campaign_id", "is_lead_creation"]
@@ -133,14 +134,12 @@ def results(
 ) -> QuerySet[AttributionSummary]:
     """The run's stored results for one model within [start, end] conversion days.
 
-    Rows of the run's summary: sum them (a key may have several rows).
+    Rows of the run's summary (month rows for the whole months, day rows for the rest): sum
+    them, a key may have several rows.
     """
-    qs = AttributionSummary.objects.filter(run=run, model=model)
-    if start:
-        qs = qs.filter(day__gte=start)
-    if end:
-        qs = qs.filter(day__lte=end)
-    return qs
+    return AttributionSummary.objects.filter(run=run, model=model).filter(
+        days_and_months(start or None, end or None)
+    )
 
 
 def per_unit(spend: Decimal, count: float) -> Decimal | None:

@@ -20,7 +20,8 @@ import pandas as pd
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, Sum
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from attribution import engine, selectors
@@ -254,7 +255,11 @@ def partition_credit(*, partition_id: int, cutoff: datetime | None = None) -> in
         CreditLedger.objects.filter(partition=part).delete()
         bulk.insert_frame(AttributionResult, results, RESULT_COLUMNS)
         if old is not None:
-            bulk.insert_frame(AttributionSummary, summary_difference(old, results), SUMMARY_COLUMNS)
+            difference = summary_difference(old, results)
+            bulk.insert_frame(AttributionSummary, difference, SUMMARY_COLUMNS)
+            bulk.insert_frame(
+                AttributionSummary, by_month(difference), [*SUMMARY_COLUMNS, "monthly"]
+            )
         bulk.insert_frame(CreditLedger, ledger, LEDGER_COLUMNS)
         RunPartition.objects.filter(pk=part.pk).update(
             status=RunPartition.Status.DONE,
@@ -308,6 +313,21 @@ def summary_difference(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     return diff.loc[moved, SUMMARY_COLUMNS].reset_index(drop=True)
 
 
+def by_month(difference: pd.DataFrame) -> pd.DataFrame:
+    """Summary difference rows summed per month, as month rows (day = the 1st)."""
+    if difference is None or len(difference) == 0:
+        return pd.DataFrame(columns=[*SUMMARY_COLUMNS, "monthly"])
+    frame = difference.copy()
+    frame["day"] = pd.to_datetime(frame["day"]).dt.to_period("M").dt.start_time.dt.date
+    months = (
+        frame.groupby(SUMMARY_KEY, dropna=False)
+        .agg(conversions=("conversions", "sum"), value_cents=("value_cents", "sum"))
+        .reset_index()
+    )
+    months["monthly"] = True
+    return months[[*SUMMARY_COLUMNS, "monthly"]]
+
+
 def summary_write(*, run: AttributionRun) -> int:
     """Replace the run's summary with its results summed over partitions (one statement)."""
     table, source = AttributionSummary._meta.db_table, AttributionResult._meta.db_table
@@ -320,6 +340,20 @@ def summary_write(*, run: AttributionRun) -> int:
         with connection.cursor() as cursor:
             cursor.execute(sql, [run.pk])
             written = cursor.rowcount
+            # The month rows, summed from the day rows just written (Django's SQL for the
+            # month, so both databases truncate dates their own way).
+            months = (
+                AttributionSummary.objects.filter(run=run, monthly=False)
+                .values("model", "milestone", "channel_id", "campaign_id", month=TruncMonth("day"))
+                .annotate(c=Sum("conversions"), v=Sum("value_cents"))
+                .order_by()
+            )
+            select, params = months.query.sql_with_params()
+            columns = "model, milestone, channel_id, campaign_id, day, conversions, value_cents"
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}, run_id, monthly) SELECT m.*, %s, %s FROM ({select}) m",  # noqa: E501, S608  # nosec B608
+                [run.pk, True, *params],
+            )
     # The dashboards read these at once: without fresh statistics the planner assumes the
     # tables are as small as before the run and sorts on disk.
     bulk.analyze([AttributionSummary, CreditLedger])

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from django.db.models import Q
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -116,4 +117,34 @@ def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     return (
         timezone.make_aware(datetime.combine(start, time.min)),
         timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min)),
+    )
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def month_end(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def days_and_months(start: date | None, end: date | None) -> Q:
+    """Rows covering [start, end] once, in a table of day rows and month rows (`monthly`; a
+    month row's `day` is the 1st and holds the sum of that month's day rows): month rows for
+    the whole months inside, day rows for the days of the partial months at either edge.
+    None: open-ended."""
+    first = date.min if start is None else start
+    last = date.max if end is None else end
+    whole_from = first if first.day == 1 else month_end(first) + timedelta(days=1)
+    whole_to = (
+        last
+        if last == date.max or last == month_end(last)
+        else month_start(last) - timedelta(days=1)
+    )
+    if whole_from > whole_to:
+        return Q(monthly=False, day__gte=first, day__lte=last)
+    return (
+        Q(monthly=True, day__gte=whole_from, day__lte=month_start(whole_to))
+        | Q(monthly=False, day__gte=first, day__lt=whole_from)
+        | Q(monthly=False, day__gt=whole_to, day__lte=last)
     )

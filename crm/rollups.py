@@ -42,7 +42,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 
-from clm.filters import day_bounds
+from clm.filters import day_bounds, days_and_months, month_end, month_start
 from crm.models import Activity, DailyCount, Deal, LeadFeedback, LeadHistory, RollupMark
 from leads.models import Lead
 
@@ -302,7 +302,9 @@ def _shift_months(before: list[tuple], after: list[tuple]) -> None:
     delta: dict[tuple, list] = {}
     for rows, sign in ((after, 1), (before, -1)):
         for kind, key, day, channel, campaign, person, count, amount in rows:
-            cell = delta.setdefault((kind, key, _month(day), channel, campaign, person), [0, 0])
+            cell = delta.setdefault(
+                (kind, key, month_start(day), channel, campaign, person), [0, 0]
+            )
             cell[0] += sign * count
             cell[1] += sign * amount
     delta = {ident: cell for ident, cell in delta.items() if cell[0] or cell[1]}
@@ -311,7 +313,7 @@ def _shift_months(before: list[tuple], after: list[tuple]) -> None:
     months, their_days = Q(pk__in=[]), Q(pk__in=[])
     for kind, month in {(ident[0], ident[2]) for ident in delta}:
         months |= Q(kind=kind, day=month)
-        their_days |= Q(kind=kind, day__gte=month, day__lte=_month_end(month))
+        their_days |= Q(kind=kind, day__gte=month, day__lte=month_end(month))
     existing = {
         (r.kind, r.key, r.day, r.channel_id, r.campaign_id, r.person_id): r
         for r in DailyCount.objects.filter(months, monthly=True)
@@ -342,14 +344,6 @@ def _shift_months(before: list[tuple], after: list[tuple]) -> None:
         DailyCount.objects.bulk_create(create, batch_size=5000)
 
 
-def _month(day: date) -> date:
-    return day.replace(day=1)
-
-
-def _month_end(day: date) -> date:
-    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-
-
 def _recount_months(todo: dict[str, list[tuple[date, date]] | None]) -> None:
     """Replace the month rows of the months the day runs touch with sums of their day rows."""
     where = Q(pk__in=[])
@@ -358,7 +352,7 @@ def _recount_months(todo: dict[str, list[tuple[date, date]] | None]) -> None:
             where |= Q(kind=kind)
         else:
             for first, last in runs:
-                where |= Q(kind=kind, day__gte=_month(first), day__lte=_month_end(last))
+                where |= Q(kind=kind, day__gte=month_start(first), day__lte=month_end(last))
     DailyCount.objects.filter(where, monthly=True).delete()
     _recount_months_of(where)
 
@@ -454,21 +448,8 @@ def settled() -> Iterator[None]:
 
 
 def period(start: date | None, end: date | None) -> Q:
-    """Rows covering [start, end] once: month rows for the whole months inside, day rows for
-    the days of the partial months at either edge."""
-    first = date.min if start is None else start
-    last = date.max if end is None else end
-    whole_from = first if first.day == 1 else _month_end(first) + timedelta(days=1)
-    whole_to = (
-        last if last == date.max or last == _month_end(last) else _month(last) - timedelta(days=1)
-    )
-    if whole_from > whole_to:
-        return Q(monthly=False, day__gte=first, day__lte=last)
-    return (
-        Q(monthly=True, day__gte=whole_from, day__lte=_month(whole_to))
-        | Q(monthly=False, day__gte=first, day__lt=whole_from)
-        | Q(monthly=False, day__gt=whole_to, day__lte=last)
-    )
+    """Rows covering [start, end] once (see clm.filters.days_and_months)."""
+    return days_and_months(start, end)
 
 
 def counts(

@@ -11,6 +11,7 @@ import pandas as pd
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncWeek
 
+from clm.filters import days_and_months
 from insights.models import Alert, BudgetAdvice, ChannelInterval, ScoringModel
 
 # Addresses anyone can open: a lead from one of these gave no company domain.
@@ -251,7 +252,8 @@ def revenue_by_model(*, run: Any, start: date, end: date) -> pd.DataFrame:
     from attribution.models import AttributionSummary
 
     rows = (
-        AttributionSummary.objects.filter(run=run, milestone="deal", day__gte=start, day__lte=end)
+        AttributionSummary.objects.filter(run=run, milestone="deal")
+        .filter(days_and_months(start, end))
         .values_list("model", "channel__name")
         .annotate(value=Sum("value_cents"))
     )

@@ -68,12 +68,26 @@ def test_linear_credits_split_a_deal_evenly_over_its_touches(journeys, run_now):
     assert (first.channel.name, first.value_cents, first.share) == ("Paid Search", 100_000, 1.0)
 
 
-def _by_key(run, rows=AttributionResult):
+def _by_key(run, rows=AttributionResult, monthly=False):
+    """Conversions and cents per key; summary: its day rows (or its month rows)."""
     out = defaultdict(lambda: [0.0, 0])
-    for r in rows.objects.filter(run=run):
+    stored = rows.objects.filter(run=run)
+    if rows is AttributionSummary:
+        stored = stored.filter(monthly=monthly)
+    for r in stored:
         key = (r.model, r.milestone, r.channel_id, r.campaign_id, r.day)
         out[key][0] += r.conversions
         out[key][1] += r.value_cents
+    return {k: (round(v[0], 9), v[1]) for k, v in out.items() if v[1] or abs(v[0]) > 1e-9}
+
+
+def _by_month(by_key):
+    """Day keys summed per month (the day of a month key is the 1st)."""
+    out = defaultdict(lambda: [0.0, 0])
+    for (model, milestone, channel, campaign, day), (conversions, cents) in by_key.items():
+        key = (model, milestone, channel, campaign, day.replace(day=1))
+        out[key][0] += conversions
+        out[key][1] += cents
     return {k: (round(v[0], 9), v[1]) for k, v in out.items() if v[1] or abs(v[0]) > 1e-9}
 
 
@@ -152,15 +166,17 @@ def test_closing_a_deal_in_the_crm_refreshes_its_lead_credits_after_commit(
 def test_the_summary_that_dashboards_read_sums_the_partitions_exactly(journeys, run_now):
     run = run_now(partitions=3)
     assert _by_key(run, AttributionSummary) == _by_key(run)
+    assert _by_key(run, AttributionSummary, monthly=True) == _by_month(_by_key(run))
     # Fewer rows: one per key, not one per key and partition.
-    assert AttributionSummary.objects.filter(run=run).count() <= run.results.count()
+    days = AttributionSummary.objects.filter(run=run, monthly=False)
+    assert days.count() <= run.results.count()
 
 
 def test_a_refresh_moves_the_summary_by_exactly_what_changed(journeys, run_now, rep):
     from crm.services import deal_close, deal_create
 
     run = run_now(partitions=2)
-    summary_rows = AttributionSummary.objects.filter(run=run).count()
+    summary_rows = AttributionSummary.objects.filter(run=run, monthly=False).count()
     changed = journeys["deals"][1]
     changed.amount = Decimal("500.00")
     changed.save()
@@ -173,13 +189,17 @@ def test_a_refresh_moves_the_summary_by_exactly_what_changed(journeys, run_now, 
     services.refresh_lead(lead_id=lead.pk)
     services.refresh_lead(lead_id=lead.pk)  # nothing new: adds no summary row
     assert _by_key(run, AttributionSummary) == _by_key(run)
+    assert _by_key(run, AttributionSummary, monthly=True) == _by_month(_by_key(run))
     for model in engine.MODELS:
-        cents = AttributionSummary.objects.filter(run=run, model=model, milestone="deal")
-        assert cents.aggregate(s=Sum("value_cents"))["s"] == 100_000 + 50_000 + 1 + 123, model
+        for monthly in (False, True):
+            cents = AttributionSummary.objects.filter(
+                run=run, model=model, milestone="deal", monthly=monthly
+            )
+            assert cents.aggregate(s=Sum("value_cents"))["s"] == 100_000 + 50_000 + 1 + 123
     # Only the moved keys got a difference row.
-    assert AttributionSummary.objects.filter(run=run).count() - summary_rows < 10 * len(
-        engine.MODELS
-    )
+    assert AttributionSummary.objects.filter(
+        run=run, monthly=False
+    ).count() - summary_rows < 10 * len(engine.MODELS)
 
 
 def test_summary_difference_is_new_minus_old_and_drops_unmoved_keys():
