@@ -19,8 +19,6 @@ from django.db.models import (
     Aggregate,
     Case,
     Count,
-    DurationField,
-    ExpressionWrapper,
     F,
     Min,
     Q,
@@ -57,6 +55,26 @@ def _by_first_touch(qs: QuerySet[Any], f: Filters, lead: str = "") -> QuerySet[A
     if f.campaign_id:
         qs = qs.filter(**{f"{lead}first_campaign_id": f.campaign_id})
     return qs
+
+
+# Which figure of a leaderboard or sources row each (kind, key) of the daily rollups gives.
+_FIGURES = {
+    (DailyCount.Kind.LEAD, ""): "leads",
+    (DailyCount.Kind.ACTIVITY, ""): "activities",
+    (DailyCount.Kind.ACTIVITY, "connected"): "calls_connected",
+    (DailyCount.Kind.DEAL, "won"): "deals_won",
+    (DailyCount.Kind.DEAL, "lost"): "deals_lost",
+}
+
+
+def _fill(row: Any, cell: dict[str, Any]) -> None:
+    """Set the figure a summed rollup cell (kind, key, n, amount) gives, if the row has it."""
+    figure = _FIGURES.get((cell["kind"], cell["key"]))
+    if figure is None or not hasattr(row, figure):
+        return
+    setattr(row, figure, cell["n"])
+    if figure == "deals_won":
+        row.revenue_won = _money(cell["amount"])
 
 
 def _daily(kind: str | tuple[str, ...], *, user: Viewer, f: Filters) -> QuerySet[DailyCount]:
@@ -112,11 +130,7 @@ def _hours(value: timedelta | None) -> float | None:
 
 def _with_time_to_contact(leads: QuerySet[Lead]) -> QuerySet[Lead]:
     """Annotate the time from capture to first contact (None until contacted)."""
-    return leads.annotate(
-        to_contact=ExpressionWrapper(
-            F("first_contacted_at") - F("created_at"), output_field=DurationField()
-        )
-    )
+    return leads.annotate(to_contact=rollups.TIME_TO_CONTACT)
 
 
 class _Median(Aggregate):
@@ -464,17 +478,7 @@ def rep_leaderboard(
         .annotate(n=Sum("count"), amount=Sum("amount"))
         .order_by()
     ):
-        rep, cell = row(r["person_id"]), (r["kind"], r["key"])
-        if cell == (DailyCount.Kind.ACTIVITY, ""):
-            rep.activities = r["n"]
-        elif cell == (DailyCount.Kind.ACTIVITY, "connected"):
-            rep.calls_connected = r["n"]
-        elif cell == (DailyCount.Kind.DEAL, "won"):
-            rep.deals_won, rep.revenue_won = r["n"], _money(r["amount"])
-        elif cell == (DailyCount.Kind.DEAL, "lost"):
-            rep.deals_lost = r["n"]
-        elif cell == (DailyCount.Kind.LEAD, ""):
-            rep.leads = r["n"]
+        _fill(row(r["person_id"]), r)
     for owner_id, hours in (medians or contact_medians(user=user, f=f)).by_owner.items():
         row(owner_id).first_contact_hours = hours
     people = get_user_model().objects.filter(
@@ -542,16 +546,10 @@ def sources(*, user: Viewer, f: Filters) -> list[SourceRow]:
     for r in (
         _daily((DailyCount.Kind.LEAD, DailyCount.Kind.DEAL), user=user, f=f)
         .values("channel_id", "channel__name", "channel__color", "kind", "key")
-        .annotate(n=Sum("count"), revenue=Sum("amount"))
+        .annotate(n=Sum("count"), amount=Sum("amount"))
         .order_by()
     ):
-        source, cell = row(r), (r["kind"], r["key"])
-        if cell == (DailyCount.Kind.LEAD, ""):
-            source.leads = r["n"]
-        elif cell == (DailyCount.Kind.DEAL, "won"):
-            source.deals_won, source.revenue_won = r["n"], _money(r["revenue"])
-        elif cell == (DailyCount.Kind.DEAL, "lost"):
-            source.deals_lost = r["n"]
+        _fill(row(r), r)
     return sorted(rows.values(), key=lambda r: (-r.revenue_won, -r.leads, r.channel.lower()))
 
 

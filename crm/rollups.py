@@ -2,12 +2,15 @@
 
 A dashboard must answer from stored aggregates, not by counting 100,000 leads or 200,000
 activities on every first view. Each kind of DailyCount is a grouped count of one source
-(leads by capture day, activities by day, closed deals by close day, stage changes by day)
-per first-touch channel, first-touch campaign and person.
+(leads and their current ratings by capture day, activities by day, closed deals by close
+day, stage changes by day) per first-touch channel, first-touch campaign and person, plus
+contacted leads per capture day, owner and bucket of time to first contact. Month rows hold
+the sums of whole months, so a year reads a dozen of them and the days at its edges.
 
 Keeping them exact: every write that changes what a day counts marks that day (a RollupMark
 row in the writer's own transaction), and `refresh()`, which the dashboards call before they
-read, recomputes the marked days from their source rows. Saves and deletes of leads,
+read, recounts the marked days from their source rows and moves the month rows by the
+difference. Saves and deletes of leads,
 activities, ratings, stage changes and deals are marked by the receivers at the bottom of this
 module: those rows are written by four apps (leads, crm, the admin, the API) and a receiver
 sees them all. Bulk updates that bypass save() (reassignment, first-touch changes) call
