@@ -139,7 +139,11 @@ class AttributionSummary(CreditedOutcome):
     SUM, so a key may have several rows. The next full run writes a fresh summary.
     """
 
-    run = models.ForeignKey(AttributionRun, on_delete=models.CASCADE, related_name="summary")
+    # No index of its own: the indexes below start with the run. A lone run index misleads
+    # the planner (rows of a run lie together, so scanning them all looks cheap).
+    run = models.ForeignKey(
+        AttributionRun, on_delete=models.CASCADE, related_name="summary", db_index=False
+    )
     # Month rows (day = the 1st) sum that month's day rows, written and refreshed with them:
     # a year's figures read a dozen of them plus the days of the partial months at its edges
     # (clm.filters.days_and_months). Readers of plain day ranges filter monthly=False.
@@ -157,7 +161,10 @@ class AttributionSummary(CreditedOutcome):
 class CreditLedger(models.Model):
     """Which touchpoint of a won deal got what share of its revenue, under which model."""
 
-    run = models.ForeignKey(AttributionRun, on_delete=models.CASCADE, related_name="ledger")
+    # No index of its own: the indexes below start with the run (see AttributionSummary).
+    run = models.ForeignKey(
+        AttributionRun, on_delete=models.CASCADE, related_name="ledger", db_index=False
+    )
     partition = models.ForeignKey(RunPartition, on_delete=models.CASCADE, related_name="ledger")
     model = models.CharField(max_length=20)
     deal = models.ForeignKey("crm.Deal", on_delete=models.CASCADE, related_name="credits")
