@@ -32,7 +32,7 @@ def _context(request: HttpRequest, query: Any = None, viewer: Any = None) -> dic
     campaigns = dashboards.roi_rows(run, f, "campaign")
     from crm.selectors import lead_quality_by_channel
 
-    quality = lead_quality_by_channel(user=viewer or request.user)
+    quality = lead_quality_by_channel(user=viewer or request.user, f=f)
     return {
         "filters": f,
         "presets": PRESETS,

@@ -327,15 +327,23 @@ def lead_page(*, user: Viewer, lead_id: int) -> LeadPage | None:
 # --- Quality feedback for marketing ----------------------------------------------------------
 
 
-def _quality_rows(user: Viewer, key: str, name: str) -> list[dict[str, Any]]:
-    """Leads and current ratings per value of the lead field `key` (its label from `name`).
+def _quality_rows(user: Viewer, key: str, name: str, f: Any = None) -> list[dict[str, Any]]:
+    """Leads and current ratings per value of the lead field `key` (its label from `name`):
+    of every lead, or of the leads captured in the period of dashboard filters `f` (narrowed
+    to their first-touch channel and campaign).
 
     Read from the daily lead rollup (crm.rollups): a few rows per day instead of every lead.
     """
     from crm import rollups
 
+    period = (
+        {}
+        if f is None
+        else {"start": f.start, "end": f.end, "channel_id": f.channel_id,
+              "campaign_id": f.campaign_id}
+    )  # fmt: skip
     cells = (
-        rollups.counts(DailyCount.Kind.LEAD, user=user)
+        rollups.counts(DailyCount.Kind.LEAD, user=user, **period)
         .values("key", group_id=F(f"{key}_id"), label=F(f"{key}__{name}"))
         .annotate(n=Sum("count"))
         .order_by()
@@ -355,9 +363,10 @@ def _quality_rows(user: Viewer, key: str, name: str) -> list[dict[str, Any]]:
     return result
 
 
-def lead_quality_by_channel(*, user: Viewer) -> list[dict[str, Any]]:
-    """Per first-touch channel: leads, rated, good, poor and good share (good / rated)."""
-    return _quality_rows(user, "channel", "name")
+def lead_quality_by_channel(*, user: Viewer, f: Any = None) -> list[dict[str, Any]]:
+    """Per first-touch channel: leads, rated, good, poor and good share (good / rated); all
+    leads, or those captured in the period of dashboard filters `f`."""
+    return _quality_rows(user, "channel", "name", f)
 
 
 def lead_quality_by_campaign(*, user: Viewer) -> list[dict[str, Any]]:

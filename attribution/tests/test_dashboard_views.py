@@ -129,3 +129,29 @@ def test_an_expired_share_link_stops_working(client, admin, data):
     assert client.get(f"/dashboards/shared/{token}/").status_code == 404
     with pytest.raises(ValueError):
         services.share_link_create(label="x", query="", days=999, created_by=admin)
+
+
+def test_lead_quality_follows_the_period_and_channel_filters(client, marketer, rep):
+    from crm.services import feedback_rate
+    from crm.tests.factories import lead_with_journey as crm_lead
+
+    now = timezone.now()
+    rated = [  # (days ago captured, first-touch channel, rating)
+        (5, "Email", "good"), (10, "Email", "good"), (12, "Paid Search", "good"),
+        (60, "Email", "good"), (200, "Paid Search", "good"),
+    ]  # fmt: skip
+    for days, channel, rating in rated:
+        lead = crm_lead(owner=rep, created_at=now - timedelta(days=days),
+                        touches=[{"channel_name": channel}])  # fmt: skip
+        feedback_rate(lead=lead, rating=rating, by=rep)
+    client.force_login(marketer)
+
+    def quality(**params):
+        rows = client.get("/dashboards/marketing/", params).context["quality_rows"]
+        return {r["channel"]: (r["leads"], r["good"]) for r in rows}
+
+    assert quality(range="30d") == {"Email": (2, 2), "Paid Search": (1, 1)}
+    assert quality(range="90d") == {"Email": (3, 3), "Paid Search": (1, 1)}
+    email = Channel.objects.get(name="Email").pk
+    assert quality(range="90d", channel=email) == {"Email": (3, 3)}
+    assert quality(range="365d") == {"Email": (3, 3), "Paid Search": (2, 2)}
