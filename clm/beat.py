@@ -2,7 +2,8 @@
 
 Each job that does real work claims its period first (clm.services.job_claim), so a second
 beat process (a failover left running, a restarted beat) cannot run it twice in one period.
-The outbox relay needs no claim: two relays skip each other's locked rows.
+The outbox relay needs no claim: two relays skip each other's locked rows. Nor does the rollup
+refresh: refreshes take one advisory lock in turn, and a second finds no marks left.
 """
 
 from celery.schedules import crontab
