@@ -23,6 +23,15 @@ from clm.api import Conflict, ErrorOutput
 REPORT_ROLES = (roles.ADMIN, roles.MARKETER, roles.SALES_MANAGER)
 
 
+# The query of an ROI report, on the reports endpoint and on a run's results.
+ROI_PARAMETERS = [
+    OpenApiParameter("model", str, enum=list(engine.MODELS)),
+    OpenApiParameter("start", date),
+    OpenApiParameter("end", date),
+    OpenApiParameter("group_by", str, enum=["channel", "campaign"]),
+]
+
+
 class CanReadReports(BasePermission):
     """Admins, marketers and sales managers read ROI; marketers and admins start runs."""
 
@@ -106,13 +115,7 @@ class RoiReportView(APIView):
     permission_classes = [CanReadReports]
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("model", str, enum=list(engine.MODELS)),
-            OpenApiParameter("start", date),
-            OpenApiParameter("end", date),
-            OpenApiParameter("group_by", str, enum=["channel", "campaign"]),
-            OpenApiParameter("run", int),
-        ],
+        parameters=[*ROI_PARAMETERS, OpenApiParameter("run", int)],
         responses={200: RoiOut, 400: ErrorOutput, 404: ErrorOutput},
         summary="ROI per channel or campaign",
     )
@@ -175,12 +178,7 @@ class RunViewSet(
         return Response(RunOut(run).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("model", str, enum=list(engine.MODELS)),
-            OpenApiParameter("start", date),
-            OpenApiParameter("end", date),
-            OpenApiParameter("group_by", str, enum=["channel", "campaign"]),
-        ],
+        parameters=ROI_PARAMETERS,
         responses={200: RoiOut, 409: ErrorOutput},
         summary="ROI results of one finished run",
     )
