@@ -178,10 +178,7 @@ def funnel_by_channel(run: AttributionRun | None, f: Filters) -> list[dict[str, 
     ):
         counts[r["channel__name"]][r["milestone"]] += r["c"] or 0.0
     qualified = (
-        rollups.counts(
-            DailyCount.Kind.STAGE, start=f.start, end=f.end, channel_id=f.channel_id,
-            campaign_id=f.campaign_id,
-        )
+        rollups.counts(DailyCount.Kind.STAGE, f=f)
         .filter(key=Lead.Stage.QUALIFIED)
         .values("channel__name")
         .annotate(n=Sum("count"))

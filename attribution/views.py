@@ -19,11 +19,13 @@ from attribution import charts, dashboards, engine, selectors, services
 from clm import roles
 from clm.csvexport import csv_response
 from clm.filters import PRESETS, parse_filters
+from crm import rollups
 
 VIEWERS = (roles.ADMIN, roles.MARKETER, roles.SALES_MANAGER)
 RUNNERS = (roles.ADMIN, roles.MARKETER)
 
 
+@rollups.settled()  # one refresh of the daily rollups for the whole page
 def _context(request: HttpRequest, query: Any = None, viewer: Any = None) -> dict[str, Any]:
     f = parse_filters(request.GET if query is None else query, models=engine.MODELS)
     run = selectors.latest_run(model=f.model)

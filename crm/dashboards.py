@@ -77,14 +77,6 @@ def _fill(row: Any, cell: dict[str, Any]) -> None:
         row.revenue_won = _money(cell["amount"])
 
 
-def _daily(kind: str | tuple[str, ...], *, user: Viewer, f: Filters) -> QuerySet[DailyCount]:
-    """The daily rollup rows of `kind` (or kinds) in the filter's period, channel and campaign."""
-    return rollups.counts(
-        kind, user=user, start=f.start, end=f.end, channel_id=f.channel_id,
-        campaign_id=f.campaign_id,
-    )  # fmt: skip
-
-
 def scoped_leads(*, user: Viewer, f: Filters) -> QuerySet[Lead]:
     """Leads the user may see whose first touch matches the filter's channel and campaign."""
     return _by_first_touch(leads_visible_to(user), f)
@@ -472,7 +464,7 @@ def rep_leaderboard(
 
     kinds = (DailyCount.Kind.ACTIVITY, DailyCount.Kind.DEAL, DailyCount.Kind.LEAD)
     for r in (
-        _daily(kinds, user=user, f=f)
+        rollups.counts(kinds, user=user, f=f)
         .filter(person__isnull=False)
         .values("person_id", "kind", "key")
         .annotate(n=Sum("count"), amount=Sum("amount"))
@@ -544,7 +536,7 @@ def sources(*, user: Viewer, f: Filters) -> list[SourceRow]:
         )
 
     for r in (
-        _daily((DailyCount.Kind.LEAD, DailyCount.Kind.DEAL), user=user, f=f)
+        rollups.counts((DailyCount.Kind.LEAD, DailyCount.Kind.DEAL), user=user, f=f)
         .values("channel_id", "channel__name", "channel__color", "kind", "key")
         .annotate(n=Sum("count"), amount=Sum("amount"))
         .order_by()

@@ -29,6 +29,16 @@ def sees_all(user: Viewer) -> bool:
     return roles.has_role(user, *SEE_ALL)
 
 
+def lead_scope(user: Viewer) -> str:
+    """Which leads `user` sees: "all" (admins, managers, marketers), "own" (a rep: the leads
+    they own) or "none" (anyone else, anonymous included)."""
+    if not getattr(user, "is_authenticated", False):
+        return "none"
+    if sees_all(user):
+        return "all"
+    return "own" if roles.has_role(user, roles.SALES_REP) else "none"
+
+
 def may_change(user: Viewer) -> bool:
     """True when the user may change CRM records (marketers only read)."""
     return roles.has_role(user, *CHANGE)

@@ -45,7 +45,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 
-from clm.filters import day_bounds, days_and_months, month_end, month_start
+from clm.filters import Filters, day_bounds, days_and_months, month_end, month_start
 from crm.models import Activity, DailyCount, Deal, LeadFeedback, LeadHistory, RollupMark
 from leads.models import Lead
 
@@ -172,11 +172,16 @@ def day_of(moment: datetime) -> date:
     return timezone.localdate(moment, timezone.get_default_timezone())
 
 
+def mark_days(marks: Iterable[tuple[str, date | None]]) -> None:
+    """Mark (kind, day) pairs for recomputation, in one insert (day None: every day)."""
+    rows = [RollupMark(kind=kind, day=day) for kind, day in set(marks)]
+    if rows:
+        RollupMark.objects.bulk_create(rows)
+
+
 def mark(kind: str, days: Iterable[date | None]) -> None:
     """Mark days of `kind` for recomputation (None: every day)."""
-    marks = [RollupMark(kind=kind, day=day) for day in set(days)]
-    if marks:
-        RollupMark.objects.bulk_create(marks)
+    mark_days((kind, day) for day in days)
 
 
 def mark_moments(kind: str, moments: Iterable[datetime | None]) -> None:
@@ -209,8 +214,7 @@ def mark_leads(lead_ids: Iterable[int]) -> None:
         moments(LeadHistory, Kind.STAGE, "at", lead_id__in=ids, field=LeadHistory.Field.STAGE),
     )  # one query; UNION drops repeated timestamps
     marks = {(kind, day_of(moment)) for kind, moment in days}
-    marks |= {(Kind.CONTACT, day) for kind, day in marks if kind == Kind.LEAD}
-    RollupMark.objects.bulk_create(RollupMark(kind=kind, day=day) for kind, day in marks)
+    mark_days(marks | {(Kind.CONTACT, day) for kind, day in marks if kind == Kind.LEAD})
 
 
 # --- Recomputing -----------------------------------------------------------------------------
@@ -441,7 +445,7 @@ _settled: ContextVar[bool] = ContextVar("crm_rollups_settled", default=False)
 @contextmanager
 def settled() -> Iterator[None]:
     """Refresh once, then read without checking for marks again: for a page that reads the
-    rollups several times and wants one consistent picture."""
+    rollups several times and wants one consistent picture. Also a decorator."""
     refresh()
     token = _settled.set(True)
     try:
@@ -459,6 +463,7 @@ def counts(
     kind: str | Iterable[str],
     *,
     user: Any = None,
+    f: Filters | None = None,
     start: date | None = None,
     end: date | None = None,
     channel_id: int | None = None,
@@ -467,24 +472,23 @@ def counts(
 ) -> QuerySet[DailyCount]:
     """Current DailyCount rows of `kind` (or kinds) in [start, end], narrowed to a first-touch
     channel and campaign and to what `user` may see; group and Sum("count") / Sum("amount").
-    `within` (Q of period() calls) replaces start and end, e.g. for two periods at once.
+    Dashboard filters `f` give the period, channel and campaign; `within` (Q of period()
+    calls) replaces start and end, e.g. for two periods at once.
 
     Viewers who see every lead get every row; a sales rep only the rows they are the person
     of (their own leads, their own activities and deals); anyone else nothing.
     """
-    from crm.permissions import sees_all
+    from crm.permissions import lead_scope
 
+    if f is not None:
+        start, end, channel_id, campaign_id = f.start, f.end, f.channel_id, f.campaign_id
     if not _settled.get():
         refresh()
     kinds = [kind] if isinstance(kind, str) else list(kind)
     qs = DailyCount.objects.filter(kind__in=kinds)
-    if user is not None and not (getattr(user, "is_authenticated", False) and sees_all(user)):
-        from clm import roles
-
-        if getattr(user, "is_authenticated", False) and roles.has_role(user, roles.SALES_REP):
-            qs = qs.filter(person=user)
-        else:
-            qs = qs.none()
+    scope = "all" if user is None else lead_scope(user)
+    if scope != "all":
+        qs = qs.filter(person=user) if scope == "own" else qs.none()
     qs = qs.filter(period(start, end) if within is None else within)
     if channel_id:
         qs = qs.filter(channel_id=channel_id)
@@ -505,8 +509,16 @@ def _lead_saved(sender: Any, instance: Lead, created: bool, update_fields: Any, 
 
 def _lead_deleted(sender: Any, instance: Lead, **kw: Any) -> None:
     # Its activities, deals, ratings and history go with it and mark their own days.
-    mark_moments(Kind.LEAD, [instance.created_at])
-    mark_moments(Kind.CONTACT, [instance.created_at])
+    day = day_of(instance.created_at)
+    mark_days([(Kind.LEAD, day), (Kind.CONTACT, day)])
+
+
+def _captured(instance: Activity | LeadFeedback) -> list[date]:
+    """The capture day of the row's lead: from the lead already loaded, else one query."""
+    if type(instance).lead.is_cached(instance):
+        return [day_of(instance.lead.created_at)]
+    moments = Lead.objects.filter(pk=instance.lead_id).values_list("created_at", flat=True)
+    return [day_of(moment) for moment in moments]
 
 
 def _remember(field: str) -> Callable[..., None]:
@@ -523,10 +535,12 @@ def _remember(field: str) -> Callable[..., None]:
 
 
 def _activity_changed(sender: Any, instance: Activity, **kw: Any) -> None:
-    mark_moments(Kind.ACTIVITY, [instance.occurred_at, getattr(instance, "_rollup_old", None)])
-    # Activities decide the lead's first contact: its capture day's contact buckets change.
-    captured = Lead.objects.filter(pk=instance.lead_id).values_list("created_at", flat=True)
-    mark_moments(Kind.CONTACT, captured)
+    moments = (instance.occurred_at, getattr(instance, "_rollup_old", None))
+    mark_days(
+        [(Kind.ACTIVITY, day_of(m)) for m in moments if m is not None]
+        # Activities decide the lead's first contact: its capture day's contact buckets.
+        + [(Kind.CONTACT, day) for day in _captured(instance)]
+    )
 
 
 def _deal_changed(sender: Any, instance: Deal, **kw: Any) -> None:
@@ -534,8 +548,7 @@ def _deal_changed(sender: Any, instance: Deal, **kw: Any) -> None:
 
 
 def _feedback_changed(sender: Any, instance: LeadFeedback, **kw: Any) -> None:
-    created_at = Lead.objects.filter(pk=instance.lead_id).values_list("created_at", flat=True)
-    mark_moments(Kind.LEAD, created_at)
+    mark(Kind.LEAD, _captured(instance))
 
 
 def _history_changed(sender: Any, instance: LeadHistory, **kw: Any) -> None:

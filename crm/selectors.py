@@ -14,7 +14,6 @@ from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from campaigns.models import Campaign, Channel
-from clm import roles
 from crm.models import (
     Activity,
     DailyCount,
@@ -25,7 +24,7 @@ from crm.models import (
     PipelineStage,
     QualityReason,
 )
-from crm.permissions import OWNER_ROLES, Viewer, sees_all
+from crm.permissions import OWNER_ROLES, Viewer, lead_scope, sees_all
 from leads.models import Lead, Touchpoint
 
 Stage = Lead.Stage
@@ -50,13 +49,10 @@ JOURNEY_LIMIT = 500
 
 def leads_visible_to(user: Viewer) -> QuerySet[Lead]:
     """The leads `user` may see: all for admins, managers and marketers; a rep's own; else none."""
-    if not getattr(user, "is_authenticated", False):
-        return Lead.objects.none()
-    if sees_all(user):
+    scope = lead_scope(user)
+    if scope == "all":
         return Lead.objects.all()
-    if roles.has_role(user, roles.SALES_REP):
-        return Lead.objects.filter(owner=user)
-    return Lead.objects.none()
+    return Lead.objects.filter(owner=user) if scope == "own" else Lead.objects.none()
 
 
 def _on_visible_leads(qs: QuerySet[Any], user: Viewer) -> QuerySet[Any]:
@@ -336,14 +332,8 @@ def _quality_rows(user: Viewer, key: str, name: str, f: Any = None) -> list[dict
     """
     from crm import rollups
 
-    period = (
-        {}
-        if f is None
-        else {"start": f.start, "end": f.end, "channel_id": f.channel_id,
-              "campaign_id": f.campaign_id}
-    )  # fmt: skip
     cells = (
-        rollups.counts(DailyCount.Kind.LEAD, user=user, **period)
+        rollups.counts(DailyCount.Kind.LEAD, user=user, f=f)
         .values("key", group_id=F(f"{key}_id"), label=F(f"{key}__{name}"))
         .annotate(n=Sum("count"))
         .order_by()

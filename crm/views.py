@@ -31,7 +31,7 @@ from attribution import selectors as attribution_selectors
 from clm import roles
 from clm.csvexport import csv_response
 from clm.filters import PRESETS, parse_filters
-from crm import dashboards, selectors, services
+from crm import dashboards, rollups, selectors, services
 from crm.forms import (
     ActivityForm,
     AssignForm,
@@ -430,14 +430,7 @@ def deal_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 DASHBOARD_VIEWERS = (roles.ADMIN, roles.MARKETER, roles.SALES_MANAGER)
 
 
-def _settled(build: Any, *args: Any) -> Any:
-    """build(*args) reading the daily rollups as of one refresh."""
-    from crm import rollups
-
-    with rollups.settled():
-        return build(*args)
-
-
+@rollups.settled()  # one refresh of the daily rollups for the whole page
 def _dashboard_context(request: HttpRequest) -> dict[str, Any]:
     f = parse_filters(request.GET)
     user, currency = request.user, settings.CLM_CURRENCY
@@ -483,7 +476,7 @@ def sales_dashboard(request: HttpRequest) -> HttpResponse:
         "sales",
         request.user,
         request.GET.urlencode(),
-        lambda: _settled(_dashboard_context, request),
+        lambda: _dashboard_context(request),
     )
     from insights.dashboards import sales_section  # stored alerts, read on every view
 
