@@ -54,18 +54,25 @@ def client_ip(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR", ""))[:64]
 
 
-def rate_limit(request: HttpRequest, scope: str, per_minute: int) -> None:
-    """A fixed one-minute window per client address, shared by all processes via the cache."""
+def rate_limit(request: HttpRequest, scope: str, per_minute: int, cost: int = 1) -> None:
+    """A fixed one-minute window per client address, shared by all processes via the cache.
+
+    `cost` is how many units this request uses (track counts events, not requests); a cost of
+    0 only checks that the address has not used up its window already.
+    """
     window = int(time.time() // 60)
     meta = services.RequestMeta(ip=client_ip(request))
     key = f"rl:{scope}:{meta.ip_hash}:{window}"
     try:
-        cache.add(key, 0, 120)
-        count = cache.incr(key)
+        if cost:
+            cache.add(key, 0, 120)
+            over = cache.incr(key, cost) > per_minute
+        else:
+            over = (cache.get(key) or 0) >= per_minute
     except Exception:  # noqa: BLE001 - a cache outage must not stop lead capture
         log.warning("rate limit cache unavailable; %s not limited", scope)
         return
-    if count > per_minute:
+    if over:
         response = _errors({"__all__": ["Too many requests; try again shortly."]}, 429)
         response["Retry-After"] = str(60 - int(time.time()) % 60)
         raise Rejected(response)
@@ -394,7 +401,7 @@ class TrackView(PublicEndpoint):
         summary="Record page views",
     )
     def post(self, request: HttpRequest) -> HttpResponse:
-        rate_limit(request, "track", settings.CLM_TRACK_RATE_PER_MINUTE)
+        rate_limit(request, "track", settings.CLM_TRACK_RATE_PER_MINUTE, cost=0)
         check_size(request, settings.CLM_TRACK_MAX_BYTES)
         origin = request.headers.get("Origin", "")
         if origin and not self._cors_origin:
@@ -410,6 +417,8 @@ class TrackView(PublicEndpoint):
         events = body if isinstance(body, list) else [body]
         if not events or len(events) > MAX_EVENTS:
             raise Rejected(_errors({"__all__": [f"Send 1 to {MAX_EVENTS} events."]}, 400))
+        # Counted per event: one request carries up to MAX_EVENTS page views.
+        rate_limit(request, "track", settings.CLM_TRACK_RATE_PER_MINUTE, cost=len(events))
         cleaned, errors = [], {}
         for index, event in enumerate(events):
             if not isinstance(event, dict):

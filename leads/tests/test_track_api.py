@@ -110,3 +110,32 @@ def test_a_browser_clock_far_off_is_replaced_by_the_server_time(client, form):
     track(client, {"visitor_id": VID, "url": f"{SITE}/", "ts": 1000})
     touch = Touchpoint.objects.get()
     assert touch.occurred_at.year >= 2025
+
+
+def test_the_rate_limit_counts_page_views_not_requests(client, form, settings):
+    settings.CLM_TRACK_RATE_PER_MINUTE = 100
+    batch = [{"visitor_id": VID, "url": f"{SITE}/{i}"} for i in range(50)]
+    assert track(client, batch).status_code == 202
+    assert track(client, batch).status_code == 202
+
+    refused = track(client, batch[:1])
+
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "throttled"
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert Touchpoint.objects.count() == 100
+
+
+def test_one_batch_over_the_rate_limit_is_refused_whole(client, form, settings):
+    settings.CLM_TRACK_RATE_PER_MINUTE = 30
+    batch = [{"visitor_id": VID, "url": f"{SITE}/{i}"} for i in range(31)]
+    assert track(client, batch).status_code == 429
+    assert Touchpoint.objects.count() == 0
+
+
+def test_a_throttled_address_does_not_throttle_another(client, form, settings):
+    settings.CLM_TRACK_RATE_PER_MINUTE = 50
+    batch = [{"visitor_id": VID, "url": f"{SITE}/{i}"} for i in range(50)]
+    assert track(client, batch, REMOTE_ADDR="203.0.113.1").status_code == 202
+    assert track(client, batch[:1], REMOTE_ADDR="203.0.113.1").status_code == 429
+    assert track(client, batch[:1], REMOTE_ADDR="203.0.113.2").status_code == 202
