@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from clm.mail import mail_subject
 from insights import engine, selectors
 from insights.models import Alert, AlertDelivery, AlertSubscription
 from integrations.events import event_emit
@@ -290,7 +291,7 @@ def alert_publish(alert: Alert) -> int:
     """Email the alert to every subscriber of its kind who has not had it; returns the number
     of emails sent. Safe to call again: a delivery is recorded once per user."""
     sent = 0
-    subject = f"[CLM] {alert.title}"[:200]
+    subject = mail_subject(f"[CLM] {alert.title}")
     body = f"{alert.get_kind_display()}\n\n{alert.title}\n\n{alert.detail}\n"
     if alert.data.get("url"):
         body += f"\n{alert.data['url']}\n"

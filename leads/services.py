@@ -436,6 +436,8 @@ def submission_follow_up(*, submission_id: int) -> bool:
     """
     from django.core.mail import send_mail
 
+    from clm.mail import mail_subject
+
     with transaction.atomic():
         submission = Submission.objects.select_for_update().filter(pk=submission_id).first()
         if submission is None or submission.followed_up_at is not None:
@@ -445,7 +447,7 @@ def submission_follow_up(*, submission_id: int) -> bool:
         if submission.lead_created and owner is not None and owner.email:
             name = " ".join(p for p in (lead.first_name, lead.last_name) if p) or lead.email
             send_mail(
-                subject=f"New lead: {name}"[:200],
+                subject=mail_subject(f"New lead: {name}"),
                 message=f"{name} <{lead.email}> {lead.company}\nForm: {submission.form_key}\n",
                 from_email=None,
                 recipient_list=[owner.email],

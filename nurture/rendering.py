@@ -15,6 +15,8 @@ from typing import Any
 
 from django.utils.html import escape
 
+from clm.mail import mail_subject
+
 MERGE_FIELDS = ("first_name", "last_name", "email", "company")
 _TOKEN = re.compile(
     r"\{\{\s*(?P<merge>[^{}]*?)\s*\}\}"
@@ -86,7 +88,7 @@ def render_subject(template: str, lead: Any) -> str:
         values[p.text] if p.kind == "merge" else (p.url if p.kind == "link" else p.text)
         for p in parse(template)
     )
-    return " ".join(out.split())[:250]
+    return mail_subject(out, max_chars=250)
 
 
 def render_body(template: str, lead: Any, *, link: Callable[[str], str]) -> tuple[str, str]:

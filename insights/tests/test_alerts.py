@@ -63,6 +63,24 @@ def test_a_lead_waiting_past_the_sla_is_emailed_once_to_subscribers(
     assert "No lead waits past the SLA" in page
 
 
+def test_an_alert_about_a_lead_named_with_a_line_break_is_emailed_with_a_clean_subject(
+    manager, rep, settings, django_capture_on_commit_callbacks
+):
+    settings.CLM_CONTACT_SLA_HOURS = 24
+    manager.email = "sam@example.com"
+    manager.save()
+    alert_subscribe(user=manager, kinds=["contact_sla"])
+    waiting_lead(rep, hours=30, first_name="A\r\nBcc: x@y", last_name="")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert insights_check_alerts() == 1
+    assert [m.to for m in mail.outbox] == [["sam@example.com"]]
+    message = mail.outbox[0]
+    assert "\n" not in message.subject and "\r" not in message.subject
+    assert "A Bcc: x@y has waited 30 h" in message.subject
+    assert message.message()["Bcc"] is None
+    assert AlertDelivery.objects.count() == 1
+
+
 def test_a_rep_is_emailed_about_their_own_leads_only(
     rep, other_rep, django_capture_on_commit_callbacks
 ):
