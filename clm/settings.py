@@ -334,7 +334,9 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 # Login throttling (clm/auth.py): this many failed logins per username + client address
-# within the window lock that pair out until the window ends.
+# within the window lock that pair out until the window ends; this many per address (any
+# usernames) lock the address out.
 CLM_LOGIN_MAX_FAILURES = env.int("CLM_LOGIN_MAX_FAILURES", default=5)
+CLM_LOGIN_MAX_FAILURES_PER_ADDRESS = env.int("CLM_LOGIN_MAX_FAILURES_PER_ADDRESS", default=20)
 CLM_LOGIN_FAILURE_WINDOW = env.int("CLM_LOGIN_FAILURE_WINDOW", default=15 * 60)
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"

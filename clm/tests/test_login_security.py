@@ -77,6 +77,61 @@ def test_the_admin_login_is_throttled_too(client, admin, limits):
     assert "_auth_user_id" not in client.session
 
 
+def test_a_unicode_or_case_variant_of_the_username_counts_as_the_same_user(client, rep, limits):
+    fullwidth_r = "\uff52"  # NFKC-equal to "r"
+    variant = fullwidth_r + rep.username[1:]
+    for typed in (variant, rep.username.upper(), variant):
+        assert login(client, typed, "wrong").status_code == 200
+
+    for typed in (variant, rep.username):
+        refused = login(client, typed, PASSWORD)
+        assert refused.status_code == 429
+        assert "Too many failed logins for this username" in refused.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_variant_of_a_locked_username_cannot_log_in(client, rep, limits):
+    for _ in range(3):
+        login(client, rep.username, "wrong")
+    assert login(client, "\uff52" + rep.username[1:], PASSWORD).status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_many_usernames_from_one_address_lock_the_address(client, rep, other_rep, limits):
+    limits.CLM_LOGIN_MAX_FAILURES_PER_ADDRESS = 5
+    for i in range(4):
+        assert login(client, f"guess{i}", "wrong").status_code == 200
+    # A valid login in between does not wipe the address's count.
+    assert login(client, other_rep.username, PASSWORD).status_code == 302
+    client.logout()
+    assert login(client, "guess4", "wrong").status_code == 200
+
+    refused = login(client, rep.username, PASSWORD)
+
+    assert refused.status_code == 429
+    page = refused.content.decode()
+    assert "Too many failed logins from your address" in page
+    assert "Try again in 10 minutes" in page
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_locked_address_does_not_lock_another_address(client, rep, limits):
+    limits.CLM_LOGIN_MAX_FAILURES_PER_ADDRESS = 5
+    for i in range(5):
+        login(client, f"guess{i}", "wrong", ip="10.0.0.1")
+    assert login(client, rep.username, PASSWORD, ip="10.0.0.1").status_code == 429
+    assert login(client, rep.username, PASSWORD, ip="10.0.0.2").status_code == 302
+
+
+def test_the_admin_login_is_locked_by_address_too(client, admin, limits):
+    limits.CLM_LOGIN_MAX_FAILURES_PER_ADDRESS = 5
+    for i in range(5):
+        login(client, f"guess{i}", "wrong", url="/admin/login/")
+    response = login(client, admin.username, PASSWORD, url="/admin/login/")
+    assert "Too many failed logins from your address" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
 def test_logging_in_gives_a_new_session_key(client, rep):
     before = SessionStore()
     before["visited"] = "landing"
