@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,42 +50,133 @@ def verify(*, secret: str, header: str, body: str, tolerance: int = 300) -> bool
     return hmac.compare_digest(expected, parts.get("v1", ""))
 
 
-def _is_private(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    return not ip.is_global or ip.is_multicast
+# IPv6 forms that carry an IPv4 address a router or the host may deliver to: the embedded
+# address must be public too. IPv4-compatible (::a.b.c.d) is deprecated and never a real
+# host; the local-use NAT64 prefix is for private networks only.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
 
 
-def check_url(url: str) -> None:
-    """Raise UnsafeUrl unless `url` is http(s) and, unless CLM_WEBHOOK_ALLOW_PRIVATE, every
-    address its host resolves to is public (no loopback, private, link-local or reserved)."""
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address embeds: mapped, 6to4, Teredo, NAT64."""
+    found = [v4 for v4 in (ip.ipv4_mapped, ip.sixtofour) if v4 is not None]
+    if ip.teredo is not None:
+        found.extend(ip.teredo)  # (server, client)
+    if ip in _NAT64:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return found
+
+
+def is_public_address(address: str) -> bool:
+    """True for a global unicast address that embeds no private, loopback or reserved IPv4."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if not ip.is_global or ip.is_multicast:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _IPV4_COMPATIBLE or ip in _NAT64_LOCAL:
+            return False
+        return all(v4.is_global and not v4.is_multicast for v4 in _embedded_ipv4(ip))
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a webhook goes: the URL's host (for the Host header and TLS) and the socket
+    addresses it resolved to once, all of them checked."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str
+    addresses: tuple[tuple[int, Any], ...]  # (family, sockaddr)
+
+
+def resolve(url: str) -> Target:
+    """Resolve `url` once; raise UnsafeUrl unless it is http(s) and, unless
+    CLM_WEBHOOK_ALLOW_PRIVATE, every address its host resolves to is public."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UnsafeUrl("Only http:// and https:// URLs with a host can receive webhooks.")
     if parts.username or parts.password:
         raise UnsafeUrl("Put no credentials in the URL; verify the signature instead.")
-    if settings.CLM_WEBHOOK_ALLOW_PRIVATE:
-        return
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError) as exc:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise UnsafeUrl("The URL's port is not a number from 1 to 65535.") from exc
+    try:
+        infos = socket.getaddrinfo(
+            parts.hostname, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+        )
+    except (socket.gaierror, UnicodeError, ValueError) as exc:
         raise UnsafeUrl(f"The host {parts.hostname!r} does not resolve.") from exc
-    for info in infos:
-        if _is_private(str(info[4][0])):
-            raise UnsafeUrl(
-                f"{parts.hostname} resolves to a private address; webhooks go to public hosts "
-                "only (CLM_WEBHOOK_ALLOW_PRIVATE allows private ones)."
-            )
+    addresses = tuple(dict.fromkeys((info[0], info[4]) for info in infos))
+    if not addresses:
+        raise UnsafeUrl(f"The host {parts.hostname!r} does not resolve.")
+    if not settings.CLM_WEBHOOK_ALLOW_PRIVATE and not all(
+        is_public_address(str(sockaddr[0])) for _family, sockaddr in addresses
+    ):
+        raise UnsafeUrl(
+            f"{parts.hostname} resolves to a private address; webhooks go to public hosts "
+            "only (CLM_WEBHOOK_ALLOW_PRIVATE allows private ones)."
+        )
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return Target(parts.scheme, parts.hostname, port, path, addresses)
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer, not a new target: a 3xx counts as a failed attempt."""
+def check_url(url: str) -> None:
+    """Raise UnsafeUrl unless `url` is http(s) and, unless CLM_WEBHOOK_ALLOW_PRIVATE, every
+    address its host resolves to is public (no loopback, private, link-local or reserved)."""
+    resolve(url)
 
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+
+def _open_socket(addresses: tuple[tuple[int, Any], ...], timeout: float) -> socket.socket:
+    """A TCP connection to the first of the checked addresses that answers; the host name is
+    never resolved again, so a DNS answer that changes after the check is not followed."""
+    error: OSError = OSError("no address to connect to")
+    for family, sockaddr in addresses:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(sockaddr)
+        except OSError as exc:
+            sock.close()
+            error = exc
+            continue
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+    raise error
 
 
-# No proxies from the environment, no redirects.
-_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects())
+class _CheckedHTTPConnection(http.client.HTTPConnection):
+    """Plain HTTP to a checked address, with the URL's host in the Host header."""
+
+    def __init__(self, target: Target, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout)
+        self.addresses = target.addresses
+
+    def connect(self) -> None:
+        self.sock = _open_socket(self.addresses, self.timeout)
+
+
+class _CheckedHTTPSConnection(http.client.HTTPSConnection):
+    """TLS to a checked address; SNI and certificate verification for the URL's host."""
+
+    def __init__(self, target: Target, timeout: float) -> None:
+        self.tls = ssl.create_default_context()  # verifies the chain and the host name
+        super().__init__(target.host, target.port, timeout=timeout, context=self.tls)
+        self.addresses = target.addresses
+
+    def connect(self) -> None:
+        sock = _open_socket(self.addresses, self.timeout)
+        try:
+            self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,29 +199,30 @@ def send(*, url: str, secret: str, event: str, delivery_id: str, body: str) -> S
         return int((time.monotonic() - started) * 1000)
 
     try:
-        check_url(url)
+        target = resolve(url)
     except UnsafeUrl as exc:
         return SendResult(None, 0, str(exc), "")
     timestamp = int(time.time())
-    request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
-        url,
-        data=body.encode(),
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": USER_AGENT,
-            "X-CLM-Event": event,
-            "X-CLM-Delivery": delivery_id,
-            "X-CLM-Signature": signature_header(secret=secret, timestamp=timestamp, body=body),
-        },
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-CLM-Event": event,
+        "X-CLM-Delivery": delivery_id,
+        "X-CLM-Signature": signature_header(secret=secret, timestamp=timestamp, body=body),
+    }
+    # http.client follows no redirects (a 3xx is an answer) and reads no proxy settings.
+    connection_class = (
+        _CheckedHTTPSConnection if target.scheme == "https" else _CheckedHTTPConnection
     )
+    connection = connection_class(target, settings.CLM_WEBHOOK_TIMEOUT)
     try:
-        with _opener.open(request, timeout=settings.CLM_WEBHOOK_TIMEOUT) as response:
-            excerpt = response.read(500).decode("utf-8", "replace")
-            return SendResult(response.status, elapsed(), "", excerpt)
-    except urllib.error.HTTPError as exc:
-        excerpt = exc.read(500).decode("utf-8", "replace") if exc.fp else ""
-        return SendResult(exc.code, elapsed(), f"HTTP {exc.code}", excerpt)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return SendResult(None, elapsed(), f"{type(exc).__name__}: {reason}"[:500], "")
+        connection.request("POST", target.path, body=body.encode(), headers=headers)
+        response = connection.getresponse()
+        status = response.status
+        excerpt = response.read(500).decode("utf-8", "replace")
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        return SendResult(None, elapsed(), f"{type(exc).__name__}: {exc}"[:500], "")
+    finally:
+        connection.close()
+    error = "" if 200 <= status < 300 else f"HTTP {status}"
+    return SendResult(status, elapsed(), error, excerpt)
