@@ -99,3 +99,37 @@ def test_ping_task_runs(db):
 
     # apply() runs the task here whatever the broker; the worker test covers the real path.
     assert ping.apply().get(timeout=10)["pong"] is True
+
+
+def test_healthz_names_a_down_database_without_its_host_port_or_error_text(client, db, caplog):
+    from unittest import mock
+
+    from django.db import OperationalError
+
+    leak = 'connection to server at "db.internal" (10.0.0.7), port 5432 failed: Connection refused'
+    with mock.patch("clm.views._database", side_effect=OperationalError(leak)):
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    body = json.loads(response.content)
+    assert body["failing"] == ["database"]
+    assert body["checks"]["database"] == {"ok": False, "status": "down"}
+    text = response.content.decode()
+    for secret in ("db.internal", "10.0.0.7", "5432", "refused", "OperationalError"):
+        assert secret not in text
+    # The detail is in the server's log, for whoever runs it.
+    assert "db.internal" in caplog.text
+
+
+def test_healthz_names_a_down_cache_without_the_redis_address(client, db, caplog):
+    from unittest import mock
+
+    leak = "Error 111 connecting to redis.internal:6379. Connection refused."
+    with mock.patch("clm.views.cache.set", side_effect=ConnectionError(leak)):
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    body = json.loads(response.content)
+    assert body["failing"] == ["cache"]
+    assert body["checks"]["cache"] == {"ok": False, "status": "down"}
+    assert "redis.internal" not in response.content.decode()
+    assert "6379" not in response.content.decode()
+    assert "redis.internal" in caplog.text
