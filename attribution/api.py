@@ -162,17 +162,23 @@ class RunViewSet(
     queryset = AttributionRun.objects.order_by("-created_at", "-id")
     filter_backends: list[Any] = []
 
-    @extend_schema(request=RunIn, responses={202: RunOut}, summary="Start a run")
+    @extend_schema(
+        request=RunIn,
+        responses={202: RunOut, 409: ErrorOutput},
+        summary="Start a run (409 while one is queued or running)",
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = RunIn(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            run = services.run_create(
+            run = services.run_start(
                 models=data.validated_data.get("models") or engine.MODELS,
                 lookback_days=data.validated_data["lookback_days"],
                 params=data.validated_data.get("params") or {},
                 created_by=request.user,
             )
+        except services.RunInProgress as exc:
+            raise Conflict(str(exc)) from None
         except ValueError as exc:
             raise ValidationError({"params": [str(exc)]}) from None
         return Response(RunOut(run).data, status=status.HTTP_202_ACCEPTED)

@@ -300,4 +300,4 @@ def channel_colors() -> dict[str, str]:
 
 def running_run() -> AttributionRun | None:
     """A run in progress, if any."""
-    return AttributionRun.objects.filter(status__in=["queued", "running"]).order_by("-id").first()
+    return selectors.run_in_progress()

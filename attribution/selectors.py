@@ -110,6 +110,17 @@ def latest_run(*, model: str | None = None) -> AttributionRun | None:
     return None
 
 
+def run_in_progress() -> AttributionRun | None:
+    """The newest full run that is queued or running, if any."""
+    return (
+        AttributionRun.objects.filter(
+            status__in=[AttributionRun.Status.QUEUED, AttributionRun.Status.RUNNING]
+        )
+        .order_by("-id")
+        .first()
+    )
+
+
 def run_progress(run: AttributionRun) -> dict[str, Any]:
     """Partitions done out of all, as a percentage, for progress bars."""
     parts = list(RunPartition.objects.filter(run=run).values_list("status", flat=True))

@@ -107,6 +107,28 @@ def run_create(
     return run
 
 
+class RunInProgress(Exception):
+    """A full run is queued or running: another would only queue behind it and redo its work."""
+
+    def __init__(self, run: AttributionRun) -> None:
+        self.run = run
+        super().__init__(f"Run #{run.pk} is {run.status}; start another when it has finished.")
+
+
+@transaction.atomic
+def run_start(*, created_by: Any = None, start: bool = True, **options: Any) -> AttributionRun:
+    """Create and start a full run, refusing (RunInProgress) while one is queued or running:
+    the one rule of the dashboard button, the API, the command and the nightly beat."""
+    if connection.vendor == "postgresql":
+        # Two requests at the same moment must not both see "none running": take turns.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('clm.attribution.run_start'))")
+    running = selectors.run_in_progress()
+    if running is not None:
+        raise RunInProgress(running)
+    return run_create(created_by=created_by, start=start, **options)
+
+
 def run_acquire_lock(run: AttributionRun) -> bool:
     """Take the lock that keeps two full runs from overlapping."""
     if cache.add(LOCK_KEY, run.pk, LOCK_SECONDS):

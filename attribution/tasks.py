@@ -86,9 +86,12 @@ def attribution_refresh_lead(lead_id: int) -> None:
 @shared_task(acks_late=True)
 def attribution_nightly() -> int | None:
     """The nightly full run of every model, once a day however many beats send it."""
-    from attribution.services import run_create
+    from attribution.services import RunInProgress, run_start
     from clm.services import job_claim
 
     if not job_claim(job="attribution-nightly", period_seconds=24 * 3600):
         return None
-    return run_create().pk
+    try:
+        return run_start().pk
+    except RunInProgress:  # the run in progress is as fresh as tonight's would be
+        return None

@@ -102,10 +102,11 @@ def status(request: HttpRequest) -> JsonResponse:
 @roles.role_required(*RUNNERS)
 def start_run(request: HttpRequest) -> HttpResponse:
     """Recompute attribution (all models) from the dashboard."""
-    if dashboards.running_run() is not None:
+    try:
+        run = services.run_start(created_by=request.user)
+    except services.RunInProgress:
         messages.info(request, _("A run is in progress already."))
     else:
-        run = services.run_create(created_by=request.user)
         messages.success(request, _("Attribution run #%(pk)s started.") % {"pk": run.pk})
     back = request.POST.get("next", "")
     if not back.startswith("/") or back.startswith("//"):

@@ -140,3 +140,44 @@ def test_admins_share_a_read_only_view_that_expires_and_can_be_revoked(client, a
 def test_share_links_are_for_admins_only(client, marketer):
     client.force_login(marketer)
     assert client.post("/dashboards/share/", {"label": "x", "days": "7"}).status_code == 403
+
+
+def test_a_run_queued_or_running_refuses_another_from_the_api_with_409(client, marketer):
+    from attribution.models import AttributionRun
+
+    client.force_login(marketer)
+    answers = [
+        client.post(
+            "/api/v1/attribution/runs/", {"models": ["linear"]}, content_type="application/json"
+        )
+        for _ in range(5)
+    ]
+    assert [a.status_code for a in answers] == [202, 409, 409, 409, 409]
+    queued = answers[0].json()["id"]
+    body = answers[1].json()
+    assert body["code"] == "conflict"
+    assert set(body["errors"]) == {"__all__"}
+    assert f"#{queued}" in body["errors"]["__all__"][0]
+    assert AttributionRun.objects.count() == 1
+
+    AttributionRun.objects.filter(pk=queued).update(status=AttributionRun.Status.RUNNING)
+    assert client.post("/api/v1/attribution/runs/", {}).status_code == 409
+    AttributionRun.objects.filter(pk=queued).update(status=AttributionRun.Status.FAILED)
+    assert client.post("/api/v1/attribution/runs/", {}).status_code == 202
+
+
+def test_the_dashboard_button_and_the_command_follow_the_same_rule(client, marketer):
+    from django.core.management import CommandError, call_command
+
+    from attribution.models import AttributionRun
+
+    running = services.run_create(start=False)
+    AttributionRun.objects.filter(pk=running.pk).update(status=AttributionRun.Status.RUNNING)
+    client.force_login(marketer)
+    response = client.post("/dashboards/runs/start/", follow=True)
+    assert "A run is in progress already" in response.content.decode()
+    with pytest.raises(CommandError, match=f"#{running.pk} is running"):
+        call_command("run_attribution", "--no-wait")
+    assert AttributionRun.objects.count() == 1
+    with pytest.raises(services.RunInProgress):
+        services.run_start(created_by=marketer)

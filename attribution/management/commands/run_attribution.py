@@ -36,14 +36,14 @@ class Command(BaseCommand):
                 cutoff = timezone.make_aware(datetime.combine(end, dtime.max))
             if options["start"]:
                 start = datetime.strptime(options["start"], "%Y-%m-%d").date()
-            run = services.run_create(
+            run = services.run_start(
                 models=options["model"] or engine.MODELS,
                 lookback_days=options["lookback"],
                 data_cutoff=cutoff,
                 partitions=options["partitions"],
                 start=False,
             )
-        except ValueError as exc:
+        except (ValueError, services.RunInProgress) as exc:
             raise CommandError(str(exc)) from None
         from attribution.tasks import attribution_run
 
