@@ -33,7 +33,7 @@ from attribution.models import (
     Milestone,
     RunPartition,
 )
-from clm import bulk
+from clm import bulk, roles
 
 log = logging.getLogger(__name__)
 
@@ -526,8 +526,18 @@ def share_link_revoke(*, link: Any) -> None:
         link.save(update_fields=["revoked_at"])
 
 
+# Who may see each shareable dashboard: a link shows it through its maker's eyes, so it works
+# only while its maker is active and still holds one of these roles.
+SHARE_VIEWERS = {"marketing": (roles.ADMIN, roles.MARKETER, roles.SALES_MANAGER)}
+
+
+class ShareLinkGone(Exception):
+    """The link is genuine, but whoever made it may no longer see what it shows."""
+
+
 def share_link_resolve(token: str) -> Any:
-    """The live ShareLink a token stands for, or None (bad signature, revoked, expired)."""
+    """The live ShareLink a token stands for, or None (bad signature, revoked, expired);
+    ShareLinkGone when its maker is deactivated, deleted or lost the role that sees the page."""
     from django.core import signing
 
     from attribution.models import ShareLink
@@ -538,8 +548,16 @@ def share_link_resolve(token: str) -> Any:
         return None
     if not isinstance(data, dict):
         return None
-    link = ShareLink.objects.filter(pk=data.get("id"), nonce=data.get("n")).first()
+    link = (
+        ShareLink.objects.select_related("created_by")
+        .filter(pk=data.get("id"), nonce=data.get("n"))
+        .first()
+    )
     if link is None or link.revoked_at is not None or link.expires_at <= timezone.now():
         return None
+    maker = link.created_by
+    allowed = SHARE_VIEWERS.get(link.dashboard, ())
+    if maker is None or not maker.is_active or not roles.has_role(maker, *allowed):
+        raise ShareLinkGone(link.pk)
     ShareLink.objects.filter(pk=link.pk).update(last_used_at=timezone.now())
     return link

@@ -21,7 +21,7 @@ from clm.csvexport import csv_response
 from clm.filters import PRESETS, parse_filters
 from crm import rollups
 
-VIEWERS = (roles.ADMIN, roles.MARKETER, roles.SALES_MANAGER)
+VIEWERS = services.SHARE_VIEWERS["marketing"]
 RUNNERS = (roles.ADMIN, roles.MARKETER)
 
 
@@ -186,7 +186,10 @@ def shared_dashboard(request: HttpRequest, token: str) -> HttpResponse:
     """The read-only view behind a share link: its filters fixed, no drill-down to people."""
     from django.http import QueryDict
 
-    link = services.share_link_resolve(token)
+    try:
+        link = services.share_link_resolve(token)
+    except services.ShareLinkGone:
+        return render(request, "attribution/share_invalid.html", {"gone": True}, status=410)
     if link is None:
         return render(request, "attribution/share_invalid.html", status=404)
     context = _context(request, QueryDict(link.query), viewer=link.created_by)

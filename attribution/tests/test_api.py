@@ -137,6 +137,50 @@ def test_admins_share_a_read_only_view_that_expires_and_can_be_revoked(client, a
     assert outsider.get(path).status_code == 404
 
 
+def _share(client, admin) -> str:
+    client.force_login(admin)
+    response = client.post("/dashboards/share/", {"label": "Board", "days": "7"})
+    message = next(m.message for m in response.wsgi_request._messages)
+    client.logout()
+    return message.rsplit(" ", 1)[-1].split("testserver", 1)[1]
+
+
+def test_a_share_link_stops_working_when_its_maker_is_deactivated(client, admin, finished_run):
+    path = _share(client, admin)
+    assert client.get(path).status_code == 200
+    admin.is_active = False
+    admin.save()
+    page = client.get(path)
+    assert page.status_code == 410
+    assert "no longer works" in page.content.decode()
+    assert "fig-roi" not in page.content.decode()
+    admin.is_active = True
+    admin.save()
+    assert client.get(path).status_code == 200
+
+
+def test_a_share_link_stops_working_when_its_maker_loses_the_role_that_sees_the_page(
+    client, admin, finished_run
+):
+    from django.contrib.auth.models import Group
+
+    from clm import roles
+
+    path = _share(client, admin)
+    admin.groups.set([Group.objects.get(name=roles.SALES_REP)])
+    admin.is_superuser = False
+    admin.save()
+    assert client.get(path).status_code == 410
+    admin.groups.set([Group.objects.get(name=roles.MARKETER)])  # marketers see the page
+    assert client.get(path).status_code == 200
+
+
+def test_a_share_link_whose_maker_was_deleted_stops_working(client, admin, finished_run):
+    path = _share(client, admin)
+    admin.delete()
+    assert client.get(path).status_code == 410
+
+
 def test_share_links_are_for_admins_only(client, marketer):
     client.force_login(marketer)
     assert client.post("/dashboards/share/", {"label": "x", "days": "7"}).status_code == 403
