@@ -74,7 +74,8 @@ def marketing_dashboard(request: HttpRequest) -> HttpResponse:
     from insights.dashboards import marketing_section  # stored rows, read on every view
 
     context = {**context, "running": dashboards.running_run(),
-               **marketing_section(run=context["run"], model=context["filters"].model)}  # fmt: skip
+               **marketing_section(run=context["run"], model=context["filters"].model,
+                                  viewer=request.user)}  # fmt: skip
     template = (
         "attribution/_marketing_body.html"
         if request.headers.get("X-CLM-Partial")

@@ -480,7 +480,11 @@ def sales_dashboard(request: HttpRequest) -> HttpResponse:
     )
     from insights.dashboards import sales_section  # stored alerts, read on every view
 
-    context = {**context, "running": attribution_dashboards.running_run(), **sales_section()}
+    context = {
+        **context,
+        "running": attribution_dashboards.running_run(),
+        **sales_section(viewer=request.user),
+    }
     return render(request, template, context)
 
 

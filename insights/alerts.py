@@ -278,13 +278,9 @@ def _recipients(alert: Alert) -> list[Any]:
         .exclude(user__email="")
     )
     users = [s.user for s in subscriptions if alert.kind in s.kinds]
-    lead_id = alert.data.get("lead_id")
-    if lead_id is None:
-        return users
-    from crm.selectors import leads_visible_to
-
-    # A rep hears only about their own leads.
-    return [u for u in users if leads_visible_to(u).filter(pk=lead_id).exists()]
+    # Only people who may see it on their alerts page: a subscription made before a role
+    # changed does not carry marketing alerts to a rep, nor another rep's lead.
+    return [u for u in users if selectors.alert_visible_to(u, alert)]
 
 
 def alert_publish(alert: Alert) -> int:
@@ -310,7 +306,8 @@ def alert_publish(alert: Alert) -> int:
 
 
 def alert_subscribe(*, user: Any, kinds: Iterable[str]) -> AlertSubscription:
-    """Set the alert kinds a user gets by email (none: unsubscribe)."""
+    """Set the alert kinds a user gets by email (none: unsubscribe); PermissionDenied for a
+    kind outside the user's audience."""
     chosen = sorted(set(kinds))
     unknown = set(chosen) - set(Alert.Kind.values)
     if unknown:
@@ -318,6 +315,14 @@ def alert_subscribe(*, user: Any, kinds: Iterable[str]) -> AlertSubscription:
 
         raise ValidationError(
             {"kinds": _("unknown alert kind(s): %(kinds)s") % {"kinds": ", ".join(sorted(unknown))}}
+        )
+    refused = set(chosen) - set(selectors.alert_kinds_for(user))
+    if refused:
+        from django.core.exceptions import PermissionDenied
+
+        labels = ", ".join(str(label) for k, label in Alert.Kind.choices if k in refused)
+        raise PermissionDenied(
+            _("Your role may not get these alerts: %(kinds)s") % {"kinds": labels}
         )
     subscription, _created = AlertSubscription.objects.update_or_create(
         user=user, defaults={"kinds": chosen}

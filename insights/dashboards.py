@@ -14,7 +14,7 @@ MARKETING_ALERTS = (Alert.Kind.RANK_FLIP, Alert.Kind.CPL_DRIFT, Alert.Kind.QUALI
 SALES_ALERTS = (Alert.Kind.CONTACT_SLA, Alert.Kind.QUALITY_DRIFT)
 
 
-def marketing_section(*, run: Any, model: str) -> dict[str, Any]:
+def marketing_section(*, run: Any, model: str, viewer: Any = None) -> dict[str, Any]:
     """Context of templates/insights/_marketing_insights.html for a run and model."""
     advice = selectors.budget_advice(run=run, model=model)
     intervals = selectors.channel_intervals(run=run, model=model)
@@ -24,7 +24,7 @@ def marketing_section(*, run: Any, model: str) -> dict[str, Any]:
             "advice": advice,
             "intervals": intervals,
             "thin": [i for i in intervals if i.small_sample],
-            "alerts": selectors.open_alerts(kinds=MARKETING_ALERTS, limit=10),
+            "alerts": selectors.open_alerts(viewer=viewer, kinds=MARKETING_ALERTS, limit=10),
             "min_deals": settings.CLM_INSIGHTS_MIN_DEALS,
             "figures": {
                 "roi_intervals": charts.roi_intervals(intervals),
@@ -34,9 +34,9 @@ def marketing_section(*, run: Any, model: str) -> dict[str, Any]:
     }
 
 
-def sales_section() -> dict[str, Any]:
-    """Context of templates/insights/_sales_alerts.html."""
-    alerts = selectors.open_alerts(kinds=SALES_ALERTS, limit=25)
+def sales_section(*, viewer: Any = None) -> dict[str, Any]:
+    """Context of templates/insights/_sales_alerts.html (what `viewer` may see, if given)."""
+    alerts = selectors.open_alerts(viewer=viewer, kinds=SALES_ALERTS, limit=25)
     return {
         "insights_alerts": {
             "sla": [a for a in alerts if a.kind == Alert.Kind.CONTACT_SLA],

@@ -8,9 +8,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from django.db.models import Count, F, Q, Sum
-from django.db.models.functions import TruncWeek
+from django.db.models import Count, F, IntegerField, Q, QuerySet, Sum
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, TruncWeek
 
+from clm import roles
 from clm.filters import days_and_months
 from insights.models import Alert, BudgetAdvice, ChannelInterval, ScoringModel
 
@@ -283,9 +285,54 @@ def channel_intervals(*, run: Any, model: str) -> list[ChannelInterval]:
     )
 
 
-def open_alerts(*, kinds: Iterable[str] | None = None, limit: int = 50) -> list[Alert]:
-    """Alerts that still hold, newest first."""
+# Who each alert kind is for. Campaign and channel alerts are for the roles that open the
+# marketing and sales dashboards; a lead-bound alert is for anyone, narrowed to the viewers
+# whose lead_scope includes its lead (a rep: their own leads).
+MARKETING_AUDIENCE = (roles.ADMIN, roles.MARKETER, roles.SALES_MANAGER)
+ALERT_AUDIENCE: dict[str, tuple[str, ...]] = {
+    Alert.Kind.RANK_FLIP: MARKETING_AUDIENCE,
+    Alert.Kind.CPL_DRIFT: MARKETING_AUDIENCE,
+    Alert.Kind.QUALITY_DRIFT: MARKETING_AUDIENCE,
+    Alert.Kind.CONTACT_SLA: roles.ALL_ROLES,
+}
+# Kinds about one lead: their key is "lead:<id>" and data["lead_id"] names the lead.
+LEAD_BOUND_ALERTS = frozenset({Alert.Kind.CONTACT_SLA})
+
+
+def alert_kinds_for(viewer: Any) -> list[str]:
+    """The alert kinds `viewer`'s roles may see and be emailed about, in declaration order."""
+    return [k for k in Alert.Kind.values if roles.has_role(viewer, *ALERT_AUDIENCE[k])]
+
+
+def alerts_visible_to(viewer: Any, alerts: QuerySet[Alert] | None = None) -> QuerySet[Alert]:
+    """`alerts` (default: all) narrowed to what `viewer` may see: kinds of their audience,
+    and lead-bound alerts only on leads in their lead_scope."""
+    from crm.permissions import lead_scope
+    from crm.selectors import leads_visible_to
+
+    alerts = (Alert.objects.all() if alerts is None else alerts).filter(
+        kind__in=alert_kinds_for(viewer)
+    )
+    if lead_scope(viewer) == "all":
+        return alerts
+    lead_id = Cast(KeyTextTransform("lead_id", "data"), IntegerField())
+    return alerts.annotate(alert_lead_id=lead_id).filter(
+        ~Q(kind__in=LEAD_BOUND_ALERTS) | Q(alert_lead_id__in=leads_visible_to(viewer).values("pk"))
+    )
+
+
+def alert_visible_to(viewer: Any, alert: Alert) -> bool:
+    """True when `viewer` may see (and be emailed) this alert."""
+    return alerts_visible_to(viewer, Alert.objects.filter(pk=alert.pk)).exists()
+
+
+def open_alerts(
+    *, viewer: Any = None, kinds: Iterable[str] | None = None, limit: int = 50
+) -> list[Alert]:
+    """Alerts that still hold, newest first; only those `viewer` may see when one is given."""
     alerts = Alert.objects.filter(resolved_at__isnull=True)
+    if viewer is not None:
+        alerts = alerts_visible_to(viewer, alerts)
     if kinds is not None:
         alerts = alerts.filter(kind__in=list(kinds))
     return list(alerts.order_by("-created_at", "-id")[:limit])

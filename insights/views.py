@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -36,23 +36,25 @@ def scoring(request: HttpRequest) -> HttpResponse:
 @roles.role_required(*roles.ANY_ROLE)
 def alerts(request: HttpRequest) -> HttpResponse:
     """Open alerts and the alert kinds the user gets by email."""
-    errors = []
+    errors, status = [], 200
     if request.method == "POST":
         try:
             alert_subscribe(user=request.user, kinds=request.POST.getlist("kinds"))
         except ValidationError as exc:
-            errors = exc.messages
+            errors, status = exc.messages, 400
+        except PermissionDenied as exc:
+            errors, status = [str(exc)], 403
         else:
             messages.success(request, _("Alert emails saved."))
             return redirect("insights:alerts")
     subscription = AlertSubscription.objects.filter(user=request.user).first()
-    status = 400 if errors else 200
+    allowed = selectors.alert_kinds_for(request.user)
     return render(
         request,
         "insights/alerts.html",
         {
-            "alerts": selectors.open_alerts(limit=200),
-            "kinds": Alert.Kind.choices,
+            "alerts": selectors.open_alerts(viewer=request.user, limit=200),
+            "kinds": [(k, label) for k, label in Alert.Kind.choices if k in allowed],
             "chosen": set(subscription.kinds) if subscription else set(),
             "errors": errors,
             "has_email": bool(request.user.email),

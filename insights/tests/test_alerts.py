@@ -170,8 +170,8 @@ def test_a_campaign_whose_cost_per_lead_rose_is_flagged(settings):
     assert alert.data["recent"] == pytest.approx(100, rel=0.1)
 
 
-def test_users_choose_their_alert_emails_and_bad_kinds_are_refused(client, rep):
-    client.force_login(rep)
+def test_users_choose_their_alert_emails_and_bad_kinds_are_refused(client, manager):
+    client.force_login(manager)
     response = client.post(reverse("insights:alerts"), {"kinds": ["contact_sla", "rank_flip"]})
     assert response.status_code == 302
     page = client.get(reverse("insights:alerts")).content.decode()
@@ -179,4 +179,82 @@ def test_users_choose_their_alert_emails_and_bad_kinds_are_refused(client, rep):
     response = client.post(reverse("insights:alerts"), {"kinds": ["contact_sla", "bogus"]})
     assert response.status_code == 400
     assert "unknown alert kind(s): bogus" in response.content.decode()
-    assert rep.alert_subscription.kinds == ["contact_sla", "rank_flip"]
+    assert manager.alert_subscription.kinds == ["contact_sla", "rank_flip"]
+
+
+# --- Who sees which alert ------------------------------------------------------------------
+
+
+def marketing_alerts() -> list[Alert]:
+    now = timezone.now()
+    return [
+        Alert.objects.create(kind=kind, key="k", title=f"{kind} about Spring Sale", created_at=now)
+        for kind in ("rank_flip", "cpl_drift", "quality_drift")
+    ]
+
+
+def test_a_rep_sees_contact_alerts_of_their_own_leads_and_no_marketing_alerts(
+    client, rep, other_rep, manager, marketer
+):
+    mine = waiting_lead(rep, hours=30, first_name="Ada", last_name="Mine")
+    theirs = waiting_lead(other_rep, hours=30, first_name="Bob", last_name="Theirs")
+    insights_check_alerts()
+    marketing_alerts()
+    client.force_login(rep)
+    page = client.get(reverse("insights:alerts")).content.decode()
+    assert "Ada Mine has waited" in page and f"/crm/leads/{mine.pk}/" in page
+    assert "Bob Theirs" not in page and f"/crm/leads/{theirs.pk}/" not in page
+    assert "about Spring Sale" not in page
+    # Every link on the page opens.
+    assert client.get(f"/crm/leads/{mine.pk}/").status_code == 200
+    # The rep is offered only the kinds they may get.
+    assert 'value="contact_sla"' in page
+    for kind in ("rank_flip", "cpl_drift", "quality_drift"):
+        assert f'value="{kind}"' not in page
+
+    for viewer in (manager, marketer):
+        client.force_login(viewer)
+        page = client.get(reverse("insights:alerts")).content.decode()
+        assert "Ada Mine" in page and "Bob Theirs" in page
+        assert page.count("about Spring Sale") == 3
+
+
+def test_a_lead_reassigned_to_another_rep_takes_its_alert_along(client, rep, other_rep):
+    lead = waiting_lead(rep, hours=30, first_name="Ada", last_name="Moving")
+    insights_check_alerts()
+    lead.owner = other_rep
+    lead.save(update_fields=["owner"])
+    client.force_login(rep)
+    assert "Ada Moving" not in client.get(reverse("insights:alerts")).content.decode()
+    client.force_login(other_rep)
+    assert "Ada Moving" in client.get(reverse("insights:alerts")).content.decode()
+
+
+def test_a_rep_may_not_subscribe_to_marketing_alerts(client, rep):
+    client.force_login(rep)
+    response = client.post(reverse("insights:alerts"), {"kinds": ["contact_sla", "cpl_drift"]})
+    assert response.status_code == 403
+    assert "Campaign cost per lead drifted up" in response.content.decode()
+    from insights.models import AlertSubscription
+
+    assert not AlertSubscription.objects.filter(user=rep).exists()
+    response = client.post(reverse("insights:alerts"), {"kinds": ["contact_sla"]})
+    assert response.status_code == 302
+    assert AlertSubscription.objects.get(user=rep).kinds == ["contact_sla"]
+
+
+def test_marketing_alerts_are_emailed_only_to_roles_that_may_see_them(
+    rep, marketer, django_capture_on_commit_callbacks
+):
+    from insights.models import AlertSubscription
+
+    for user, address in ((rep, "rep@example.com"), (marketer, "mk@example.com")):
+        user.email = address
+        user.save()
+        # A subscription made before the rule (or written behind the service's back).
+        AlertSubscription.objects.create(user=user, kinds=["cpl_drift", "contact_sla"])
+    for alert in marketing_alerts():
+        alert_publish(alert)
+    assert {tuple(m.to) for m in mail.outbox} == {("mk@example.com",)}
+    assert len(mail.outbox) == 1  # cpl_drift only: the marketer chose no other kind
+    assert not AlertDelivery.objects.filter(user=rep).exists()
