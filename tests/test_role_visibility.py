@@ -215,15 +215,26 @@ def _hidden_leads(viewer: Any) -> Any:
 
 
 def _ids(model: Any, viewer: Any) -> list[Any]:
-    """Up to two ids of `model`: on leads the viewer may not see, when it has leads."""
+    """Ids of `model`: two on leads the viewer may not see (when it has leads) and, for a rep,
+    one on their own (their own lead's page must not name anyone else's either)."""
+    from crm.selectors import leads_visible_to
     from leads.models import Lead
 
     hidden = _hidden_leads(viewer).filter(email__startswith="walk-")
-    if model is Lead:
-        return list(hidden.order_by("pk").values_list("pk", flat=True)[:2])
+    own = leads_visible_to(viewer).filter(email__startswith="walk-")
+    if not roles.has_role(viewer, roles.SALES_REP):
+        own = own.none()
     names = {f.name for f in model._meta.get_fields()}
-    rows = model.objects.filter(lead__in=hidden) if "lead" in names else model.objects.all()
-    return list(rows.order_by("pk").values_list("pk", flat=True)[:2])
+    ids: list[Any] = []
+    for leads, n in ((hidden, 2), (own, 1)):
+        if model is Lead:
+            rows = leads
+        elif "lead" in names:
+            rows = model.objects.filter(lead__in=leads)
+        else:
+            rows = model.objects.all() if not ids else model.objects.none()
+        ids += rows.order_by("pk").values_list("pk", flat=True)[:n]
+    return ids
 
 
 def _urls_of(name: str, path: str, pattern: Any, viewer: Any) -> list[str]:
