@@ -13,7 +13,7 @@ import logging
 import math
 import time
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -124,6 +124,16 @@ def run_start(*, created_by: Any = None, start: bool = True, **options: Any) -> 
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext('clm.attribution.run_start'))")
     running = selectors.run_in_progress()
+    if running is not None and running.created_at < timezone.now() - timedelta(
+        seconds=LOCK_SECONDS
+    ):
+        # No run takes this long: its worker was lost. It must not block every later run.
+        run_fail(
+            run_id=running.pk,
+            error=f"Abandoned: not finished {LOCK_SECONDS // 3600} hours after it was queued "
+            "(its worker was probably lost); a new run replaced it.",
+        )
+        running = None
     if running is not None:
         raise RunInProgress(running)
     return run_create(created_by=created_by, start=start, **options)
@@ -499,7 +509,6 @@ def share_link_create(
 ) -> tuple[Any, str]:
     """A share link valid for `days` days; returns it with its signed token (shown once)."""
     import secrets
-    from datetime import timedelta
 
     from django.core import signing
 

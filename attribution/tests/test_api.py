@@ -225,3 +225,25 @@ def test_the_dashboard_button_and_the_command_follow_the_same_rule(client, marke
     assert AttributionRun.objects.count() == 1
     with pytest.raises(services.RunInProgress):
         services.run_start(created_by=marketer)
+
+
+def test_a_run_abandoned_for_longer_than_any_run_takes_does_not_block_the_next(marketer):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from attribution.models import AttributionRun
+
+    lost = services.run_create(start=False)
+    AttributionRun.objects.filter(pk=lost.pk).update(
+        status=AttributionRun.Status.RUNNING,
+        created_at=timezone.now() - timedelta(seconds=services.LOCK_SECONDS + 60),
+    )
+    fresh = services.run_start(created_by=marketer, start=False)
+
+    lost.refresh_from_db()
+    assert lost.status == AttributionRun.Status.FAILED
+    assert "Abandoned" in lost.error
+    assert fresh.status == AttributionRun.Status.QUEUED
+    with pytest.raises(services.RunInProgress):
+        services.run_start(created_by=marketer, start=False)
