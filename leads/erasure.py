@@ -10,9 +10,10 @@ not a campaign's own tags), click ids, notes, deal names, nurture click addresse
 bodies, alert texts, outbox and dead-letter texts, admin log labels.
 
 Rows of the log-like tables (outbox, dead letters, webhooks, admin log, alerts) are found two
-ways: by the ids they carry (lead, submission, deal, delivery ...) and by a text search for the
-person's unmistakable values (address, full name, phone, visitor and click ids). In a row found
-either way every value of the person is replaced by "[erased]".
+ways: by the ids they carry (lead, submission, deal, delivery ...): every value of the person in
+them is replaced by "[erased]"; and by a text search for the person's unmistakable ("strong")
+values (address, full name, phone, visitor and click ids): in such a row, which may be about
+someone else (a colleague's form message naming the person), only those are replaced.
 
 One transaction: the lead rows are locked first (SELECT ... FOR UPDATE, which PostgreSQL only
 allows inside a transaction), so a capture or a CRM write cannot interleave.
@@ -43,6 +44,9 @@ GENERIC_VALUES = frozenset({"yes", "true", "false", "off", "none", "null"})
 # Payload keys whose values are the form's wording, not the person's.
 GENERIC_KEYS = frozenset({"consent", "submission_id", "website"})
 UTM_KEPT_IF_CAMPAIGN = ("utm_source", "utm_medium", "utm_campaign")
+# Searched for in texts about the person unless a campaign's; a medium ("email", "cpc") is the
+# vocabulary of channels, never the person's (it is still cleared on their touchpoints).
+UTM_PERSONAL = ("utm_source", "utm_campaign")
 CLASSIFIER_MARKERS = frozenset({"", "(direct)", "(none)"})  # campaigns.channeling
 
 
@@ -64,7 +68,7 @@ class _Person:
     deal_ids: list[int] = field(default_factory=list)
     values: set[str] = field(default_factory=set)  # every value, lower case
     strong: set[str] = field(default_factory=set)  # values nobody else has, lower case
-    _pattern: re.Pattern[str] | None = None
+    _patterns: dict[bool, re.Pattern[str] | None] = field(default_factory=dict)
 
     def add(self, *values: Any, strong: bool = False) -> None:
         for value in values:
@@ -74,7 +78,7 @@ class _Person:
                     self.values.add(text)
                     if strong:
                         self.strong.add(text)
-        self._pattern = None
+        self._patterns.clear()
 
     def add_url(self, url: str) -> None:
         """A URL's path, query string and query values (each may carry the person)."""
@@ -91,19 +95,24 @@ class _Person:
         if parts.fragment:
             self.add(parts.fragment)
 
-    def redact(self, value: Any) -> Any:
-        """The value (text or JSON) with every value of the person replaced by REDACTED."""
-        if not self.values:
+    def redact(self, value: Any, *, everything: bool = True) -> Any:
+        """The value (text or JSON) with the person's values replaced by REDACTED: all of them
+        in a row about the person, only the strong ones in a row that merely names them."""
+        values = self.values if everything else self.strong
+        if not values:
             return value
-        if self._pattern is None:
-            alternatives = sorted(self.values, key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(v) for v in alternatives), re.IGNORECASE)
+        if self._patterns.get(everything) is None:
+            alternatives = sorted(values, key=len, reverse=True)
+            self._patterns[everything] = re.compile(
+                "|".join(re.escape(v) for v in alternatives), re.IGNORECASE
+            )
+        pattern = self._patterns[everything]
         if isinstance(value, str):
-            return self._pattern.sub(REDACTED, value)
-        if isinstance(value, dict):
-            return {self.redact(k): self.redact(v) for k, v in value.items()}
+            return pattern.sub(REDACTED, value)
+        if isinstance(value, dict):  # keys are field names
+            return {k: self.redact(v, everything=everything) for k, v in value.items()}
         if isinstance(value, list):
-            return [self.redact(v) for v in value]
+            return [self.redact(v, everything=everything) for v in value]
         return value
 
     def text_query(self, *fields: str) -> Q:
@@ -179,7 +188,7 @@ def _collect(email: str, leads: list[Lead], submissions: list[Submission]) -> _P
     for touch in _touchpoints(person):
         person.add(touch.title, touch.utm_term, touch.utm_content)
         person.add(*(touch.click_ids or {}).values(), strong=True)
-        for name in UTM_KEPT_IF_CAMPAIGN:
+        for name in UTM_PERSONAL:
             value = getattr(touch, name)
             if value and value.strip().lower() not in tags[name]:
                 person.add(value)
@@ -187,7 +196,7 @@ def _collect(email: str, leads: list[Lead], submissions: list[Submission]) -> _P
         person.add_url(touch.referrer)
     for submission in submissions:  # utm values posted with the form, unless a campaign's own
         payload = submission.payload if isinstance(submission.payload, dict) else {}
-        for key in ("utm_term", "utm_content", *UTM_KEPT_IF_CAMPAIGN):
+        for key in ("utm_term", "utm_content", *UTM_PERSONAL):
             value = payload.get(key)
             if isinstance(value, str) and value.strip().lower() not in tags.get(key, set()):
                 person.add(value)
@@ -283,20 +292,29 @@ def _erase_webhooks(person: _Person, deliveries: list[Any]) -> int:
     return len(deliveries)
 
 
+def _found(queryset: Any, linked: Q, named: Q) -> list[tuple[Any, bool]]:
+    """Rows about the person (found by an id they carry: True) or naming them (False)."""
+    linked_ids = set(queryset.filter(linked).values_list("pk", flat=True))
+    return [(row, row.pk in linked_ids) for row in queryset.filter(linked | named)]
+
+
 def _erase_alerts(person: _Person) -> int:
     """Alerts about the person's leads (contact SLA) name them in their title."""
     from insights.models import Alert
 
-    about = person.text_query("title", "detail")
+    about = Q(pk__in=[])
     for lead_id in person.lead_ids:
         about |= Q(key=f"lead:{lead_id}") | Q(data__lead_id=lead_id)
-    alerts = list(Alert.objects.filter(about))
-    for alert in alerts:
-        lead_id = (alert.data or {}).get("lead_id") if isinstance(alert.data, dict) else None
-        alert.title = f"Lead {lead_id} (erased)" if lead_id else person.redact(alert.title)
-        alert.detail, alert.data = person.redact(alert.detail), person.redact(alert.data)
-    Alert.objects.bulk_update(alerts, ["title", "detail", "data"])
-    return len(alerts)
+    found = _found(Alert.objects.all(), about, person.text_query("title", "detail"))
+    for alert, linked in found:
+        lead_id = alert.data.get("lead_id") if isinstance(alert.data, dict) else None
+        if linked and lead_id:
+            alert.title = f"Lead {lead_id} (erased)"
+        alert.title = person.redact(alert.title, everything=linked)
+        alert.detail = person.redact(alert.detail, everything=linked)
+        alert.data = person.redact(alert.data, everything=linked)
+    Alert.objects.bulk_update([alert for alert, _ in found], ["title", "detail", "data"])
+    return len(found)
 
 
 def _by_ids(field_name: str, ids_of: dict[str, list[Any]]) -> Q:
@@ -317,27 +335,26 @@ def _erase_outbox(person: _Person, *, delivery_ids: list[str], send_ids: list[in
         "lead_id": person.lead_ids, "submission_id": person.submission_ids,
         "deal_id": person.deal_ids, "delivery_id": delivery_ids, "send_id": send_ids,
     }  # fmt: skip
-    messages = list(
-        OutboxMessage.objects.filter(_by_ids("kwargs", ids_of) | person.text_query("last_error"))
+    messages = _found(
+        OutboxMessage.objects.all(), _by_ids("kwargs", ids_of), person.text_query("last_error")
     )
-    for message in messages:
-        message.kwargs, message.last_error = (
-            person.redact(message.kwargs),
-            person.redact(message.last_error),
-        )
-    OutboxMessage.objects.bulk_update(messages, ["kwargs", "last_error"])
-    letters = list(
-        DeadLetter.objects.filter(
-            _by_ids("kwargs", ids_of) | person.text_query("error", "traceback")
-        )
+    for message, linked in messages:
+        message.kwargs = person.redact(message.kwargs, everything=linked)
+        message.last_error = person.redact(message.last_error, everything=linked)
+    OutboxMessage.objects.bulk_update([m for m, _ in messages], ["kwargs", "last_error"])
+    letters = _found(
+        DeadLetter.objects.all(),
+        _by_ids("kwargs", ids_of),
+        person.text_query("error", "traceback"),
     )
-    for letter in letters:
-        letter.args, letter.kwargs = person.redact(letter.args), person.redact(letter.kwargs)
-        letter.error, letter.traceback = (
-            person.redact(letter.error),
-            person.redact(letter.traceback),
-        )
-    DeadLetter.objects.bulk_update(letters, ["args", "kwargs", "error", "traceback"])
+    for letter, linked in letters:
+        letter.args = person.redact(letter.args, everything=linked)
+        letter.kwargs = person.redact(letter.kwargs, everything=linked)
+        letter.error = person.redact(letter.error, everything=linked)
+        letter.traceback = person.redact(letter.traceback, everything=linked)
+    DeadLetter.objects.bulk_update(
+        [letter for letter, _ in letters], ["args", "kwargs", "error", "traceback"]
+    )
     return len(messages) + len(letters)
 
 
@@ -353,16 +370,16 @@ def _erase_admin_log(person: _Person, objects: dict[type[Model], list[Any]]) -> 
             content_type = ContentType.objects.get_for_model(model)
             about |= Q(content_type=content_type, object_id__in=[str(pk) for pk in ids])
     named = person.text_query("object_repr", "change_message")
-    entries = list(LogEntry.objects.filter(about | named).select_related("content_type"))
-    linked = set(LogEntry.objects.filter(about).values_list("pk", flat=True))
-    for entry in entries:
-        if entry.pk in linked:
+    found = _found(LogEntry.objects.select_related("content_type"), about, named)
+    for entry, linked in found:
+        if linked:
             label = entry.content_type.name if entry.content_type else "row"
             entry.object_repr = f"{label} {entry.object_id} (erased)"[:200]
             entry.change_message = ""
         else:
-            entry.object_repr = person.redact(entry.object_repr)[:200]
-            entry.change_message = person.redact(entry.change_message)
+            entry.object_repr = person.redact(entry.object_repr, everything=False)[:200]
+            entry.change_message = person.redact(entry.change_message, everything=False)
+    entries = [entry for entry, _ in found]
     LogEntry.objects.bulk_update(entries, ["object_repr", "change_message"])
     return len(entries)
 
@@ -405,9 +422,16 @@ def person_erase(*, email: str, by: Any = None) -> ErasureResult:
         .order_by("pk")
     )
     lead_ids = [lead.pk for lead in leads]
-    submissions = list(
-        Submission.objects.filter(Q(payload__email__iexact=email) | Q(lead_id__in=lead_ids))
+    posted = Submission.objects.filter(
+        Q(payload__email__iexact=email) | Q(payload__icontains=email) | Q(lead_id__in=lead_ids)
     )
+    submissions, mentions = [], []  # theirs (rejected ones too), and others' that name them
+    for submission in posted:
+        payload = submission.payload if isinstance(submission.payload, dict) else {}
+        theirs = submission.lead_id in lead_ids or (
+            submission.lead_id is None and normalise_email(payload.get("email", "")) == email
+        )
+        (submissions if theirs else mentions).append(submission)
     person = _collect(email, leads, submissions)
     rows = _rows_of(person)
     deliveries = _webhook_deliveries(person)
@@ -417,6 +441,10 @@ def person_erase(*, email: str, by: Any = None) -> ErasureResult:
         payload={}, payload_hash="", reason="", user_agent="", ip_hash="", origin="",
         submission_id=None,
     )  # fmt: skip
+    for submission in mentions:  # e.g. a colleague's message naming the person
+        submission.payload = person.redact(submission.payload, everything=False)
+    Submission.objects.bulk_update(mentions, ["payload"])
+    counts["submissions_mentioning"] = len(mentions)
     counts["touchpoints"] = _erase_touchpoints(person)
     counts["activities"] = Activity.objects.filter(lead_id__in=lead_ids).update(notes="")
     counts["feedback"] = LeadFeedback.objects.filter(lead_id__in=lead_ids).update(note="")

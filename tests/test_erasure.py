@@ -122,6 +122,12 @@ def quorra(seeded_rows, client, admin, manager) -> Lead:
     assert rejected.status_code == 400
     lead = Lead.objects.get(email__iexact=EMAIL)
     assert Touchpoint.objects.filter(lead=lead, campaign=campaign).exists()
+    colleague = client.post(
+        form.url,
+        {"email": "colleague@other.example", "message": f"Please invite {EMAIL} as well"},
+        HTTP_ACCEPT="application/json",
+    )
+    assert colleague.status_code == 201
 
     client.force_login(manager)
     steps = [
@@ -251,3 +257,7 @@ def test_after_an_erasure_no_table_holds_any_value_of_the_person(erase, client, 
     assert touches_after == touches_before
     assert Deal.objects.get(lead=quorra).amount == Decimal("5000.00")
     assert Touchpoint.objects.filter(lead=quorra, campaign__utm_campaign="spring-sale").exists()
+    # Nobody else is erased: the colleague who named her keeps their lead and their message.
+    colleague = Submission.objects.get(payload__email="colleague@other.example")
+    assert colleague.payload["message"] == "Please invite [erased] as well"
+    assert Lead.objects.filter(email="colleague@other.example", erased_at=None).exists()
