@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit, urlunsplit
 
-from django.db import transaction
+from django.apps import apps
+from django.db import models, transaction
 from django.db.models import Model, Q
 from django.utils import timezone
 
@@ -47,6 +48,10 @@ UTM_KEPT_IF_CAMPAIGN = ("utm_source", "utm_medium", "utm_campaign")
 # Searched for in texts about the person unless a campaign's; a medium ("email", "cpc") is the
 # vocabulary of channels, never the person's (it is still cleared on their touchpoints).
 UTM_PERSONAL = ("utm_source", "utm_campaign")
+# The apps whose texts the last sweep searches for the person (Django's own are handled above:
+# the admin log; users are staff, not people whose data is erased).
+SWEPT_APPS = ("clm", "campaigns", "leads", "crm", "attribution", "nurture", "insights", "outbox",
+              "integrations")  # fmt: skip
 CLASSIFIER_MARKERS = frozenset({"", "(direct)", "(none)"})  # campaigns.channeling
 
 
@@ -384,6 +389,43 @@ def _erase_admin_log(person: _Person, objects: dict[type[Model], list[Any]]) -> 
     return len(entries)
 
 
+def _sweep(person: _Person) -> int:
+    """The net under the rest: any other text of the project's apps that still names the person
+    (a campaign note, a segment rule, another lead's custom field ...) loses the strong values.
+
+    Unique and choice fields are left alone (a person's value is never one of them), and so are
+    touchpoints, the one table too large to scan on a request: the person's own are rewritten
+    above, and another person's page address does not carry this person.
+    """
+    if not person.strong:
+        return 0
+    text_fields = (models.CharField, models.TextField, models.JSONField)
+    changed = 0
+    for label in SWEPT_APPS:
+        for model in apps.get_app_config(label).get_models():
+            if model in (Touchpoint, Erasure):
+                continue
+            fields = [
+                f for f in model._meta.concrete_fields
+                if isinstance(f, text_fields) and not (f.primary_key or f.unique or f.choices)
+            ]  # fmt: skip
+            if not fields:
+                continue
+            named = person.text_query(*(f.name for f in fields))
+            for row in model._base_manager.filter(named).only("pk", *(f.name for f in fields)):
+                values = {}
+                for f in fields:
+                    value = person.redact(getattr(row, f.name), everything=False)
+                    if isinstance(value, str) and f.max_length:
+                        value = value[: f.max_length]
+                    if value != getattr(row, f.name):
+                        values[f.name] = value
+                if values:
+                    model._base_manager.filter(pk=row.pk).update(**values)
+                    changed += 1
+    return changed
+
+
 def _erase_lead(lead: Lead, *, now: Any) -> None:
     """The row stays (id, stage, owner, dates: what attribution and the CRM count)."""
     Lead.objects.filter(pk=lead.pk).update(
@@ -468,6 +510,7 @@ def person_erase(*, email: str, by: Any = None) -> ErasureResult:
     counts["visitors"] = Visitor.objects.filter(pk__in=person.visitor_ids).delete()[0]
     for lead in leads:
         _erase_lead(lead, now=now)
+    counts["other_texts"] = _sweep(person)
     counts["leads"] = len(leads)
     erasure = Erasure.objects.create(
         email_hash=email_hash(email),

@@ -19,6 +19,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from campaigns.models import Campaign
 from campaigns.tests.factories import CampaignFactory
 from crm.models import Deal
 from leads.models import CaptureForm, Erasure, Lead, Submission, Touchpoint
@@ -81,8 +82,9 @@ def quorra(seeded_rows, client, admin, manager) -> Lead:
     from outbox.services import outbox_enqueue
 
     campaign = CampaignFactory(
-        name="Spring sale", utm_campaign="spring-sale", utm_source="google", utm_medium="cpc"
-    )
+        name="Spring sale", utm_campaign="spring-sale", utm_source="google", utm_medium="cpc",
+        notes=f"Idea from a call with {EMAIL.lower()} (phone {PHONE})",
+    )  # fmt: skip
     form = CaptureForm.objects.create(
         name="Demo", min_fill_seconds=0, consent_text="News", consent_version="v1",
         custom_fields=[{"name": "favourite_colour", "label": "Colour", "type": "text"}],
@@ -124,7 +126,11 @@ def quorra(seeded_rows, client, admin, manager) -> Lead:
     assert Touchpoint.objects.filter(lead=lead, campaign=campaign).exists()
     colleague = client.post(
         form.url,
-        {"email": "colleague@other.example", "message": f"Please invite {EMAIL} as well"},
+        {
+            "email": "colleague@other.example",
+            "message": f"Please invite {EMAIL} as well",
+            "favourite_colour": f"the one {FIRST} {LAST} likes",
+        },
         HTTP_ACCEPT="application/json",
     )
     assert colleague.status_code == 201
@@ -260,4 +266,8 @@ def test_after_an_erasure_no_table_holds_any_value_of_the_person(erase, client, 
     # Nobody else is erased: the colleague who named her keeps their lead and their message.
     colleague = Submission.objects.get(payload__email="colleague@other.example")
     assert colleague.payload["message"] == "Please invite [erased] as well"
-    assert Lead.objects.filter(email="colleague@other.example", erased_at=None).exists()
+    colleague_lead = Lead.objects.get(email="colleague@other.example", erased_at=None)
+    assert colleague_lead.custom == {"favourite_colour": "the one [erased] likes"}
+    assert Campaign.objects.get(utm_campaign="spring-sale").notes == (
+        "Idea from a call with [erased] (phone [erased])"
+    )
