@@ -52,6 +52,13 @@ UTM_PERSONAL = ("utm_source", "utm_campaign")
 # the admin log; users are staff, not people whose data is erased).
 SWEPT_APPS = ("clm", "campaigns", "leads", "crm", "attribution", "nurture", "insights", "outbox",
               "integrations")  # fmt: skip
+# Large tables whose texts are the machine's own words (model names, rollup keys, score
+# factors), and touchpoints (the person's own are rewritten; the table is too large to scan).
+NOT_SWEPT = frozenset({
+    "leads.Touchpoint", "leads.Erasure", "attribution.AttributionResult",
+    "attribution.AttributionSummary", "attribution.CreditLedger", "attribution.RunPartition",
+    "crm.DailyCount", "crm.RollupMark", "insights.LeadScore", "insights.ChannelInterval",
+})  # fmt: skip
 CLASSIFIER_MARKERS = frozenset({"", "(direct)", "(none)"})  # campaigns.channeling
 
 
@@ -394,8 +401,7 @@ def _sweep(person: _Person) -> int:
     (a campaign note, a segment rule, another lead's custom field ...) loses the strong values.
 
     Unique and choice fields are left alone (a person's value is never one of them), and so are
-    touchpoints, the one table too large to scan on a request: the person's own are rewritten
-    above, and another person's page address does not carry this person.
+    the NOT_SWEPT tables.
     """
     if not person.strong:
         return 0
@@ -403,7 +409,7 @@ def _sweep(person: _Person) -> int:
     changed = 0
     for label in SWEPT_APPS:
         for model in apps.get_app_config(label).get_models():
-            if model in (Touchpoint, Erasure):
+            if model._meta.label in NOT_SWEPT:
                 continue
             fields = [
                 f for f in model._meta.concrete_fields
