@@ -12,7 +12,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import format_html
 
-from leads import privacy
+from leads import erasure, privacy
 from leads.models import CaptureForm, Erasure, Lead, Submission, Touchpoint, Visitor
 
 
@@ -145,7 +145,7 @@ def erase_people(modeladmin: Any, request: Any, queryset: Any) -> HttpResponse |
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
             },
         )
-    erased = [privacy.person_erase(email=lead.email, by=request.user) for lead in queryset]
+    erased = [erasure.person_erase(email=lead.email, by=request.user) for lead in queryset]
     modeladmin.message_user(request, f"Erased {len(erased)} people.", messages.SUCCESS)
     return None
 

@@ -141,7 +141,7 @@ class Lead(models.Model):
     consent_page = models.URLField(max_length=2000, blank=True)
     # Set when the person withdrew consent: they are left out of every export from then on.
     consent_withdrawn_at = models.DateTimeField(null=True, blank=True)
-    # Set when the person's data was erased (leads.privacy.person_erase): the row stays,
+    # Set when the person's data was erased (leads.erasure.person_erase): the row stays,
     # anonymised, so deals, touchpoints and attribution totals do not change.
     erased_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(db_index=True)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 
 from clm import roles
-from leads import privacy
+from leads import erasure, privacy
 from leads.models import CaptureForm
 
 
@@ -74,7 +74,7 @@ def privacy_page(request: HttpRequest) -> HttpResponse:
                 return render(request, "leads/privacy.html", {"form": form}, status=404)
             messages.success(request, _("Consent withdrawn: the person is left out of exports."))
         else:
-            result = privacy.person_erase(email=email, by=request.user)
+            result = erasure.person_erase(email=email, by=request.user)
             summary = ", ".join(f"{n} {kind}" for kind, n in result.counts.items()) or _("no rows")
             messages.success(
                 request,

@@ -1,4 +1,5 @@
-"""The public end of nurture emails: click redirects, the open pixel, one-click unsubscribe.
+"""The public end of nurture emails: click redirects, the open pixel, unsubscribe (a page with
+a button, and the RFC 8058 one-click POST).
 
 No login: each link carries a signed token. A click only redirects to the destination signed
 into its token, never to an address from the query string.
@@ -13,8 +14,9 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
 
-from nurture import services, tokens
+from nurture import selectors, services, tokens
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 
@@ -51,14 +53,27 @@ def open_pixel(request: HttpRequest, token: str) -> HttpResponse:
     return HttpResponse(PIXEL, content_type="image/gif")
 
 
-@csrf_exempt  # mail clients POST here for one-click unsubscribe (RFC 8058); the token is the key
+# The signed token in the address authenticates the POST, as in RFC 8058's one-click POST
+# (body "List-Unsubscribe=One-Click") that mail clients send without a CSRF cookie.
+@csrf_exempt
 @never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    """One click, no login: marketing consent withdrawn, no further nurture emails."""
-    if request.method not in ("GET", "POST"):
-        return HttpResponse(status=405)
-    send_id = _read(token, tokens.UNSUBSCRIBE_SALT)
-    lead = services.send_unsubscribe(send_id=int(send_id))  # type: ignore[call-overload]
-    if lead is None:
+    """GET: a page with an Unsubscribe button; link scanners that prefetch it change nothing.
+    POST (the button, or a mail client's one-click POST): marketing consent withdrawn, no
+    further nurture email."""
+    try:
+        send_id = int(_read(token, tokens.UNSUBSCRIBE_SALT))  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise Http404("unknown link") from None
+    if request.method == "POST":
+        lead = services.send_unsubscribe(send_id=send_id)
+        if lead is None:
+            raise Http404("unknown link")
+        return render(request, "nurture/unsubscribed.html", {"email": lead.email})
+    send = selectors.send_with_lead(send_id=send_id)
+    if send is None:
         raise Http404("unknown link")
-    return render(request, "nurture/unsubscribed.html", {"email": lead.email})
+    done = send.unsubscribed_at is not None or send.lead.consent_withdrawn_at is not None
+    context = {"email": send.lead.email, "unsubscribed": done}
+    return render(request, "nurture/unsubscribe.html", context)

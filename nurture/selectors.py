@@ -89,3 +89,8 @@ def recent_sends(*, sequence_id: int, viewer: Viewer, limit: int = 20) -> list[E
         .select_related("lead", "step")
         .order_by("-sent_at", "-id")[:limit]
     )
+
+
+def send_with_lead(*, send_id: int) -> EmailSend | None:
+    """A sent nurture email and its lead (the unsubscribe page), or None."""
+    return EmailSend.objects.select_related("lead").filter(pk=send_id).first()

@@ -102,7 +102,7 @@ def test_one_click_unsubscribe_withdraws_consent_and_stops_the_next_step(
     unsubscribe = message.extra_headers["List-Unsubscribe"].strip("<>")
     assert unsubscribe in message.body
 
-    response = client.get(path_of(unsubscribe))  # no login
+    response = client.post(path_of(unsubscribe))  # no login: the page's button
 
     assert response.status_code == 200
     assert "You are unsubscribed" in response.text
@@ -115,6 +115,70 @@ def test_one_click_unsubscribe_withdraws_consent_and_stops_the_next_step(
     page = client.get(f"/nurture/sequences/{sequence.pk}/")
     first_row = re.search(r'<tr data-position="1">.*?</tr>', page.text, re.S).group(0)
     assert re.search(r'class="num unsubscribed">1<', first_row)
+
+
+def test_opening_the_unsubscribe_link_changes_nothing_until_the_button_is_pressed(sequence, client):
+    lead = lead_with_journey(first_name="Ann", email="ann@x.io", consent_given=True)
+    services.nurture_dispatch()
+    unsubscribe = path_of(mail.outbox[0].extra_headers["List-Unsubscribe"].strip("<>"))
+
+    for method in (client.get, client.head, client.get):  # e.g. a mail scanner's prefetch
+        assert method(unsubscribe).status_code == 200
+
+    lead.refresh_from_db()
+    assert lead.consent_given is True and lead.consent_withdrawn_at is None
+    assert EmailSend.objects.get().unsubscribed_at is None
+    assert Enrollment.objects.get(lead=lead).status == Enrollment.Status.ACTIVE
+    page = client.get(unsubscribe).text
+    assert "ann@x.io" in page
+    assert re.search(
+        r'<form[^>]*method="post"[^>]*>\s*<button type="submit">Unsubscribe</button>', page
+    )
+
+    assert "You are unsubscribed" in client.post(unsubscribe).text
+
+    lead.refresh_from_db()
+    assert lead.consent_given is False
+    assert EmailSend.objects.get().unsubscribed_at is not None
+    assert "You are unsubscribed" in client.get(unsubscribe).text  # no button any more
+    assert "<button" not in client.get(unsubscribe).text
+
+
+def test_a_mail_clients_one_click_post_unsubscribes_without_a_csrf_token(sequence):
+    from django.test import Client
+
+    lead = lead_with_journey(first_name="Ann", email="ann@x.io", consent_given=True)
+    services.nurture_dispatch()
+    message = mail.outbox[0]
+    header = message.extra_headers["List-Unsubscribe"]
+    assert header.startswith("<http") and header.endswith(">")
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    unsubscribe = header.strip("<>")
+    assert unsubscribe in message.body  # the footer link is the same page
+
+    response = Client(enforce_csrf_checks=True).post(
+        path_of(unsubscribe),
+        "List-Unsubscribe=One-Click",
+        content_type="application/x-www-form-urlencoded",
+    )
+
+    assert response.status_code == 200
+    lead.refresh_from_db()
+    assert lead.consent_given is False
+    assert Enrollment.objects.get(lead=lead).status == Enrollment.Status.UNSUBSCRIBED
+
+
+def test_the_unsubscribe_link_refuses_other_methods_and_forged_tokens(sequence, client):
+    lead_with_journey(first_name="Ann", consent_given=True)
+    services.nurture_dispatch()
+    unsubscribe = path_of(mail.outbox[0].extra_headers["List-Unsubscribe"].strip("<>"))
+
+    assert client.put(unsubscribe).status_code == 405
+    assert client.delete(unsubscribe).status_code == 405
+    forged = unsubscribe.rstrip("/")[:-3] + "xyz/"
+    assert client.get(forged).status_code == 404
+    assert client.post(forged).status_code == 404
+    assert EmailSend.objects.get().unsubscribed_at is None
 
 
 def test_merge_values_are_escaped_and_unknown_merge_fields_are_refused(sequence, client, admin):

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from leads.privacy import person_erase
+from leads.erasure import person_erase
 
 
 class Command(BaseCommand):
