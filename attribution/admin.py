@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from attribution.models import AttributionRun, RunPartition, ShareLink
 
@@ -20,10 +21,17 @@ class PartitionInline(admin.TabularInline):
 
 @admin.register(AttributionRun)
 class AttributionRunAdmin(admin.ModelAdmin):
-    list_display = ["id", "status", "model_names", "lookback_days", "data_cutoff", "finished_at"]
+    list_display = [
+        "id", "status", "model_names", "lookback_days", "data_cutoff", "finished_at",
+        "older_rules",
+    ]  # fmt: skip
     list_filter = ["status"]
     readonly_fields = [f.name for f in AttributionRun._meta.fields]
     inlines = [PartitionInline]
+
+    @admin.display(description=_("based on older channel rules"), boolean=True)
+    def older_rules(self, obj: AttributionRun) -> bool:
+        return obj.based_on_older_rules
 
     def has_add_permission(self, request: Any) -> bool:
         return False

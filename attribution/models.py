@@ -39,6 +39,12 @@ class AttributionRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Set when stored touchpoints were reclassified (or a reclassification undone) after the
+    # run was made: its credits follow the channels the touches had before.
+    older_rules_job = models.ForeignKey(
+        "campaigns.ReclassifyJob", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", help_text="The reclassification that made this run's channels old.",
+    )  # fmt: skip
 
     DEFINITION = ("model_names", "params", "lookback_days", "data_cutoff", "rules_version")
 
@@ -56,6 +62,10 @@ class AttributionRun(models.Model):
             if changed:
                 raise ValidationError(f"an attribution run is immutable: {', '.join(changed)}")
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def based_on_older_rules(self) -> bool:
+        return self.older_rules_job_id is not None
 
 
 class RunPartition(models.Model):

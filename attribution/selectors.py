@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -10,7 +11,13 @@ from typing import Any
 import pandas as pd
 from django.db.models import Q, QuerySet, Sum
 
-from attribution.models import AttributionRun, AttributionSummary, Milestone, RunPartition
+from attribution.models import (
+    AttributionRun,
+    AttributionSummary,
+    CreditLedger,
+    Milestone,
+    RunPartition,
+)
 from clm.filters import days_and_months
 from leads.models import Lead, Touchpoint
 
@@ -296,3 +303,24 @@ def roi_rows(
         )
     out.sort(key=lambda r: (-r.revenue, -r.spend, r.name))
     return out
+
+
+def credited_revenue_of_touches(
+    *, touch_ids: Iterable[int], model: str
+) -> tuple[AttributionRun | None, dict[int, int]]:
+    """The latest finished run of `model` and the revenue (cents) it credits each touch."""
+    run = latest_run(model=model)
+    found: dict[int, int] = {}
+    if run is None:
+        return None, found
+    ids = list(touch_ids)
+    for start in range(0, len(ids), 5000):
+        rows = (
+            CreditLedger.objects.filter(
+                run=run, model=model, touchpoint_id__in=ids[start : start + 5000]
+            )
+            .values_list("touchpoint_id")
+            .annotate(cents=Sum("value_cents"))
+        )
+        found.update(dict(rows))
+    return run, found

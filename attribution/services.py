@@ -570,3 +570,11 @@ def share_link_resolve(token: str) -> Any:
         raise ShareLinkGone(link.pk)
     ShareLink.objects.filter(pk=link.pk).update(last_used_at=timezone.now())
     return link
+
+
+def runs_mark_older_rules(*, job_id: int) -> int:
+    """Mark the runs made before a reclassification (or its undo) as based on older channel
+    rules: their credits follow the channels the touches had then. Returns how many."""
+    return AttributionRun.objects.filter(
+        created_at__lte=timezone.now(), older_rules_job__isnull=True
+    ).update(older_rules_job_id=job_id)

@@ -6,7 +6,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from campaigns.models import Campaign, ChannelRule
+from campaigns.models import Campaign, ChannelRule, ReclassifyJob
 
 
 class CampaignForm(forms.ModelForm):
@@ -63,6 +63,23 @@ class RuleTestForm(forms.Form):
     utm_source = forms.CharField(required=False, max_length=255, label="utm_source")
     utm_medium = forms.CharField(required=False, max_length=255, label="utm_medium")
     utm_campaign = forms.CharField(required=False, max_length=255, label="utm_campaign")
+
+
+class ReclassifyConfirmForm(forms.Form):
+    """The word an admin types to reclassify every stored touchpoint."""
+
+    confirm = forms.CharField(
+        label=_("Type RECLASSIFY to confirm"), max_length=40, required=True, strip=True
+    )
+
+    def clean_confirm(self) -> str:
+        value = self.cleaned_data["confirm"]
+        if value != ReclassifyJob.CONFIRM_WORD:
+            raise forms.ValidationError(
+                _("Type %(word)s (in capitals) to confirm."),
+                params={"word": ReclassifyJob.CONFIRM_WORD},
+            )
+        return value
 
 
 class ChannelRuleAdminForm(forms.ModelForm):

@@ -191,6 +191,8 @@ class Spend(models.Model):
 class ReclassifyJob(models.Model):
     """A run of the current channel rules over stored touchpoints, with its progress."""
 
+    CONFIRM_WORD = "RECLASSIFY"  # what an admin types to start one
+
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
         RUNNING = "running", _("Running")
@@ -207,6 +209,12 @@ class ReclassifyJob(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+    restored = models.PositiveIntegerField(default=0, help_text="Touches the undo put back.")
 
     class Meta:
         ordering = ["-created_at"]
@@ -215,8 +223,44 @@ class ReclassifyJob(models.Model):
         return f"Reclassify #{self.pk} ({self.status})"
 
     @property
+    def can_undo(self) -> bool:
+        return self.status == self.Status.DONE and self.changed > 0 and self.undone_at is None
+
+    @property
     def percent(self) -> int:
         return 100 if not self.total else int(100 * self.processed / self.total)
+
+
+class ReclassifyChange(models.Model):
+    """One touch a reclassification changed: what it was before and after, for the undo."""
+
+    job = models.ForeignKey(ReclassifyJob, on_delete=models.CASCADE, related_name="changes")
+    # A plain id: touchpoints belong to leads, a layer above.
+    touchpoint_id = models.BigIntegerField(db_index=True)
+    old_channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+")
+    new_channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="+")
+    old_campaign = models.ForeignKey(
+        Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    new_campaign = models.ForeignKey(
+        Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    old_source = models.CharField(max_length=255, blank=True)
+    new_source = models.CharField(max_length=255, blank=True)
+    old_medium = models.CharField(max_length=255, blank=True)
+    new_medium = models.CharField(max_length=255, blank=True)
+    old_matched_rule = models.CharField(max_length=40, blank=True)
+    new_matched_rule = models.CharField(max_length=40, blank=True)
+    old_self_referral = models.BooleanField(default=False)
+    new_self_referral = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "touchpoint_id"], name="reclassify_change_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.job_id} touch {self.touchpoint_id}"
 
 
 def new_short_code() -> str:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Count, Max, Min, QuerySet, Sum
 
-from campaigns.channeling import CompiledRules
-from campaigns.models import Campaign, Channel, Spend
+from campaigns.models import Campaign, Spend
 from clm.localcache import remember
 
 _campaign_map: dict[str, Any] = {"version": None, "map": {}}
@@ -97,59 +95,6 @@ def spend_daily(*, campaign_ids: list[int] | None = None) -> QuerySet[Spend]:
     if campaign_ids is not None:
         qs = qs.filter(campaign_id__in=campaign_ids)
     return qs
-
-
-@dataclass
-class DryRun:
-    """How a rule set would change the stored touchpoints."""
-
-    total: int = 0
-    changed: int = 0
-    unassigned_before: int = 0
-    unassigned_after: int = 0
-    moves: list[tuple[str, str, int]] = field(default_factory=list)
-
-    @property
-    def unassigned_rate_before(self) -> float:
-        return self.unassigned_before / self.total if self.total else 0.0
-
-    @property
-    def unassigned_rate_after(self) -> float:
-        return self.unassigned_after / self.total if self.total else 0.0
-
-
-def rules_dry_run(*, compiled: CompiledRules, limit: int | None = 200_000) -> DryRun:
-    """Classify stored touchpoints with `compiled` and compare with their stored channel."""
-    from campaigns.rules import classify
-    from leads.models import Touchpoint
-
-    names = dict(Channel.objects.values_list("id", "name"))
-    result = DryRun()
-    moves: Counter[tuple[str, str]] = Counter()
-    rows = Touchpoint.objects.order_by("-id").values_list(
-        "channel_id", "utm_source", "utm_medium", "utm_campaign", "referrer", "url", "click_ids"
-    )
-    if limit:
-        rows = rows[:limit]
-    for channel_id, source, medium, campaign, referrer, url, click_ids in rows.iterator(5000):
-        after = classify(
-            utm_source=source,
-            utm_medium=medium,
-            utm_campaign=campaign,
-            referrer=referrer,
-            landing_url=url,
-            click_ids=click_ids or None,
-            compiled=compiled,
-        ).match.channel
-        before = names.get(channel_id, "?")
-        result.total += 1
-        result.unassigned_before += before == "Unassigned"
-        result.unassigned_after += after == "Unassigned"
-        if before != after:
-            result.changed += 1
-            moves[(before, after)] += 1
-    result.moves = [(a, b, n) for (a, b), n in moves.most_common(20)]
-    return result
 
 
 @dataclass

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from campaigns.models import Campaign, Channel, ChannelRule, ReclassifyJob, Spend
+from campaigns.models import Campaign, Channel, ChannelRule, Spend
 from campaigns.rules import bump_rules_version
 from clm.localcache import forget
 
@@ -202,72 +202,6 @@ def spend_upsert(*, rows: Iterable[SpendRow], source: str) -> UpsertResult:
         to_update, ["amount", "currency", "impressions", "clicks", "updated_at"], batch_size=2000
     )
     return UpsertResult(len(to_create), len(to_update), unchanged)
-
-
-@transaction.atomic
-def reclassify_start(*, started_by: Any = None) -> ReclassifyJob:
-    """Queue a reclassification of every stored touchpoint with the current rules."""
-    from campaigns.tasks import reclassify_touchpoints
-
-    job = ReclassifyJob.objects.create(started_by=started_by)
-    transaction.on_commit(lambda: reclassify_touchpoints.delay(job_id=job.pk))
-    return job
-
-
-def reclassify_run(*, job_id: int, batch_size: int = 2000) -> ReclassifyJob:
-    """Apply the current rules to every touchpoint, in batches, recording progress."""
-    from campaigns.rules import classify, compiled_rules
-    from leads.models import Touchpoint
-    from leads.services import leads_first_touch_sync
-
-    job = ReclassifyJob.objects.get(pk=job_id)
-    if job.status == ReclassifyJob.Status.DONE:
-        return job  # idempotent: a redelivered task does nothing twice
-    compiled = compiled_rules()
-    job.status, job.total = ReclassifyJob.Status.RUNNING, Touchpoint.objects.count()
-    job.processed = job.changed = 0
-    job.save(update_fields=["status", "total", "processed", "changed"])
-    fields = ("id", "utm_source", "utm_medium", "utm_campaign", "referrer", "url", "click_ids")
-    last_id = 0
-    try:
-        while True:
-            batch = list(
-                Touchpoint.objects.filter(id__gt=last_id)
-                .order_by("id")
-                .only(*fields, "channel_id", "matched_rule", "source", "medium")[:batch_size]
-            )
-            if not batch:
-                break
-            changed = []
-            for touch in batch:
-                result = classify(
-                    utm_source=touch.utm_source,
-                    utm_medium=touch.utm_medium,
-                    utm_campaign=touch.utm_campaign,
-                    referrer=touch.referrer,
-                    landing_url=touch.url,
-                    click_ids=touch.click_ids or None,
-                    compiled=compiled,
-                )
-                new = (result.channel_id, result.match.rule_id or "")
-                if (touch.channel_id, touch.matched_rule) != new:
-                    touch.channel_id, touch.matched_rule = new
-                    changed.append(touch)
-            with transaction.atomic():
-                Touchpoint.objects.bulk_update(changed, ["channel", "matched_rule"])
-                leads_first_touch_sync(touch_ids=[touch.pk for touch in changed])
-            last_id = batch[-1].id
-            job.processed += len(batch)
-            job.changed += len(changed)
-            job.save(update_fields=["processed", "changed"])
-    except Exception as exc:
-        job.status, job.error = ReclassifyJob.Status.FAILED, f"{type(exc).__name__}: {exc}"
-        job.finished_at = timezone.now()
-        job.save(update_fields=["status", "error", "finished_at"])
-        raise
-    job.status, job.finished_at = ReclassifyJob.Status.DONE, timezone.now()
-    job.save(update_fields=["status", "finished_at"])
-    return job
 
 
 class TrackedLinkRefused(ValueError):

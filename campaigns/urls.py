@@ -16,4 +16,5 @@ urlpatterns = [
     path("rules/bench/", views.rule_bench, name="rule-bench"),
     path("rules/reclassify/", views.reclassify, name="reclassify"),
     path("rules/reclassify/<int:pk>/", views.reclassify_status, name="reclassify-status"),
+    path("rules/reclassify/<int:pk>/undo/", views.reclassify_undo, name="reclassify-undo"),
 ]

@@ -158,6 +158,7 @@ def generate(
     from campaigns.rules import classify
     from clm import bulk
     from crm.models import Activity, Deal, LeadFeedback, LeadHistory, PipelineStage, QualityReason
+    from leads.classification import visits_continue
     from leads.models import CaptureForm, Lead, Submission, Touchpoint, Visitor
 
     rng = np.random.default_rng(seed)
@@ -281,6 +282,7 @@ def generate(
             owner = reps[n % len(reps)]
             first_touch_id = touch_id
             first_source = (classified[picks[0]].channel_id, sources[picks[0]]["campaign"])
+            journey_start = len(touch_rows)
             for k, pick in enumerate(picks):
                 s, result = sources[pick], classified[pick]
                 at = created - timedelta(hours=float(gaps[k])) if k < n_sources - 1 else created
@@ -311,6 +313,8 @@ def generate(
                         campaign_id=s["campaign"],
                     ))  # fmt: skip
                     touch_id += 1
+            # Page views continue the touch before them in time, as capture does.
+            visits_continue(touch_rows[journey_start:])
             creation_touch_id = last_submit_id
             visitor_rows.append(
                 Visitor(id=visitor, lead_id=lead_id, first_seen=created - timedelta(days=45),

@@ -24,6 +24,14 @@ from django.utils import timezone
 
 from campaigns.rules import classify
 from campaigns.selectors import campaign_id_for
+from leads.classification import (
+    OFFLINE_RULE,
+    continued,
+    previous_touch,
+    stored,
+    touches_after,
+    touchpoints_settle,
+)
 from leads.models import CaptureForm, Lead, Submission, Touchpoint, Visitor
 from leads.serializers import CLICK_ID_FIELDS, UTM_FIELDS
 from outbox.services import outbox_enqueue
@@ -157,21 +165,25 @@ def touchpoint_build(
         or default_campaign_id
     )
     before = previous() if facts.self_referral and previous is not None else None
-    if before is not None:
-        touch.channel_id, touch.campaign_id = before.channel_id, before.campaign_id
-        touch.source, touch.medium = before.source, before.medium
-        touch.matched_rule = before.matched_rule
+    after = continued(
+        stored(touch),
+        self_referral=facts.self_referral,
+        previous=stored(before) if before is not None else None,
+    )
+    touch.channel_id, touch.matched_rule = after.channel_id, after.matched_rule
+    touch.source, touch.medium, touch.campaign_id = after.source, after.medium, after.campaign_id
     return touch
 
 
-def _previous_touch(*, visitor: Visitor | None, lead: Lead | None) -> Touchpoint | None:
-    if visitor is not None:
-        touch = Touchpoint.objects.filter(visitor=visitor).order_by("-occurred_at", "-id").first()
-        if touch is not None:
-            return touch
-    if lead is not None and lead.latest_touch_id:
-        return Touchpoint.objects.filter(pk=lead.latest_touch_id).first()
-    return None
+def _previous_touch(
+    *, visitor: Visitor | None, lead: Lead | None, at: datetime | None = None
+) -> Touchpoint | None:
+    """The touch a self-referral at `at` (default: now) continues (leads.classification)."""
+    return previous_touch(
+        visitor_id=visitor.pk if visitor is not None else None,
+        lead_id=lead.pk if lead is not None else None,
+        at=at or timezone.now(),
+    )
 
 
 def visitor_touch(*, visitor_id: str, at: datetime, lead: Lead | None = None) -> Visitor:
@@ -380,9 +392,13 @@ def _capture(
         visitor=visitor,
         submission=submission,
         default_campaign_id=form.default_campaign_id,
-        previous=lambda: _previous_touch(visitor=visitor, lead=None if created else lead),
+        previous=lambda: _previous_touch(visitor=visitor, lead=lead, at=now),
     )
+    streams = {"visitor_ids": [visitor.pk] if visitor else [], "lead_ids": [lead.pk]}
+    settle = stitched or touches_after(**streams, at=now)
     touch.save()
+    if settle:
+        touchpoints_settle(**streams)  # the touch landed inside a visit: what follows continues it
     lead_updates["latest_touch"] = touch
     if created:
         lead_updates["creation_touch"] = touch
@@ -486,15 +502,14 @@ def page_views_record(*, events: list[dict[str, Any]], meta: RequestMeta) -> int
         )
         last_touch: dict[str, Touchpoint] = {}
         touches = []
+        lead_ids = {lead_id for lead_id in lead_of.values() if lead_id}
+        settle = bool(timed) and touches_after(visitor_ids=ids, lead_ids=lead_ids, at=timed[0][0])
         for at, event in timed:
             vid = event["visitor_id"]
 
-            def previous(vid: str = vid) -> Touchpoint | None:
+            def previous(vid: str = vid, at: datetime = at) -> Touchpoint | None:
                 if vid not in last_touch:
-                    found = _previous_touch(visitor=Visitor(id=vid), lead=None)
-                    if found is None:
-                        return None
-                    last_touch[vid] = found
+                    return previous_touch(visitor_id=vid, lead_id=lead_of.get(vid), at=at)
                 return last_touch[vid]
 
             touch = touchpoint_build(
@@ -511,6 +526,8 @@ def page_views_record(*, events: list[dict[str, Any]], meta: RequestMeta) -> int
             last_touch[vid] = touch
             touches.append(touch)
         Touchpoint.objects.bulk_create(touches)
+        if settle:  # some arrived inside visits stored already (late or backdated events)
+            touchpoints_settle(visitor_ids=ids, lead_ids=lead_ids)
         for vid, touch in last_touch.items():
             if lead_of.get(vid) and touch.pk:
                 Lead.objects.filter(pk=lead_of[vid]).update(latest_touch=touch)
@@ -529,6 +546,7 @@ def touchpoint_record_offline(
     from campaigns.models import Channel
 
     channel = Channel.objects.get(name=channel_name)
+    settle = touches_after(lead_ids=[lead.pk], at=occurred_at)
     touch = Touchpoint.objects.create(
         kind=Touchpoint.Kind.OFFLINE,
         occurred_at=occurred_at,
@@ -538,8 +556,10 @@ def touchpoint_record_offline(
         medium=channel_name.lower()[:255],
         channel=channel,
         campaign_id=campaign_id,
-        matched_rule="offline",
+        matched_rule=OFFLINE_RULE,
     )
+    if settle:
+        touchpoints_settle(lead_ids=[lead.pk])
     lead_refresh_touches(lead=lead)
     return touch
 
@@ -559,8 +579,12 @@ def touchpoint_record_email_click(
         title=title,
         tracking=_tracking_values({"landing_url": url}),
         lead=lead,
+        previous=lambda: _previous_touch(visitor=None, lead=lead, at=occurred_at),
     )
+    settle = touches_after(lead_ids=[lead.pk], at=occurred_at)
     touch.save()
+    if settle:
+        touchpoints_settle(lead_ids=[lead.pk])
     lead_refresh_touches(lead=lead)
     return touch
 

@@ -7,6 +7,7 @@ from campaigns.models import Campaign, Channel, ChannelRule, ReclassifyJob
 from campaigns.rules import classify
 from campaigns.selectors import campaign_id_for, untracked_campaigns
 from campaigns.tests.factories import CampaignFactory
+from leads.reclassification import reclassify_run, reclassify_start
 from leads.services import lead_refresh_touches
 from leads.tests.factories import LeadFactory, TouchpointFactory
 
@@ -118,10 +119,10 @@ def test_reclassify_applies_changed_rules_to_history():
             conditions=[{"field": "source", "op": "exact", "value": "partnerhub"}],
         )
     )
-    job = services.reclassify_start()  # eager Celery: runs on commit
+    job = reclassify_start(confirmation="RECLASSIFY")  # eager Celery: runs on commit
     job = ReclassifyJob.objects.get(pk=job.pk)
     assert job.status == "queued"  # the test transaction has not committed
-    services.reclassify_run(job_id=job.pk)
+    reclassify_run(job_id=job.pk)
     job.refresh_from_db()
     assert (job.status, job.total, job.processed, job.changed) == ("done", 2, 2, 2)
     touches[0].refresh_from_db()
@@ -135,7 +136,7 @@ def test_reclassify_applies_changed_rules_to_history():
 def test_reclassify_task_runs_after_commit(django_capture_on_commit_callbacks, celery_eager):
     TouchpointFactory(referrer="https://duckduckgo.com/", channel_name="Direct")
     with django_capture_on_commit_callbacks(execute=True):
-        job = services.reclassify_start()
+        job = reclassify_start(confirmation="RECLASSIFY")
     job.refresh_from_db()
     assert job.status == "done"
     assert job.changed == 1

@@ -130,7 +130,7 @@ def test_bench_is_for_admins_only(client, marketer):
 def test_reclassify_from_the_bench_reports_progress(client, admin):
     TouchpointFactory(referrer="https://www.bing.com/", channel_name="Direct")
     client.force_login(admin)
-    response = client.post(reverse("campaigns:reclassify"))
+    response = client.post(reverse("campaigns:reclassify"), {"confirm": "RECLASSIFY"})
     assert response.status_code == 302
     from campaigns.models import ReclassifyJob
 

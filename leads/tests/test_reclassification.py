@@ -1,0 +1,205 @@
+"""Reclassification never rewrites history: it classifies each stored touch in its visit,
+exactly as capture did, shows its diff first, needs a typed confirmation and can be undone."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Sum
+from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from attribution.models import AttributionRun, CreditLedger
+from campaigns import services
+from campaigns.models import Channel, ChannelRule, ReclassifyChange, ReclassifyJob
+from leads.classification import touchpoints_walk
+from leads.models import CaptureForm, Lead, Submission, Touchpoint, Visitor
+from leads.reclassification import reclassify_preview, reclassify_run, reclassify_undo
+from leads.services import RequestMeta, page_views_record, submission_capture
+
+pytestmark = pytest.mark.django_db
+
+SITE = "https://www.example.com"
+TOUCH_FIELDS = ("channel_id", "matched_rule", "source", "medium", "campaign_id", "self_referral")
+
+
+def _touches() -> dict[int, tuple]:
+    return {row[0]: row[1:] for row in Touchpoint.objects.values_list("id", *TOUCH_FIELDS)}
+
+
+def _first_channels() -> dict[int, int | None]:
+    return dict(Lead.objects.values_list("id", "first_channel_id"))
+
+
+@pytest.fixture
+def demo(celery_eager, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):  # the attribution run finishes
+        call_command("seed_demo", "--leads", "150", "--seed", "3")
+    assert AttributionRun.objects.get().status == "done"
+    assert Touchpoint.objects.filter(self_referral=True).count() > 100
+
+
+def test_demo_data_reclassified_with_unchanged_rules_changes_nothing(client, demo):
+    before = _touches()
+    client.login(username="admin", password="clm-demo")
+
+    dry_run = client.post(reverse("campaigns:rule-bench"), {"action": "dry-run"})
+    assert '<strong id="dry-run-changed">0</strong>' in dry_run.content.decode()
+    preview = client.get(reverse("campaigns:rule-bench"), {"preview": "1"}).content.decode()
+    assert '<strong id="preview-changed">0</strong>' in preview
+    assert 'id="preview-nothing"' in preview
+
+    job = ReclassifyJob.objects.create()
+    job = reclassify_run(job_id=job.pk, batch_size=97)  # batch boundaries inside visits
+    assert (job.status, job.total, job.changed) == ("done", len(before), 0)
+    assert _touches() == before
+    assert not AttributionRun.objects.filter(older_rules_job__isnull=False).exists()
+
+
+def test_a_changed_rule_moves_exactly_its_touches_with_their_visits_and_undo_restores_them(
+    client, demo, django_capture_on_commit_callbacks
+):
+    before, first_channels = _touches(), _first_channels()
+    g2 = Touchpoint.objects.filter(referrer__icontains="g2.com").order_by("occurred_at", "id")
+    assert g2.exists()
+    referral = {touch.channel_id for touch in g2}
+    assert len(referral) == 1
+    affiliates = Channel.objects.get(name="Affiliates")
+    services.channel_rule_save(
+        rule=ChannelRule(
+            position=0,
+            channel=affiliates,
+            conditions=[{"field": "source", "op": "exact", "value": "www.g2.com"}],
+        )
+    )
+    # Expected: the bing touches, and the page views that continue them in their visit.
+    expected = set()
+    for touch in g2:
+        expected.add(touch.pk)
+        later = Touchpoint.objects.filter(
+            visitor_id=touch.visitor_id, occurred_at__gt=touch.occurred_at
+        ).order_by("occurred_at", "id")
+        for follower in later:
+            if not follower.self_referral:
+                break
+            expected.add(follower.pk)
+    run = AttributionRun.objects.get()
+    assert CreditLedger.objects.filter(run=run, model="linear", touchpoint_id__in=expected).exists()
+    credited = {
+        row["touchpoint_id"]: row["value_cents"]
+        for row in CreditLedger.objects.filter(run=run, model="linear", touchpoint_id__in=expected)
+        .values("touchpoint_id")
+        .order_by()
+        .annotate(value_cents=Sum("value_cents"))
+    }
+    client.login(username="admin", password="clm-demo")
+
+    page = client.get(reverse("campaigns:rule-bench"), {"preview": "1", "model": "linear"})
+    preview = page.context["preview"]
+    assert preview.channel_changed == preview.changed == len(expected)
+    (referral,) = referral
+    assert dict(preview.matrix) == {(referral, affiliates.pk): len(expected)}
+    assert preview.revenue == {(referral, affiliates.pk): sum(credited.values())}
+    html = page.content.decode()
+    assert 'id="reclassify-matrix"' in html and 'class="danger"' in html
+
+    refused = client.post(reverse("campaigns:reclassify"), {"confirm": "reclassify"})
+    assert refused.status_code == 400
+    assert "Type RECLASSIFY (in capitals) to confirm." in refused.content.decode()
+    assert not ReclassifyJob.objects.exists()
+    assert client.post(reverse("campaigns:reclassify"), {}).status_code == 400
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("campaigns:reclassify"), {"confirm": "RECLASSIFY"})
+    assert response.status_code == 302
+    job = ReclassifyJob.objects.get()
+    assert (job.status, job.changed) == ("done", len(expected))
+    after = _touches()
+    assert {pk for pk in before if before[pk] != after[pk]} == expected
+    assert set(ReclassifyChange.objects.values_list("touchpoint_id", flat=True)) == expected
+    assert {after[pk][0] for pk in expected} == {affiliates.pk}
+    moved_leads = set(Lead.objects.filter(first_touch_id__in=expected).values_list("id", flat=True))
+    assert moved_leads and all(
+        Lead.objects.get(pk=pk).first_channel_id == affiliates.pk for pk in moved_leads
+    )
+    run.refresh_from_db()
+    assert run.older_rules_job == job
+    dashboard = client.get(reverse("attribution:marketing-dashboard")).content.decode()
+    assert "based on older channel rules" in dashboard
+    assert reclassify_preview().changed == 0  # the rules and history agree now
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("campaigns:reclassify-undo", args=[job.pk]))
+    assert _touches() == before
+    assert _first_channels() == first_channels
+    job.refresh_from_db()
+    assert job.restored == len(expected) and job.undone_at is not None
+    assert reclassify_undo(job=job) == 0  # undone twice changes nothing
+    assert _touches() == before
+
+
+# --- a property: whatever visits are captured, in whatever order, reclassifying changes nothing
+
+REFERRERS = (
+    "",
+    f"{SITE}/",
+    f"{SITE}/pricing",
+    "https://www.google.com/",
+    "https://news.ycombinator.com/",
+)
+LANDINGS = (
+    f"{SITE}/",
+    f"{SITE}/pricing",
+    f"{SITE}/?utm_source=google&utm_medium=cpc&utm_campaign=spring",
+    f"{SITE}/?utm_source=newsletter&utm_medium=email",
+    f"{SITE}/?gclid=abc",
+)
+event = st.tuples(
+    st.sampled_from(["view", "view", "view", "capture"]),
+    st.integers(0, 3),  # visitor
+    st.integers(0, 1),  # email (two visitors may be the same person)
+    st.integers(0, 600),  # minutes after the start
+    st.sampled_from(LANDINGS),
+    st.sampled_from(REFERRERS),
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(events=st.lists(event, min_size=1, max_size=14), batch=st.integers(1, 4))
+def test_visits_captured_in_any_order_reclassify_to_nothing(events, batch):
+    Touchpoint.objects.all().delete()
+    Submission.objects.all().delete()
+    Lead.objects.all().delete()
+    Visitor.objects.all().delete()
+    form = CaptureForm.objects.get_or_create(
+        name="Demo request", defaults={"allowed_origins": [SITE]}
+    )[0]
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    views: list[dict] = []
+
+    def flush(at):
+        if views:
+            page_views_record(events=list(views), meta=RequestMeta(received_at=at))
+            views.clear()
+
+    for n, (kind, visitor, email, minutes, landing, referrer) in enumerate(events):
+        at = start + timedelta(minutes=minutes)
+        if kind == "view":
+            views.append({"visitor_id": f"v{visitor}", "url": landing, "referrer": referrer,
+                          "ts": at.timestamp() * 1000})  # fmt: skip
+            if len(views) >= batch:
+                flush(at)
+            continue
+        flush(at)
+        data = {"email": f"p{email}@example.org", "visitor_id": f"v{visitor}",
+                "landing_url": landing, "referrer": referrer, "submission_id": f"s{n}"}  # fmt: skip
+        submission_capture(
+            form=form, data=data, custom={}, payload=data, meta=RequestMeta(received_at=at)
+        )
+    flush(start + timedelta(minutes=600))
+
+    changed = [item for item in touchpoints_walk() if item.changed]
+    assert changed == []
