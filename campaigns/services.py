@@ -62,6 +62,7 @@ def campaign_save(*, campaign: Campaign) -> Campaign:
 
 def campaign_link_touchpoints(*, campaign: Campaign) -> int:
     """Attach touchpoints with this campaign's UTM values that have no campaign yet."""
+    from leads.classification import touchpoints_settle
     from leads.models import Touchpoint
     from leads.services import leads_first_touch_sync
 
@@ -72,9 +73,16 @@ def campaign_link_touchpoints(*, campaign: Campaign) -> int:
         touches = touches.filter(utm_source__iexact=campaign.utm_source)
     if campaign.utm_medium:
         touches = touches.filter(utm_medium__iexact=campaign.utm_medium)
-    ids = list(touches.values_list("pk", flat=True))
+    rows = list(touches.values_list("pk", "visitor_id", "lead_id"))
+    ids = [pk for pk, _visitor, _lead in rows]
     linked = Touchpoint.objects.filter(pk__in=ids).update(campaign=campaign)
     leads_first_touch_sync(touch_ids=ids)
+    if rows:
+        # The page views that continue these touches in their visits follow them.
+        touchpoints_settle(
+            visitor_ids={visitor for _pk, visitor, _lead in rows if visitor},
+            lead_ids={lead for _pk, _visitor, lead in rows if lead},
+        )
     return linked
 
 

@@ -208,3 +208,33 @@ def test_visits_captured_in_any_order_reclassify_to_nothing(events, batch):
 
     changed = [item for item in touchpoints_walk() if item.changed]
     assert changed == []
+
+
+def test_registering_a_campaign_links_the_page_views_that_continue_its_touches():
+    form = CaptureForm.objects.create(name="Demo request", allowed_origins=[SITE])
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    landing = f"{SITE}/?utm_source=partner&utm_medium=affiliate&utm_campaign=spring_promo"
+    page_views_record(
+        events=[
+            {"visitor_id": "v1", "url": landing, "ts": start.timestamp() * 1000},
+            {
+                "visitor_id": "v1",
+                "url": f"{SITE}/pricing",
+                "referrer": f"{SITE}/",
+                "ts": (start + timedelta(minutes=1)).timestamp() * 1000,
+            },
+        ],  # fmt: skip
+        meta=RequestMeta(received_at=start),
+    )
+    data = {"email": "a@example.org", "visitor_id": "v1", "landing_url": f"{SITE}/demo",
+            "referrer": f"{SITE}/pricing"}  # fmt: skip
+    submission_capture(
+        form=form, data=data, custom={}, payload=data,
+        meta=RequestMeta(received_at=start + timedelta(minutes=2)),
+    )  # fmt: skip
+
+    campaign = services.campaign_register_untracked(utm_campaign="spring_promo")
+
+    assert [t.campaign_id for t in Touchpoint.objects.order_by("occurred_at")] == [campaign.pk] * 3
+    assert Lead.objects.get().first_campaign_id == campaign.pk
+    assert [item for item in touchpoints_walk() if item.changed] == []
