@@ -97,6 +97,41 @@ def test_bench_shows_the_channel_and_the_rule_that_matched(client, admin):
     assert response.status_code == 200
     assert '<strong id="matched-channel">Paid Search</strong>' in page
     assert "medium regex" in page
+    assert 'id="bench-continues"' not in page
+
+
+def test_bench_says_a_self_referral_continues_the_touch_before_it(client, admin):
+    client.force_login(admin)
+    response = client.get(
+        reverse("campaigns:rule-bench"),
+        {
+            "landing_url": "https://shop.example.com/pricing",
+            "referrer": "https://shop.example.com/",
+        },
+    )
+    assert 'id="bench-continues"' in response.content.decode()
+
+
+def test_bench_dry_run_without_a_candidate_counts_nothing_on_captured_visits(client, admin):
+    from leads.services import RequestMeta, page_views_record
+
+    page_views_record(
+        events=[
+            {
+                "visitor_id": "v1",
+                "url": "https://shop.example.com/?utm_source=google&utm_medium=cpc",
+            },
+            {
+                "visitor_id": "v1",
+                "url": "https://shop.example.com/b",
+                "referrer": "https://shop.example.com/",
+            },
+        ],
+        meta=RequestMeta(),
+    )
+    client.force_login(admin)
+    response = client.post(reverse("campaigns:rule-bench"), {"action": "dry-run"})
+    assert '<strong id="dry-run-changed">0</strong>' in response.content.decode()
 
 
 def test_bench_dry_run_counts_changes_for_a_candidate_rule(client, admin):
