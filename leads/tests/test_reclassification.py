@@ -223,7 +223,7 @@ def test_registering_a_campaign_links_the_page_views_that_continue_its_touches()
                 "referrer": f"{SITE}/",
                 "ts": (start + timedelta(minutes=1)).timestamp() * 1000,
             },
-        ],  # fmt: skip
+        ],
         meta=RequestMeta(received_at=start),
     )
     data = {"email": "a@example.org", "visitor_id": "v1", "landing_url": f"{SITE}/demo",
