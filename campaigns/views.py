@@ -130,12 +130,12 @@ def _reclassify_preview(request: HttpRequest, context: dict[str, Any]) -> None:
     # Pages for admins compose apps; touchpoints and credits live above campaigns.
     from attribution import engine
     from attribution.selectors import credited_revenue_of_touches
-    from leads.reclassification import reclassify_preview
+    from leads.reclassification import PREVIEW_LATEST, reclassify_preview
 
     model = request.GET.get("model") or request.POST.get("model") or "linear"
     if model not in engine.MODELS:
         model = "linear"
-    preview = reclassify_preview()
+    preview = reclassify_preview(latest=PREVIEW_LATEST)
     ids = [touch_id for moved in preview.moved.values() for touch_id in moved]
     run, credited = credited_revenue_of_touches(touch_ids=ids, model=model)
     preview.credit_revenue(credited)
@@ -164,7 +164,7 @@ def _bench(request: HttpRequest, context: dict[str, Any] | None = None) -> dict[
 def rule_bench(request: HttpRequest) -> HttpResponse:
     """Type a URL and referrer, see the channel and the rule that matched; dry-run a rule;
     preview, confirm and undo a reclassification of the stored touchpoints."""
-    from leads.reclassification import reclassify_preview
+    from leads.reclassification import PREVIEW_LATEST, reclassify_preview
 
     context = _bench(request)
     if request.method == "POST" and request.POST.get("action") == "dry-run":
@@ -172,7 +172,7 @@ def rule_bench(request: HttpRequest) -> HttpResponse:
         context["candidate_errors"] = errors
         if not errors:
             # The same walk as reclassification: each touch classified in its visit.
-            context["dry_run"] = reclassify_preview(compiled=candidate)
+            context["dry_run"] = reclassify_preview(compiled=candidate, latest=PREVIEW_LATEST)
             context["dry_run_candidate"] = candidate is not None
         context["posted"] = request.POST
     if request.GET.get("preview"):

@@ -73,7 +73,9 @@ class VisitChain:
             found = self.by_lead.get(lead_id)
         return found
 
-    def add(self, *, visitor_id: str | None, lead_id: int | None, value: Channeled) -> None:
+    def add(
+        self, *, visitor_id: str | None = None, lead_id: int | None = None, value: Channeled
+    ) -> None:
         if visitor_id:
             self.by_visitor[visitor_id] = value
         if lead_id:
@@ -123,15 +125,35 @@ WALK_FIELDS = (
 )  # fmt: skip
 
 
+def _window(latest: int, chain: VisitChain) -> Any:
+    """The latest `latest` touches (whole instants), with the chain seeded by what the touch
+    before the window of each of their visitors and leads counts as now."""
+    edge = Touchpoint.objects.order_by("-occurred_at", "-id").values_list("occurred_at")
+    cutoff = edge[latest - 1 : latest].first()
+    if cutoff is None:
+        return Touchpoint.objects.all()
+    window = Touchpoint.objects.filter(occurred_at__gte=cutoff[0])
+    earlier = Touchpoint.objects.filter(occurred_at__lt=cutoff[0])
+    for name in ("visitor_id", "lead_id"):
+        rows = earlier.filter(**{f"{name}__in": window.exclude(**{name: None}).values(name)})
+        columns = (name, "channel_id", "matched_rule", "source", "medium", "campaign_id")
+        for key, *value in rows.order_by(name, "occurred_at", "id").values_list(*columns):
+            chain.add(**{name: key}, value=Channeled(*value))  # the last one per key stays
+    return window
+
+
 def touchpoints_walk(
-    *, compiled: CompiledRules | None = None, touches: Any = None, chunk_size: int = 5000
+    *, compiled: CompiledRules | None = None, latest: int | None = None, chunk_size: int = 5000
 ) -> Iterator[Reclassified]:
-    """Every stored touch (or those of `touches`) in (occurred_at, id) order, classified in
-    its visit by `compiled` (default: the stored rules)."""
+    """Every stored touch (or the `latest` ones) in (occurred_at, id) order, classified in its
+    visit by `compiled` (default: the stored rules).
+
+    With `latest`, a visit that began before the window continues what its touch before the
+    window counts as now (exact for the stored rules; a candidate rule is not applied to it).
+    """
     chain = VisitChain()
-    rows = (touches if touches is not None else Touchpoint.objects.all()).order_by(
-        "occurred_at", "id"
-    )
+    touches = _window(latest, chain) if latest else Touchpoint.objects.all()
+    rows = touches.order_by("occurred_at", "id")
     for row in rows.values_list(*WALK_FIELDS).iterator(chunk_size):
         values = dict(zip(WALK_FIELDS, row, strict=True))
         before = Channeled(

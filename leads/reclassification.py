@@ -36,6 +36,7 @@ class Preview:
     # (from channel id, to channel id) -> ids of the touches that would move
     moved: dict[tuple[int, int], list[int]] = field(default_factory=lambda: defaultdict(list))
     names: dict[int, str] = field(default_factory=dict)
+    all_touches: int = 0  # when only the latest touches were checked: how many are stored
     # (from channel id, to channel id) -> credited revenue (cents) of the touches that move
     revenue: dict[tuple[int, int], int] = field(default_factory=dict)
 
@@ -74,6 +75,10 @@ class Preview:
         }
 
     @property
+    def partial(self) -> bool:
+        return self.all_touches > self.total
+
+    @property
     def channel_changed(self) -> int:
         """Touches whose channel would change (the rest of `changed` keeps its channel)."""
         return sum(self.matrix.values())
@@ -83,12 +88,19 @@ class Preview:
         return sum(self.revenue.values())
 
 
-def reclassify_preview(*, compiled: CompiledRules | None = None) -> Preview:
-    """Classify every stored touch in its visit with `compiled` (default: the stored rules)
-    and count what would change, channel by channel."""
+PREVIEW_LATEST = 200_000  # a page answers in seconds; the job itself reads every touch
+
+
+def reclassify_preview(
+    *, compiled: CompiledRules | None = None, latest: int | None = None
+) -> Preview:
+    """Classify every stored touch (or the `latest` ones) in its visit with `compiled`
+    (default: the stored rules) and count what would change, channel by channel."""
     names = dict(Channel.objects.values_list("id", "name"))
     preview = Preview(names=names)
-    for item in touchpoints_walk(compiled=compiled):
+    if latest:
+        preview.all_touches = Touchpoint.objects.count()
+    for item in touchpoints_walk(compiled=compiled, latest=latest):
         preview.total += 1
         preview.unassigned_before += names.get(item.before.channel_id) == UNASSIGNED
         preview.unassigned_after += names.get(item.after.channel_id) == UNASSIGNED

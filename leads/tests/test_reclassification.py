@@ -49,6 +49,9 @@ def test_demo_data_reclassified_with_unchanged_rules_changes_nothing(client, dem
     preview = client.get(reverse("campaigns:rule-bench"), {"preview": "1"}).content.decode()
     assert '<strong id="preview-changed">0</strong>' in preview
     assert 'id="preview-nothing"' in preview
+    for latest in (97, 500):  # the window starts inside visits
+        window = reclassify_preview(latest=latest)
+        assert window.partial and window.changed == 0
 
     job = ReclassifyJob.objects.create()
     job = reclassify_run(job_id=job.pk, batch_size=97)  # batch boundaries inside visits
@@ -208,6 +211,8 @@ def test_visits_captured_in_any_order_reclassify_to_nothing(events, batch):
 
     changed = [item for item in touchpoints_walk() if item.changed]
     assert changed == []
+    for latest in (1, 3, 7):  # a window that starts inside visits continues them too
+        assert [item for item in touchpoints_walk(latest=latest) if item.changed] == []
 
 
 def test_registering_a_campaign_links_the_page_views_that_continue_its_touches():
