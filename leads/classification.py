@@ -10,8 +10,9 @@ touch before it keeps its own classification.
 
 Capture, track, email clicks, reclassification, the dry-run and the rule bench all go
 through `continued` below, so classifying stored touches again with unchanged rules
-reproduces exactly what capture stored. Touches logged by sales (matched_rule "offline")
-carry a channel a person chose: the rules leave them alone, but they do continue visits.
+reproduces exactly what capture stored. Touches logged by sales (kind offline, matched_rule
+"offline") carry a channel a person chose: the rules leave them alone, but they do continue
+visits.
 """
 
 from __future__ import annotations
@@ -119,9 +120,9 @@ class Reclassified:
 
 
 WALK_FIELDS = (
-    "id", "occurred_at", "visitor_id", "lead_id", "utm_source", "utm_medium", "utm_campaign",
-    "referrer", "url", "click_ids", "channel_id", "matched_rule", "source", "medium",
-    "campaign_id", "self_referral",
+    "id", "kind", "occurred_at", "visitor_id", "lead_id", "utm_source", "utm_medium",
+    "utm_campaign", "referrer", "url", "click_ids", "channel_id", "matched_rule", "source",
+    "medium", "campaign_id", "self_referral",
 )  # fmt: skip
 
 
@@ -160,7 +161,7 @@ def touchpoints_walk(
             values["channel_id"], values["matched_rule"], values["source"], values["medium"],
             values["campaign_id"],
         )  # fmt: skip
-        if values["matched_rule"] == OFFLINE_RULE:
+        if values["kind"] == Touchpoint.Kind.OFFLINE and values["matched_rule"] == OFFLINE_RULE:
             own, self_referral = before, False
         else:
             result = classify(

@@ -243,3 +243,22 @@ def test_registering_a_campaign_links_the_page_views_that_continue_its_touches()
     assert [t.campaign_id for t in Touchpoint.objects.order_by("occurred_at")] == [campaign.pk] * 3
     assert Lead.objects.get().first_campaign_id == campaign.pk
     assert [item for item in touchpoints_walk() if item.changed] == []
+
+
+def test_touches_logged_by_sales_keep_their_channel_and_are_continued_like_any_touch():
+    from leads.services import touchpoint_record_offline
+    from leads.tests.factories import LeadFactory
+
+    lead = LeadFactory()
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    event = touchpoint_record_offline(lead=lead, occurred_at=start, channel_name="Event")
+    data = {"email": lead.email, "landing_url": f"{SITE}/demo", "referrer": f"{SITE}/"}
+    form = CaptureForm.objects.create(name="Demo request", allowed_origins=[SITE])
+    submission_capture(
+        form=form, data=data, custom={}, payload=data,
+        meta=RequestMeta(received_at=start + timedelta(hours=1)),
+    )  # fmt: skip
+
+    submit = Touchpoint.objects.exclude(pk=event.pk).get()
+    assert submit.channel_id == event.channel_id  # a self-referral continues the lead's touch
+    assert [item for item in touchpoints_walk() if item.changed] == []
