@@ -59,6 +59,7 @@ PK_MODELS = {
     "campaigns:link-preview": "campaigns.Campaign",
     "campaigns:link-qr": "campaigns.TrackedLink",
     "campaigns:reclassify-status": "campaigns.ReclassifyJob",
+    "campaigns:reclassify-undo": "campaigns.ReclassifyJob",
     "crm:lead": "leads.Lead",
     "crm:lead-activity": "leads.Lead",
     "crm:lead-stage": "leads.Lead",
