@@ -262,3 +262,43 @@ def test_touches_logged_by_sales_keep_their_channel_and_are_continued_like_any_t
     submit = Touchpoint.objects.exclude(pk=event.pk).get()
     assert submit.channel_id == event.channel_id  # a self-referral continues the lead's touch
     assert [item for item in touchpoints_walk() if item.changed] == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reclassify_and_undo_commit_outside_a_test_transaction(client, seeded_rows, celery_eager):
+    from clm import roles
+    from clm.services import user_create
+
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    page_views_record(
+        events=[
+            {
+                "visitor_id": "v1",
+                "url": f"{SITE}/",
+                "referrer": "https://www.bing.com/",
+                "ts": start.timestamp() * 1000,
+            },
+            {
+                "visitor_id": "v1",
+                "url": f"{SITE}/pricing",
+                "referrer": f"{SITE}/",
+                "ts": (start + timedelta(minutes=1)).timestamp() * 1000,
+            },
+        ],
+        meta=RequestMeta(received_at=start),
+    )
+    before = _touches()
+    services.channel_rule_save(
+        rule=ChannelRule(
+            position=0,
+            channel=Channel.objects.get(name="Affiliates"),
+            conditions=[{"field": "source", "op": "exact", "value": "bing"}],
+        )
+    )
+    client.force_login(user_create(username="boss", role=roles.ADMIN, password="pw-for-tests-1"))
+
+    client.post(reverse("campaigns:reclassify"), {"confirm": "RECLASSIFY"})
+    job = ReclassifyJob.objects.get()
+    assert (job.status, job.changed) == ("done", 2)
+    client.post(reverse("campaigns:reclassify-undo", args=[job.pk]))
+    assert _touches() == before
