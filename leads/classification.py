@@ -27,7 +27,7 @@ from django.db.models import Q
 
 from campaigns.channeling import CompiledRules
 from campaigns.rules import classify
-from leads.models import Touchpoint
+from leads.models import Lead, Touchpoint
 
 OFFLINE_RULE = "offline"
 # What the classification decides on a stored touch (and what an undo restores).
@@ -153,6 +153,9 @@ def touchpoints_walk(
     window counts as now (exact for the stored rules; a candidate rule is not applied to it).
     """
     chain = VisitChain()
+    # An erased person's touches lost the referrer, tags and click ids the rules read, but
+    # keep their channel so attribution is unchanged: the rules can no longer judge them.
+    erased = set(Lead.objects.filter(erased_at__isnull=False).values_list("id", flat=True))
     touches = _window(latest, chain) if latest else Touchpoint.objects.all()
     rows = touches.order_by("occurred_at", "id")
     for row in rows.values_list(*WALK_FIELDS).iterator(chunk_size):
@@ -161,6 +164,11 @@ def touchpoints_walk(
             values["channel_id"], values["matched_rule"], values["source"], values["medium"],
             values["campaign_id"],
         )  # fmt: skip
+        if values["lead_id"] in erased:
+            chain.add(visitor_id=values["visitor_id"], lead_id=values["lead_id"], value=before)
+            sr = values["self_referral"]
+            yield Reclassified(values["id"], before, before, sr, sr)
+            continue
         if values["kind"] == Touchpoint.Kind.OFFLINE and values["matched_rule"] == OFFLINE_RULE:
             own, self_referral = before, False
         else:

@@ -302,3 +302,25 @@ def test_reclassify_and_undo_commit_outside_a_test_transaction(client, seeded_ro
     assert (job.status, job.changed) == ("done", 2)
     client.post(reverse("campaigns:reclassify-undo", args=[job.pk]))
     assert _touches() == before
+
+
+def test_an_erased_persons_touches_keep_their_channel_when_reclassified(demo):
+    from leads.erasure import person_erase
+
+    lead = (
+        Lead.objects.filter(touchpoints__utm_source__gt="", touchpoints__channel__isnull=False)
+        .exclude(touchpoints__channel__name="Direct")
+        .distinct()
+        .first()
+    )
+    assert lead is not None
+    person_erase(email=lead.email)
+    erased = Touchpoint.objects.filter(lead=lead)
+    assert not erased.filter(utm_term__gt="").exists()
+    before = _touches()
+
+    job = reclassify_run(job_id=ReclassifyJob.objects.create().pk)
+
+    assert job.changed == 0
+    assert _touches() == before
+    assert reclassify_preview().changed == 0
