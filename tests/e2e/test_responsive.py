@@ -1,0 +1,168 @@
+"""Every page each demo role can reach fits a 390 px phone and a 1440 px desktop.
+
+At each width a page must not scroll sideways (wide tables scroll inside their own box), log no
+console error and load every request. A screenshot of each page at both widths goes to
+var/screenshots/responsive/ to be looked at. One browser; one context per role and width;
+every role at phone width, the admin (every page) and the rep (own leads) at desktop width.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from campaigns.models import Campaign, Channel
+from leads.models import Lead
+from nurture.models import Segment, Sequence
+
+from .conftest import SCREENSHOTS
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "device_scale_factor": 2,
+}
+DESKTOP = {"viewport": {"width": 1440, "height": 900}}
+
+ADMIN, MARKETER, MANAGER, REP = "admin", "marketer", "manager", "rep1"
+STAFF = (ADMIN, MARKETER, MANAGER)
+EDITORS = (ADMIN, MARKETER)
+EVERYONE = (ADMIN, MARKETER, MANAGER, REP)
+
+# The elements wider than the viewport, outermost first, to say what overflows.
+WIDE = """
+(limit) => {
+  const out = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const r = el.getBoundingClientRect();
+    if (r.right > limit + 1 && r.width > 0 && !el.closest(".table-scroll, table.data")) {
+      const parent = el.parentElement && el.parentElement.getBoundingClientRect();
+      if (!parent || parent.right <= limit + 1) {
+        out.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+                 (el.className && el.className.baseVal === undefined ? "." + el.className : "") +
+                 " " + Math.round(r.right));
+      }
+    }
+  }
+  return out.slice(0, 5);
+}
+"""
+
+
+@pytest.fixture
+def demo(celery_eager: Any) -> None:
+    call_command("seed_demo", "--leads", "200", "--seed", "7")
+
+
+def pages_by_role() -> dict[str, list[tuple[str, str]]]:
+    """(name, url) of every page a role can open, on the demo data."""
+    channel = Channel.objects.filter(campaigns__isnull=False).order_by("pk").first()
+    campaign = Campaign.objects.order_by("pk").first()
+    segment = Segment.objects.order_by("pk").first()
+    sequence = Sequence.objects.order_by("pk").first()
+    any_lead = Lead.objects.filter(touchpoints__isnull=False).order_by("pk").first()
+    own_lead = Lead.objects.filter(owner__username=REP).order_by("pk").first()
+    assert channel and campaign and segment and any_lead and own_lead
+    pages: list[tuple[str, str, tuple[str, ...]]] = [
+        ("marketing", f"/dashboards/marketing/?range=365d&channel={channel.pk}", STAFF),
+        ("drilldown", f"/dashboards/marketing/deals/?range=365d&channel={channel.pk}", STAFF),
+        ("sales", "/dashboards/sales/?range=90d", STAFF),
+        ("queue", "/crm/", EVERYONE),
+        ("lead", f"/crm/leads/{any_lead.pk}/", STAFF),
+        ("own-lead", f"/crm/leads/{own_lead.pk}/", (REP,)),
+        ("campaigns", "/campaigns/", EDITORS),
+        ("campaign-links", f"/campaigns/{campaign.pk}/", EDITORS),
+        ("campaign-form", "/campaigns/new/", EDITORS),
+        ("spend-import", "/campaigns/spend/import/", EDITORS),
+        ("rule-bench", "/campaigns/rules/bench/?url=https://x.io/?utm_source=google", (ADMIN,)),
+        ("segments", "/nurture/segments/", EVERYONE),
+        ("segment", f"/nurture/segments/{segment.pk}/", EVERYONE),
+        ("segment-form", "/nurture/segments/new/", EDITORS),
+        ("nurture", "/nurture/sequences/", EDITORS),
+        ("scoring", "/insights/scoring/", (ADMIN,)),
+        ("alerts", "/insights/alerts/", EVERYONE),
+        ("tokens", "/accounts/tokens/", EVERYONE),
+        ("password", "/accounts/password/", EVERYONE),
+        ("personal-data", "/setup/privacy/", (ADMIN,)),
+        ("setup", "/setup/", (ADMIN,)),
+    ]
+    if sequence is not None:
+        pages.append(("sequence", f"/nurture/sequences/{sequence.pk}/", EDITORS))
+    return {
+        role: [(name, url) for name, url, allowed in pages if role in allowed] for role in EVERYONE
+    }
+
+
+class Visitor:
+    """A browser context of one role at one width that notes what goes wrong on each page."""
+
+    def __init__(self, browser: Any, base_url: str, label: str, options: dict[str, Any]) -> None:
+        self.context = browser.new_context(base_url=base_url, **options)
+        self.page = self.context.new_page()
+        self.width = options["viewport"]["width"]
+        self.label = label
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        self.page.on("requestfailed", lambda r: self.errors.append(f"failed {r.url}"))
+        self.page.on(
+            "response",
+            lambda r: self.errors.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+        )
+
+    def login(self, username: str) -> None:
+        self.page.goto("/accounts/login/")
+        self.page.fill("#id_username", username)
+        self.page.fill("#id_password", "clm-demo")
+        self.page.click("main button[type=submit]")
+        self.page.wait_for_load_state("networkidle")
+
+    def check(self, name: str, url: str) -> list[str]:
+        """Open `url`; return what is wrong with it at this width."""
+        self.errors.clear()
+        response = self.page.goto(url)
+        problems = []
+        if response is None or response.status != 200:
+            problems.append(f"status {response and response.status}")
+        if self.page.locator("[data-figure]").count():
+            self.page.wait_for_selector("[data-figure] .main-svg", timeout=20000)
+        self.page.wait_for_load_state("networkidle")
+        scroll_width = self.page.evaluate("document.documentElement.scrollWidth")
+        if scroll_width > self.width:
+            wide = self.page.evaluate(WIDE, self.width)
+            problems.append(f"page is {scroll_width} px wide: {wide}")
+        problems += self.errors
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / "responsive" / f"{name}-{self.label}-{self.width}.png"
+        path.parent.mkdir(exist_ok=True)
+        self.page.screenshot(path=str(path), full_page=True)
+        return [f"{name} as {self.label} at {self.width} px: {p}" for p in problems]
+
+
+def test_every_page_of_every_role_fits_a_phone_and_a_desktop_without_an_error(
+    browser: Any, live_server: Any, demo: None
+) -> None:
+    problems: list[str] = []
+    for role, pages in pages_by_role().items():
+        # Marketers and managers see the admin's pages with fewer menu entries and controls:
+        # a desktop pass for the admin and the rep (own leads) covers every page at 1440 px.
+        for options in (PHONE, DESKTOP) if role in (ADMIN, REP) else (PHONE,):
+            visitor = Visitor(browser, live_server.url, role, options)
+            try:
+                visitor.login(role)
+                for name, url in pages:
+                    problems += visitor.check(name, url)
+            finally:
+                visitor.context.close()
+    for options in (PHONE, DESKTOP):
+        visitor = Visitor(browser, live_server.url, "visitor", options)
+        try:
+            problems += visitor.check("landing", "/l/demo-request/")
+        finally:
+            visitor.context.close()
+    assert problems == [], "\n".join(problems)
