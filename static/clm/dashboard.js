@@ -4,12 +4,62 @@
   "use strict";
   var config = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
 
+  var NARROW = 560;  // px of chart width below which a figure is re-laid for a phone
+
+  function flip(template) {
+    if (typeof template !== "string") return template;
+    return template.split("%{x").join("%{\u0000").split("%{y").join("%{x").split("%{\u0000").join("%{y");
+  }
+
+  function swap(axis) {
+    // An axis turned sideways keeps its format; few enough ticks that labels never touch.
+    return Object.assign({}, axis || {}, { tickangle: 0, automargin: true, nticks: 4 });
+  }
+
+  // The server builds one figure for every width; on a narrow chart, vertical bars over
+  // categories become horizontal bars (long names read left of their bar, never rotated or
+  // cut), dates get fewer ticks, and the legend sits above the plot, clear of the labels.
+  function fitNarrow(fig, width) {
+    var layout = Object.assign({}, fig.layout || {});
+    var data = fig.data || [];
+    delete layout.width;
+    layout.autosize = true;
+    if (width >= NARROW) return { data: data, layout: layout, config: config };
+    var bars = data.length > 0 && data.every(function (t) {
+      return t.type === "bar" && t.orientation !== "h" && !t.yaxis && !t.xaxis && Array.isArray(t.x) &&
+        t.x.some(function (v) { return typeof v === "string" && isNaN(Date.parse(v)); });
+    });
+    if (bars) {
+      var categories = {};
+      data = data.map(function (t) {
+        t.x.forEach(function (v) { categories[v] = true; });
+        return Object.assign({}, t, { x: t.y, y: t.x, orientation: "h",
+          hovertemplate: flip(t.hovertemplate), texttemplate: flip(t.texttemplate) });
+      });
+      var x = layout.xaxis, y = layout.yaxis;
+      layout.xaxis = swap(y);
+      layout.yaxis = Object.assign(swap(x), { autorange: "reversed", showgrid: false, nticks: 0 });
+      var groups = layout.barmode === "group" ? data.length : 1;
+      var rows = Object.keys(categories).length * groups;
+      layout.height = Math.max(layout.height || 0, 80 + rows * (groups > 1 ? 16 : 26));
+    } else {
+      layout.xaxis = Object.assign({}, layout.xaxis || {}, { tickangle: 0, automargin: true, nticks: 5 });
+      layout.yaxis = Object.assign({}, layout.yaxis || {}, { automargin: true });
+    }
+    layout.legend = Object.assign({}, layout.legend || {}, {
+      orientation: "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom",
+    });
+    layout.margin = Object.assign({}, layout.margin || {}, { t: 10 });
+    // The mode bar would cover the legend, and a finger cannot hover to reveal it anyway.
+    return { data: data, layout: layout, config: Object.assign({}, config, { displayModeBar: false }) };
+  }
+
   function draw(root) {
     root.querySelectorAll("[data-figure]").forEach(function (el) {
       var source = document.getElementById(el.getAttribute("data-figure"));
       if (!source || !window.Plotly) return;
-      var fig = JSON.parse(source.textContent);
-      window.Plotly.react(el, fig.data || [], fig.layout || {}, config);
+      var fig = fitNarrow(JSON.parse(source.textContent), el.clientWidth || window.innerWidth);
+      window.Plotly.react(el, fig.data, fig.layout, fig.config);
     });
     root.querySelectorAll("table.sortable").forEach(sortable);
   }
