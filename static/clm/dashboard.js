@@ -5,6 +5,7 @@
   var config = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
 
   var NARROW = 560;  // px of chart width below which a figure is re-laid for a phone
+  var ISO_DATE = /^\d{4}-\d{2}(-\d{2})?/;
 
   function flip(template) {
     if (typeof template !== "string") return template;
@@ -16,23 +17,29 @@
     return Object.assign({}, axis || {}, { tickangle: 0, automargin: true, nticks: 4 });
   }
 
-  // The server builds one figure for every width; on a narrow chart, vertical bars over
-  // categories become horizontal bars (long names read left of their bar, never rotated or
-  // cut), dates get fewer ticks, and the legend sits above the plot, clear of the labels.
-  function fitNarrow(fig, width) {
+  // The server builds one figure for every width; here it is laid out for the width it gets.
+  // Vertical bars over categories whose names would not fit side by side become horizontal
+  // bars (names read left of their bar, never rotated or cut); axes make room for their
+  // labels; the legend sits below the plot, clear of them. On a phone, dates get fewer ticks
+  // and the mode bar (it would cover the legend; a finger cannot hover) is left out.
+  function fit(fig, width) {
     var layout = Object.assign({}, fig.layout || {});
     var data = fig.data || [];
+    var narrow = width < NARROW;
     delete layout.width;
     layout.autosize = true;
-    if (width >= NARROW) return { data: data, layout: layout, config: config };
+    var categories = {};
     var bars = data.length > 0 && data.every(function (t) {
       return t.type === "bar" && t.orientation !== "h" && !t.yaxis && !t.xaxis && Array.isArray(t.x) &&
-        t.x.some(function (v) { return typeof v === "string" && isNaN(Date.parse(v)); });
+        t.x.some(function (v) { return typeof v === "string" && !ISO_DATE.test(v); });
     });
-    if (bars) {
-      var categories = {};
+    if (bars) data.forEach(function (t) { t.x.forEach(function (v) { categories[v] = true; }); });
+    var names = Object.keys(categories);
+    var longest = names.reduce(function (m, n) { return Math.max(m, String(n).length); }, 0);
+    // About 7 px a character at the charts' 12 px font, and a little space between names.
+    var crowded = bars && names.length * (longest * 7 + 12) > width - 80;
+    if (crowded) {
       data = data.map(function (t) {
-        t.x.forEach(function (v) { categories[v] = true; });
         return Object.assign({}, t, { x: t.y, y: t.x, orientation: "h",
           hovertemplate: flip(t.hovertemplate), texttemplate: flip(t.texttemplate) });
       });
@@ -40,25 +47,27 @@
       layout.xaxis = swap(y);
       layout.yaxis = Object.assign(swap(x), { autorange: "reversed", showgrid: false, nticks: 0 });
       var groups = layout.barmode === "group" ? data.length : 1;
-      var rows = Object.keys(categories).length * groups;
-      layout.height = Math.max(layout.height || 0, 80 + rows * (groups > 1 ? 16 : 26));
+      var perCategory = groups > 1 ? Math.max(40, groups * 10 + 14) : 26;
+      layout.height = Math.max(layout.height || 0, 80 + names.length * perCategory);
     } else {
-      layout.xaxis = Object.assign({}, layout.xaxis || {}, { tickangle: 0, automargin: true, nticks: 5 });
+      var dates = data.some(function (t) { return Array.isArray(t.x) && ISO_DATE.test(String(t.x[0])); });
+      layout.xaxis = Object.assign({}, layout.xaxis || {}, { automargin: true },
+        narrow ? { tickangle: 0 } : {}, narrow && dates ? { nticks: 5 } : {});
       layout.yaxis = Object.assign({}, layout.yaxis || {}, { automargin: true });
     }
-    layout.legend = Object.assign({}, layout.legend || {}, {
-      orientation: "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom",
-    });
-    layout.margin = Object.assign({}, layout.margin || {}, { t: 10 });
-    // The mode bar would cover the legend, and a finger cannot hover to reveal it anyway.
-    return { data: data, layout: layout, config: Object.assign({}, config, { displayModeBar: false }) };
+    if (layout.showlegend !== false) {
+      layout.legend = Object.assign({}, layout.legend || {}, {
+        orientation: "h", x: 0, xanchor: "left", y: 0, yanchor: "bottom", yref: "container",
+      });
+    }
+    return { data: data, layout: layout, config: narrow ? Object.assign({}, config, { displayModeBar: false }) : config };
   }
 
   function draw(root) {
     root.querySelectorAll("[data-figure]").forEach(function (el) {
       var source = document.getElementById(el.getAttribute("data-figure"));
       if (!source || !window.Plotly) return;
-      var fig = fitNarrow(JSON.parse(source.textContent), el.clientWidth || window.innerWidth);
+      var fig = fit(JSON.parse(source.textContent), el.clientWidth || window.innerWidth);
       window.Plotly.react(el, fig.data, fig.layout, fig.config);
     });
     root.querySelectorAll("table.sortable").forEach(sortable);
