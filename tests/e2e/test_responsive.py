@@ -79,7 +79,11 @@ def pages_by_role() -> dict[str, list[tuple[str, str]]]:
         ("campaign-links", f"/campaigns/{campaign.pk}/", EDITORS),
         ("campaign-form", "/campaigns/new/", EDITORS),
         ("spend-import", "/campaigns/spend/import/", EDITORS),
-        ("rule-bench", "/campaigns/rules/bench/?url=https://x.io/?utm_source=google", (ADMIN,)),
+        (
+            "rule-bench",
+            "/campaigns/rules/bench/?landing_url=https://x.io/%3Futm_source%3Dgoogle%26utm_medium%3Dcpc",
+            (ADMIN,),
+        ),
         ("segments", "/nurture/segments/", EVERYONE),
         ("segment", f"/nurture/segments/{segment.pk}/", EVERYONE),
         ("segment-form", "/nurture/segments/new/", EDITORS),
@@ -90,6 +94,7 @@ def pages_by_role() -> dict[str, list[tuple[str, str]]]:
         ("password", "/accounts/password/", EVERYONE),
         ("personal-data", "/setup/privacy/", (ADMIN,)),
         ("setup", "/setup/", (ADMIN,)),
+        ("api-docs", "/api/docs/", (ADMIN,)),
     ]
     if sequence is not None:
         pages.append(("sequence", f"/nurture/sequences/{sequence.pk}/", EDITORS))
