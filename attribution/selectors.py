@@ -44,10 +44,12 @@ def journey_touches(*, lead_from: int, lead_to: int | None, cutoff: datetime) ->
 
     Page views that continue a visit (self-referrals: navigation within the site) are not new
     touches; form submissions, offline touches and page views that start a visit are.
+    Late-stitched touches (an anonymous post's backdated views joined to a known lead) are
+    nobody's word and get no credit.
     """
     rows = (
         Touchpoint.objects.filter(
-            _lead_range("lead_id", lead_from, lead_to), occurred_at__lte=cutoff
+            _lead_range("lead_id", lead_from, lead_to), occurred_at__lte=cutoff, late_stitched=False
         )
         .exclude(kind=Touchpoint.Kind.PAGE_VIEW, self_referral=True)
         .values_list(

@@ -159,7 +159,7 @@ def generate(
     from clm import bulk
     from crm.models import Activity, Deal, LeadFeedback, LeadHistory, PipelineStage, QualityReason
     from leads.classification import visits_continue
-    from leads.models import CaptureForm, Lead, Submission, Touchpoint, Visitor
+    from leads.models import CaptureForm, Lead, Submission, Touchpoint, Visitor, normalise_email
 
     rng = np.random.default_rng(seed)
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
@@ -320,10 +320,11 @@ def generate(
                 Visitor(id=visitor, lead_id=lead_id, first_seen=created - timedelta(days=45),
                         last_seen=created)
             )  # fmt: skip
-            email = f"{first_name}.{last_name}.{lead_id}@{company.lower().replace(' ', '')}.example"
+            typed = f"{first_name}.{last_name}.{lead_id}@{company.lower().replace(' ', '')}.example"
+            email = normalise_email(typed)  # stored as every write path stores it
             sub_rows.append(Submission(
                 id=sub_id, form=form, form_key=form.key, received_at=created, status="accepted",
-                payload={"email": email, "first_name": first_name, "company": company},
+                payload={"email": typed, "first_name": first_name, "company": company},
                 payload_hash=f"demo{sub_id}", lead_id=lead_id, lead_created=True,
             ))  # fmt: skip
             sub_id += 1

@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from campaigns import views as campaign_views
 from clm import views
 from clm.auth import ThrottledAdminAuthenticationForm, ThrottledLoginView
-from leads.views import privacy_page
+from leads.views import privacy_page, spam_list, spam_release
 
 admin.site.site_header = "CLM administration"
 admin.site.site_title = "CLM admin"
@@ -18,6 +18,8 @@ urlpatterns = [
     path("favicon.ico", views.favicon),
     path("setup/", views.setup, name="setup"),
     path("setup/privacy/", privacy_page, name="privacy"),
+    path("setup/spam/", spam_list, name="spam"),
+    path("setup/spam/<int:pk>/not-spam/", spam_release, name="spam-release"),
     path("i18n/setlang/", views.set_language, name="set_language"),
     path(
         "accounts/login/",

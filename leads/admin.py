@@ -89,7 +89,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 @admin.register(Submission)
 class SubmissionAdmin(ReadOnlyAdmin):
     list_display = ["received_at", "form", "status", "lead", "lead_created", "reason"]
-    list_filter = ["status", "form"]
+    list_filter = ["status", "consent_ignored", "form"]
     search_fields = ["submission_id", "lead__email"]
     date_hierarchy = "received_at"
 
@@ -97,7 +97,7 @@ class SubmissionAdmin(ReadOnlyAdmin):
 @admin.register(Touchpoint)
 class TouchpointAdmin(ReadOnlyAdmin):
     list_display = ["occurred_at", "kind", "lead", "channel", "campaign", "source", "medium"]
-    list_filter = ["kind", "channel"]
+    list_filter = ["kind", "late_stitched", "channel"]
     search_fields = ["lead__email", "utm_campaign", "url"]
     list_select_related = ["lead", "channel", "campaign"]
     date_hierarchy = "occurred_at"

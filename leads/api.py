@@ -207,10 +207,8 @@ def wants_json(request: HttpRequest) -> bool:
     )
 
 
-CAPTURE_OK = inline_serializer(
-    "CaptureResult",
-    {"lead_id": serializers.IntegerField(allow_null=True), "created": serializers.BooleanField()},
-)
+# The submission's id only: nothing may tell an anonymous caller whether the address is known.
+CAPTURE_OK = inline_serializer("CaptureResult", {"id": serializers.IntegerField()})
 ERRORS = ErrorOutput
 
 
@@ -314,7 +312,8 @@ class CaptureView(PublicEndpoint):
 
         bot_reason = self._bot_check(form, payload, data)
         if bot_reason:
-            services.submission_reject(
+            # Kept for review (Setup, Suspected spam): "not spam" captures it then.
+            held = services.submission_reject(
                 form=form,
                 form_key=form.key,
                 payload=payload,
@@ -323,7 +322,7 @@ class CaptureView(PublicEndpoint):
                 meta=meta,
             )
             # Bots get the answer a person gets, so they learn nothing.
-            return self._success(request, form, None, False, as_json)
+            return self._success(request, form, held.pk, as_json)
 
         try:
             result = services.submission_capture(
@@ -332,7 +331,7 @@ class CaptureView(PublicEndpoint):
         except services.IdempotencyConflict:
             conflict = {"submission_id": ["This submission_id was used with a different payload."]}
             return cors_headers(_errors(conflict, 409), self._cors_origin)
-        return self._success(request, form, result.lead_id, result.created, as_json)
+        return self._success(request, form, result.submission_id, as_json)
 
     @staticmethod
     def _bot_check(form: CaptureForm, payload: dict[str, str], data: Any) -> str:
@@ -347,12 +346,11 @@ class CaptureView(PublicEndpoint):
         self,
         request: HttpRequest,
         form: CaptureForm,
-        lead_id: int | None,
-        created: bool,
+        submission_id: int,
         as_json: bool,
     ) -> HttpResponse:
         if as_json:
-            response = JsonResponse({"lead_id": lead_id, "created": created}, status=201)
+            response = JsonResponse({"id": submission_id}, status=201)
             return cors_headers(response, self._cors_origin)
         url = form.success_url or reverse("leads:thanks")
         return HttpResponseRedirect(url, status=303)

@@ -6,7 +6,13 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
+
+
+def normalise_email(email: str) -> str:
+    """The one stored form of an address: trimmed, lower-cased (one lead per person)."""
+    return str(email or "").strip().lower()
 
 
 def new_form_key() -> str:
@@ -98,7 +104,8 @@ class Lead(models.Model):
         CUSTOMER = "customer", _("Customer")
         DISQUALIFIED = "disqualified", _("Disqualified")
 
-    email = models.EmailField(max_length=254, unique=True)
+    # Stored normalised (normalise_email): unique case-insensitively, by the constraint below.
+    email = models.EmailField(max_length=254)
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     phone = models.CharField(max_length=40, blank=True)
@@ -153,6 +160,13 @@ class Lead(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                name="lead_email_unique_ci",
+                violation_error_message=_("A lead with this email address already exists."),
+            )
+        ]
         indexes = [
             models.Index(fields=["owner", "stage", "-created_at"]),
             # Leads waiting for a first contact (a small share): the sales dashboard's list.
@@ -174,6 +188,9 @@ class Lead(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+    def clean(self) -> None:
+        self.email = normalise_email(self.email)
 
     @property
     def display_name(self) -> str:
@@ -209,6 +226,13 @@ class Submission(models.Model):
     origin = models.CharField(max_length=300, blank=True)
     # Set by the follow-up task (owner notified ...) that the outbox queues with the capture.
     followed_up_at = models.DateTimeField(null=True, blank=True)
+    # The post said consent=yes for a person who had withdrawn consent: not re-granted.
+    consent_ignored = models.BooleanField(default=False)
+    # Suspected spam an admin marked "not spam": captured then, like any post (status accepted).
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-received_at"]
@@ -257,6 +281,10 @@ class Touchpoint(models.Model):
     source = models.CharField(max_length=255, blank=True)
     medium = models.CharField(max_length=255, blank=True)
     self_referral = models.BooleanField(default=False)
+    # Joined to a lead that already existed, by an anonymous post (capture stitching a visitor,
+    # track), with a time before the lead was created: nobody vouches for it, so it is kept
+    # but never becomes the lead's first touch and counts in no attribution journey.
+    late_stitched = models.BooleanField(default=False)
     channel = models.ForeignKey(
         "campaigns.Channel", on_delete=models.PROTECT, related_name="touchpoints"
     )

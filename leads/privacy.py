@@ -16,11 +16,8 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from leads.models import Lead, Submission, Touchpoint, Visitor
-
-
-def normalise_email(email: str) -> str:
-    return str(email or "").strip().lower()
+from leads.models import Lead, Submission, Touchpoint, Visitor, normalise_email
+from leads.selectors import leads_with_email
 
 
 def email_hash(email: str) -> str:
@@ -30,7 +27,7 @@ def email_hash(email: str) -> str:
 
 
 def _lead(email: str) -> Lead | None:
-    return Lead.objects.filter(email__iexact=normalise_email(email), erased_at__isnull=True).first()
+    return leads_with_email(email).filter(erased_at__isnull=True).first()
 
 
 def _submissions(email: str, lead: Lead | None) -> QuerySet[Submission]:
@@ -96,7 +93,8 @@ def person_export(*, email: str) -> dict[str, Any]:
 
 @transaction.atomic
 def consent_withdraw(*, email: str) -> Lead | None:
-    """The person withdrew consent: consent cleared, left out of exports from now on."""
+    """The person withdrew consent: consent cleared (no anonymous post restores it), left out
+    of exports from now on."""
     lead = _lead(email)
     if lead is None:
         return None

@@ -4,8 +4,21 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import QuerySet
+from django.db.models.functions import Lower
 
-from leads.models import CaptureForm
+from leads.models import CaptureForm, Lead, Submission, normalise_email
+
+
+def leads_with_email(email: str) -> QuerySet[Lead]:
+    """The lead (at most one) with this address in any case, through the unique index on
+    lower(email)."""
+    return Lead.objects.alias(email_lower=Lower("email")).filter(email_lower=normalise_email(email))
+
+
+def suspected_spam() -> QuerySet[Submission]:
+    """Posts the bot checks held back, newest first, for an admin to review."""
+    return Submission.objects.filter(status=Submission.Status.SPAM).select_related("form")
 
 
 def capture_form_by_key(key: str) -> CaptureForm | None:

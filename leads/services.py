@@ -32,8 +32,14 @@ from leads.classification import (
     touches_after,
     touchpoints_settle,
 )
-from leads.models import CaptureForm, Lead, Submission, Touchpoint, Visitor
-from leads.serializers import CLICK_ID_FIELDS, UTM_FIELDS
+from leads.models import CaptureForm, Lead, Submission, Touchpoint, Visitor, normalise_email
+from leads.selectors import leads_with_email
+from leads.serializers import (
+    CLICK_ID_FIELDS,
+    UTM_FIELDS,
+    CaptureInput,
+    validate_custom_fields,
+)
 from outbox.services import outbox_enqueue
 
 
@@ -223,10 +229,19 @@ def leads_first_touch_sync(*, touch_ids: Iterable[int]) -> int:
     )
 
 
+def _first_touch_of(lead: Lead) -> Touchpoint | None:
+    """The lead's earliest touch that may be its first: late-stitched ones never are."""
+    return (
+        Touchpoint.objects.filter(lead=lead, late_stitched=False)
+        .order_by("occurred_at", "id")
+        .first()
+    )
+
+
 def lead_refresh_touches(*, lead: Lead) -> None:
     """Set the lead's first and latest touch from its touchpoints."""
     touches = Touchpoint.objects.filter(lead=lead).order_by("occurred_at", "id")
-    updates = {**first_touch_fields(touches.first()), "latest_touch": touches.last()}
+    updates = {**first_touch_fields(_first_touch_of(lead)), "latest_touch": touches.last()}
     for name, value in updates.items():
         setattr(lead, name, value)
     Lead.objects.filter(pk=lead.pk).update(**updates)
@@ -235,9 +250,18 @@ def lead_refresh_touches(*, lead: Lead) -> None:
     mark_leads([lead.pk])
 
 
-def visitor_stitch(*, visitor: Visitor, lead: Lead) -> int:
-    """Join a visitor's anonymous page views to the lead it turned into."""
-    return Touchpoint.objects.filter(visitor_id=visitor.pk, lead__isnull=True).update(lead=lead)
+def visitor_stitch(*, visitor: Visitor, lead: Lead, lead_is_new: bool) -> int:
+    """Join a visitor's anonymous page views to the lead it turned into.
+
+    For a lead that already existed, the views from before its creation are joined but flagged
+    late_stitched: an anonymous post (anyone may send any visitor id and backdated views) must
+    not move a known lead's first touch earlier.
+    """
+    anonymous = Touchpoint.objects.filter(visitor_id=visitor.pk, lead__isnull=True)
+    if lead_is_new:
+        return anonymous.update(lead=lead)
+    late = anonymous.filter(occurred_at__lt=lead.created_at).update(lead=lead, late_stitched=True)
+    return late + anonymous.update(lead=lead)
 
 
 def submission_reject(
@@ -266,6 +290,7 @@ def submission_reject(
 
 
 def _replay(form: CaptureForm, submission_id: str, digest: str) -> CaptureResult | None:
+    # The spam check's record of a post keeps no idempotency key, so only captured posts replay.
     previous = Submission.objects.filter(form_key=form.key, submission_id=submission_id).first()
     if previous is None:
         return None
@@ -281,11 +306,13 @@ def submission_capture(
     custom: dict[str, Any],
     payload: dict[str, Any],
     meta: RequestMeta,
+    held: Submission | None = None,
 ) -> CaptureResult:
     """Store a valid submission, its lead (new or returning) and its form-submit touchpoint.
 
     Idempotent on `submission_id`: the same payload again returns the first result; a
-    different payload under the same id raises IdempotencyConflict.
+    different payload under the same id raises IdempotencyConflict. `held` is a post the
+    spam check kept that an admin released: it becomes the accepted submission.
     """
     digest = payload_hash(payload)
     submission_id = data.get("submission_id") or None
@@ -296,7 +323,7 @@ def submission_capture(
     for attempt in range(2):
         try:
             with transaction.atomic():
-                return _capture(form, data, custom, payload, meta, digest, submission_id)
+                return _capture(form, data, custom, payload, meta, digest, submission_id, held)
         except IntegrityError:
             # A concurrent post won a race: the same submission_id (answer as it did), or the
             # same new email (the lead exists now, so one more try adds a touch to it).
@@ -326,14 +353,16 @@ def _capture(
     meta: RequestMeta,
     digest: str,
     submission_id: str | None,
+    held: Submission | None = None,
 ) -> CaptureResult:
     now = meta.received_at
     first, last = _split_name(data)
-    lead = Lead.objects.select_for_update().filter(email=data["email"]).first()
+    email = normalise_email(data["email"])
+    lead = leads_with_email(email).select_for_update().first()
     created = lead is None
     if lead is None:
         lead = Lead.objects.create(
-            email=data["email"],
+            email=email,
             first_name=first,
             last_name=last,
             phone=data.get("phone", ""),
@@ -353,9 +382,13 @@ def _capture(
         ):
             if value and not getattr(lead, name):
                 lead_updates[name] = value
-        if custom:
-            lead_updates["custom"] = {**lead.custom, **custom}
-    if data.get("consent"):
+        # Custom fields likewise: an anonymous post only adds the keys the lead has no value for.
+        missing = {k: v for k, v in custom.items() if lead.custom.get(k) in (None, "")}
+        if missing:
+            lead_updates["custom"] = {**lead.custom, **missing}
+    # Withdrawn consent is never restored by a post anyone can send with the address.
+    consent_ignored = bool(data.get("consent")) and lead.consent_withdrawn_at is not None
+    if data.get("consent") and not consent_ignored:
         lead_updates.update(
             consent_given=True,
             consent_version=form.consent_version,
@@ -363,24 +396,45 @@ def _capture(
             consent_at=now,
             consent_page=data.get("landing_url", "")[:2000],
         )
-    submission = Submission.objects.create(
-        form=form,
-        form_key=form.key,
-        received_at=now,
-        status=Submission.Status.ACCEPTED,
-        payload=storable(payload),
-        payload_hash=digest,
-        submission_id=submission_id,
-        lead=lead,
-        lead_created=created,
-        user_agent=meta.user_agent[:400],
-        ip_hash=meta.ip_hash,
-        origin=meta.origin[:300],
+    reason = (
+        "consent=yes not recorded: the person withdrew consent on "
+        f"{lead.consent_withdrawn_at:%Y-%m-%d %H:%M} UTC"
+        if consent_ignored
+        else ""
     )
+    if held is not None:
+        submission = held
+        submission.status, submission.lead, submission.lead_created = (
+            Submission.Status.ACCEPTED,
+            lead,
+            created,
+        )
+        submission.consent_ignored = consent_ignored
+        submission.reason = "\n".join(r for r in (submission.reason, reason) if r)[:2000]
+        submission.save(
+            update_fields=["status", "lead", "lead_created", "consent_ignored", "reason"]
+        )
+    else:
+        submission = Submission.objects.create(
+            form=form,
+            form_key=form.key,
+            received_at=now,
+            status=Submission.Status.ACCEPTED,
+            reason=reason,
+            payload=storable(payload),
+            payload_hash=digest,
+            submission_id=submission_id,
+            lead=lead,
+            lead_created=created,
+            consent_ignored=consent_ignored,
+            user_agent=meta.user_agent[:400],
+            ip_hash=meta.ip_hash,
+            origin=meta.origin[:300],
+        )
     visitor, stitched = None, 0
     if data.get("visitor_id"):
         visitor = visitor_touch(visitor_id=data["visitor_id"], at=now, lead=lead)
-        stitched = visitor_stitch(visitor=visitor, lead=lead)
+        stitched = visitor_stitch(visitor=visitor, lead=lead, lead_is_new=created)
     touch = touchpoint_build(
         kind=Touchpoint.Kind.FORM_SUBMIT,
         occurred_at=now,
@@ -404,11 +458,7 @@ def _capture(
         lead_updates["creation_touch"] = touch
     if stitched or not lead.first_touch_id:
         lead_updates.update(
-            first_touch_fields(
-                Touchpoint.objects.filter(lead=lead).order_by("occurred_at", "id").first()
-                if stitched or not created
-                else touch
-            )
+            first_touch_fields(_first_touch_of(lead) if stitched or not created else touch)
         )
     for name, value in lead_updates.items():
         setattr(lead, name, value)
@@ -441,6 +491,46 @@ def _capture(
         )
     outbox_enqueue(task="leads.tasks.submission_follow_up", kwargs={"submission_id": submission.pk})
     return CaptureResult(lead.pk, created, submission.pk)
+
+
+class NotCapturable(Exception):
+    """A held post that cannot be captured (its form is gone, or it is not valid)."""
+
+    def __init__(self, errors: dict[str, Any]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def submission_release(*, submission: Submission, by: Any) -> CaptureResult | None:
+    """Capture a post the spam check held back ("not spam"), exactly as capture would have
+    when it arrived; None when it is no longer held (already released: nothing changes)."""
+    with transaction.atomic():
+        held = (
+            Submission.objects.select_for_update()
+            .select_related("form")
+            .filter(pk=submission.pk, status=Submission.Status.SPAM)
+            .first()
+        )
+        if held is None:
+            return None
+        if held.form is None:
+            raise NotCapturable({"__all__": ["The form of this post no longer exists."]})
+        payload = {str(k): str(v) for k, v in held.payload.items()}
+        serializer = CaptureInput(data=payload)
+        valid = serializer.is_valid()
+        custom, custom_errors = validate_custom_fields(held.form, payload)
+        errors = {**(serializer.errors if not valid else {}), **custom_errors}
+        if errors:
+            raise NotCapturable(errors)
+        meta = RequestMeta(
+            user_agent=held.user_agent, origin=held.origin, received_at=held.received_at
+        )
+        result = _capture(
+            held.form, dict(serializer.validated_data), custom, payload, meta,
+            held.payload_hash, None, held,
+        )  # fmt: skip
+        Submission.objects.filter(pk=held.pk).update(released_at=timezone.now(), released_by=by)
+    return result
 
 
 def submission_follow_up(*, submission_id: int) -> bool:
@@ -500,6 +590,13 @@ def page_views_record(*, events: list[dict[str, Any]], meta: RequestMeta) -> int
             .order_by("id")
             .values_list("id", "lead_id")
         )
+        # A view sent for a known lead's visitor with a time before the lead existed is
+        # anyone's word: kept, flagged, never that lead's first touch (see visitor_stitch).
+        created_of = dict(
+            Lead.objects.filter(pk__in={pk for pk in lead_of.values() if pk}).values_list(
+                "pk", "created_at"
+            )
+        )
         last_touch: dict[str, Touchpoint] = {}
         touches = []
         lead_ids = {lead_id for lead_id in lead_of.values() if lead_id}
@@ -523,6 +620,8 @@ def page_views_record(*, events: list[dict[str, Any]], meta: RequestMeta) -> int
                 previous=previous,
             )
             touch.lead_id = lead_of.get(vid)
+            if touch.lead_id and at < created_of[touch.lead_id]:
+                touch.late_stitched = True
             last_touch[vid] = touch
             touches.append(touch)
         Touchpoint.objects.bulk_create(touches)
@@ -592,10 +691,16 @@ def touchpoint_record_email_click(
 def lead_withdraw_consent(*, lead: Lead) -> bool:
     """The lead no longer agrees to marketing email; True when it had agreed until now.
 
-    What they once agreed to (text, version, page, time) is kept as the record of that consent.
+    What they once agreed to (text, version, page, time) is kept as the record of that consent;
+    the withdrawal is recorded too, so no later anonymous post can grant it again.
     """
+    now = timezone.now()
     changed = Lead.objects.filter(pk=lead.pk, consent_given=True).update(consent_given=False)
+    Lead.objects.filter(pk=lead.pk, consent_withdrawn_at__isnull=True).update(
+        consent_withdrawn_at=now
+    )
     lead.consent_given = False
+    lead.consent_withdrawn_at = lead.consent_withdrawn_at or now
     return bool(changed)
 
 

@@ -8,15 +8,19 @@ from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
 
 from clm import roles
-from leads import erasure, privacy
-from leads.models import CaptureForm
+from leads import erasure, privacy, selectors, services
+from leads.models import CaptureForm, Submission
+
+SPAM_PAGE_SIZE = 50
 
 
 def landing_page(request: HttpRequest, slug: str) -> HttpResponse:
@@ -84,3 +88,30 @@ def privacy_page(request: HttpRequest) -> HttpResponse:
         return redirect("privacy")
     status = 400 if request.method == "POST" else 200
     return render(request, "leads/privacy.html", {"form": form}, status=status)
+
+
+@roles.role_required(roles.ADMIN)
+def spam_list(request: HttpRequest) -> HttpResponse:
+    """/setup/spam/: posts the bot checks held back, each with a "not spam" button (Admins)."""
+    page = Paginator(selectors.suspected_spam(), SPAM_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "leads/spam.html", {"page": page, "submissions": page.object_list})
+
+
+@require_POST
+@roles.role_required(roles.ADMIN)
+def spam_release(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Not spam": capture the held post as it would have been when it arrived."""
+    submission = get_object_or_404(Submission, pk=pk)
+    try:
+        result = services.submission_release(submission=submission, by=request.user)
+    except services.NotCapturable as refused:
+        problems = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in refused.errors.items())
+        messages.error(
+            request, _("This post cannot be captured: %(problems)s") % {"problems": problems}
+        )
+        return redirect("spam")
+    if result is None:
+        messages.info(request, _("This post was already captured; nothing changed."))
+    else:
+        messages.success(request, _("Captured as a lead; the post is no longer held as spam."))
+    return redirect("spam")

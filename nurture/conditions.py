@@ -153,7 +153,9 @@ def _deal_status(op: str, value: Any, cond: dict[str, Any]) -> Q:
 
 
 def _consent(op: str, value: Any, cond: dict[str, Any]) -> Q:
-    return Q(consent_given=bool(value))
+    # A withdrawal (unsubscribe, a request to an admin) outweighs any later consent flag.
+    consenting = Q(consent_given=True, consent_withdrawn_at__isnull=True)
+    return consenting if bool(value) else ~consenting
 
 
 def _custom(op: str, value: Any, cond: dict[str, Any]) -> Q:

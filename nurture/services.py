@@ -173,7 +173,11 @@ def sequence_enroll(*, sequence: Sequence, now: datetime | None = None) -> int:
         return 0
     enrolled = Enrollment.objects.filter(sequence=sequence).values("lead_id")
     new = (
-        Lead.objects.filter(compile_definition(sequence.segment.definition), consent_given=True)
+        Lead.objects.filter(
+            compile_definition(sequence.segment.definition),
+            consent_given=True,
+            consent_withdrawn_at__isnull=True,
+        )
         .exclude(pk__in=enrolled)
         .values_list("pk", flat=True)
     )
@@ -272,7 +276,7 @@ def enrollment_send_next(*, enrollment_id: int, now: datetime | None = None) -> 
     if enrollment is None or enrollment.sequence.status != Sequence.Status.ACTIVE:
         return None
     lead = enrollment.lead
-    if not lead.consent_given:
+    if not lead.consent_given or lead.consent_withdrawn_at is not None:
         enrollment.status, enrollment.next_due_at = Enrollment.Status.STOPPED, None
         enrollment.save(update_fields=["status", "next_due_at"])
         return None

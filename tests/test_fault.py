@@ -86,7 +86,7 @@ class Clients:
         self.run = f"{int(time.time())}"
         self.next = 0
         self.lock = threading.Lock()
-        self.acked: dict[str, int] = {}  # submission_id -> lead_id
+        self.acked: dict[str, int] = {}  # client's submission_id -> stored submission's id
         self.statuses: dict[str, int] = {}
         self.latencies: list[tuple[float, float]] = []  # (at, seconds)
         self.done = 0
@@ -128,7 +128,7 @@ class Clients:
                 self._count(str(response.status))
                 if 200 <= response.status < 300:
                     with self.lock:
-                        self.acked[sid] = json.loads(payload)["lead_id"]
+                        self.acked[sid] = json.loads(payload)["id"]
                     break
                 if response.status in (503, 429):
                     retry = float(response.headers.get("Retry-After") or 1)

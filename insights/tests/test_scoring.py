@@ -79,7 +79,7 @@ def test_a_captured_lead_is_scored_after_commit(
             content_type="application/json",
         )  # fmt: skip
     assert response.status_code == 201
-    score = LeadScore.objects.get(lead_id=response.json()["lead_id"])
+    score = LeadScore.objects.get(lead__submissions=response.json()["id"])
     labels = [f["label"] for f in score.factors]
     assert "First-touch channel: Email" in labels
     assert score.score == round(100 * score.probability)

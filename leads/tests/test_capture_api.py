@@ -62,9 +62,10 @@ def test_json_post_creates_a_lead_with_its_source_and_answers_201(client, form):
         },
     )
     assert response.status_code == 201
-    body = response.json()
-    assert body["created"] is True
-    lead = Lead.objects.get(pk=body["lead_id"])
+    submission = Submission.objects.get()
+    assert response.json() == {"id": submission.pk}
+    assert submission.lead_created is True
+    lead = Lead.objects.get(pk=submission.lead_id)
     assert (lead.email, lead.first_name, lead.last_name) == (
         "ana@example.com",
         "Ana",
@@ -110,7 +111,9 @@ def test_a_returning_lead_gets_a_new_touchpoint_not_a_new_lead(client, form):
     )
     again = post_json(client, form, {"email": "R@X.io ", "referrer": "https://www.bing.com/"})
     assert again.status_code == 201
-    assert again.json() == {"lead_id": first.json()["lead_id"], "created": False}
+    answered = Submission.objects.get(pk=again.json()["id"])
+    assert again.json() == {"id": answered.pk} and answered.pk != first.json()["id"]
+    assert (answered.lead_id, answered.lead_created) == (Lead.objects.get().pk, False)
     lead = Lead.objects.get()
     channels = list(lead.touchpoints.order_by("id").values_list("channel__name", flat=True))
     assert channels == ["Email", "Organic Search"]
@@ -210,9 +213,9 @@ def test_a_reused_submission_id_with_another_payload_is_409(client, form):
 def test_honeypot_bots_get_a_2xx_but_nothing_reaches_the_crm(client, form):
     response = post_json(client, form, {"email": "bot@x.io", "website": "http://spam.example"})
     assert response.status_code == 201
-    assert response.json() == {"lead_id": None, "created": False}
-    assert Lead.objects.count() == 0
     spam = Submission.objects.get()
+    assert response.json() == {"id": spam.pk}  # the shape a person gets
+    assert Lead.objects.count() == 0
     assert (spam.status, spam.reason) == ("spam", "honeypot field 'website' filled")
 
 
@@ -221,9 +224,8 @@ def test_posts_faster_than_the_minimum_fill_time_are_spam(client, form):
     assert response.status_code == 201
     assert Lead.objects.count() == 0
     assert Submission.objects.get().status == "spam"
-    assert post_json(client, form, {"email": "human@x.io", "clm_elapsed_ms": 8000}).json()[
-        "created"
-    ]
+    human = post_json(client, form, {"email": "human@x.io", "clm_elapsed_ms": 8000})
+    assert Submission.objects.get(pk=human.json()["id"]).lead_created
 
 
 def test_consent_is_stored_as_given_and_never_defaults_to_true(client, form):
@@ -281,8 +283,8 @@ def test_new_leads_are_assigned_round_robin_to_active_reps(client, form, make_us
     from clm import roles
 
     reps = [make_user(roles.SALES_REP) for _ in range(2)]
-    ids = [post_json(client, form, {"email": f"rr{i}@x.io"}).json()["lead_id"] for i in range(4)]
-    owners = [Lead.objects.get(pk=i).owner for i in ids]
+    ids = [post_json(client, form, {"email": f"rr{i}@x.io"}).json()["id"] for i in range(4)]
+    owners = [Submission.objects.get(pk=i).lead.owner for i in ids]
     assert set(owners) == set(reps)
     assert owners[0] != owners[1] and owners[0] == owners[2]
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from leads.models import CaptureForm, Lead, Touchpoint, Visitor
+from leads.models import CaptureForm, Submission, Touchpoint, Visitor
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +56,7 @@ def test_page_views_before_the_form_join_the_lead_that_submits_it(client, form):
         json.dumps({"email": "s@x.io", "visitor_id": VID, "landing_url": f"{SITE}/features"}),
         content_type="application/json",
     )
-    lead = Lead.objects.get(pk=response.json()["lead_id"])
+    lead = Submission.objects.get(pk=response.json()["id"]).lead
     kinds = list(lead.touchpoints.order_by("occurred_at", "id").values_list("kind", flat=True))
     assert kinds == ["page_view", "page_view", "form_submit"]
     assert lead.first_touch.kind == "page_view"
