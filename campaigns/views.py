@@ -23,6 +23,7 @@ from campaigns.models import Campaign, Channel, ReclassifyJob
 from campaigns.rules import _categories, classify, own_domains, stored_rules
 from campaigns.spend_import import SpendImportError, import_spend
 from clm import roles
+from clm.public_url import public_base_url
 
 CAMPAIGN_EDITORS = (roles.ADMIN, roles.MARKETER)
 
@@ -232,15 +233,14 @@ def reclassify_status(request: HttpRequest, pk: int) -> JsonResponse:
     )
 
 
-def _landing_pages() -> list[str]:
-    from django.conf import settings
-
+def _landing_pages(request: HttpRequest) -> list[str]:
     from leads.models import CaptureForm
 
     slugs = CaptureForm.objects.filter(is_active=True, slug__isnull=False).values_list(
         "slug", flat=True
     )
-    return [f"{settings.CLM_PUBLIC_URL}/l/{slug}/" for slug in slugs]
+    base = public_base_url(request)
+    return [f"{base}/l/{slug}/" for slug in slugs]
 
 
 @roles.role_required(*CAMPAIGN_EDITORS)
@@ -276,7 +276,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "placements": placements,
             "values": values,
             "errors": errors,
-            "landing_pages": _landing_pages(),
+            "landing_pages": _landing_pages(request),
         },
         status=status,
     )

@@ -198,6 +198,9 @@ CLM_ATTRIBUTION_LEADS_PER_PARTITION = env.int("CLM_ATTRIBUTION_LEADS_PER_PARTITI
 CLM_NURTURE_RATE_PER_MINUTE = env.int("CLM_NURTURE_RATE_PER_MINUTE", default=60)
 CLM_SEGMENT_REFRESH_MINUTES = env.int("CLM_SEGMENT_REFRESH_MINUTES", default=15)
 # Where CLM is reached from outside: the base of links in emails (clicks, opens, unsubscribe).
+# Unset (development), pages that show CLM's address (embed snippet, suggested landing pages)
+# use the host of the request instead (clm.public_url); emails have no request and use this.
+CLM_PUBLIC_URL_SET = bool(env.str("CLM_PUBLIC_URL", default=""))
 CLM_PUBLIC_URL = env.str("CLM_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Email: consolemail:// prints messages (the local default), smtp://user:pass@host:587 sends.
 _email = env.email_url("EMAIL_URL", default="consolemail://")

@@ -12,6 +12,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import format_html
 
+from clm.public_url import public_base_url
 from leads import erasure, privacy
 from leads.models import CaptureForm, Erasure, Lead, Submission, Touchpoint, Visitor
 
@@ -57,7 +58,7 @@ class CaptureFormAdmin(admin.ModelAdmin):
     ]
 
     def get_form(self, request: Any, obj: Any = None, **kwargs: Any) -> Any:
-        self._base = request.build_absolute_uri("/").rstrip("/")
+        self._base = public_base_url(request)
         return super().get_form(request, obj, **kwargs)
 
     @admin.display(description="Embed snippet")
