@@ -94,7 +94,18 @@ def privacy_page(request: HttpRequest) -> HttpResponse:
 def spam_list(request: HttpRequest) -> HttpResponse:
     """/setup/spam/: posts the bot checks held back, each with a "not spam" button (Admins)."""
     page = Paginator(selectors.suspected_spam(), SPAM_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "leads/spam.html", {"page": page, "submissions": page.object_list})
+    rows = [
+        {
+            "submission": s,
+            "email": str(s.payload.get("email", "")),
+            "name": str(
+                s.payload.get("name")
+                or " ".join(str(s.payload.get(k, "")) for k in ("first_name", "last_name"))
+            ).strip(),
+        }
+        for s in page.object_list
+    ]
+    return render(request, "leads/spam.html", {"page": page, "rows": rows})
 
 
 @require_POST
