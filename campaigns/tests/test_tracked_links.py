@@ -153,3 +153,35 @@ def test_each_link_shows_its_visits_leads_and_revenue(
 def test_reps_cannot_build_links(client, rep, search):
     client.force_login(rep)
     assert client.get(f"/campaigns/{search.pk}/").status_code == 403
+
+
+def test_in_development_suggested_landing_pages_and_the_embed_snippet_share_the_requests_host(
+    client, marketer, admin, search, settings
+):
+    from leads.models import CaptureForm
+
+    settings.CLM_PUBLIC_URL_SET = False  # CLM_PUBLIC_URL unset
+    settings.ALLOWED_HOSTS = ["clm.dev.example"]
+    form = CaptureForm.objects.create(name="Webinar", slug="webinar")
+    client.force_login(marketer)
+    page = client.get(f"/campaigns/{search.pk}/", HTTP_HOST="clm.dev.example").text
+    assert '<option value="http://clm.dev.example/l/webinar/">' in page
+    assert "127.0.0.1:8000" not in page
+    client.force_login(admin)
+    admin_page = client.get(
+        f"/admin/leads/captureform/{form.pk}/change/", HTTP_HOST="clm.dev.example"
+    ).text
+    assert "http://clm.dev.example/static/clm/track.js" in admin_page
+
+
+def test_a_configured_public_url_is_the_base_of_both(client, marketer, admin, search, settings):
+    from leads.models import CaptureForm
+
+    settings.CLM_PUBLIC_URL_SET, settings.CLM_PUBLIC_URL = True, "https://clm.acme.example"
+    form = CaptureForm.objects.create(name="Webinar", slug="webinar")
+    client.force_login(marketer)
+    page = client.get(f"/campaigns/{search.pk}/").text
+    assert '<option value="https://clm.acme.example/l/webinar/">' in page
+    client.force_login(admin)
+    admin_page = client.get(f"/admin/leads/captureform/{form.pk}/change/").text
+    assert "https://clm.acme.example/static/clm/track.js" in admin_page
