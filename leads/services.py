@@ -507,7 +507,6 @@ def submission_release(*, submission: Submission, by: Any) -> CaptureResult | No
     with transaction.atomic():
         held = (
             Submission.objects.select_for_update()
-            .select_related("form")
             .filter(pk=submission.pk, status=Submission.Status.SPAM)
             .first()
         )
