@@ -180,8 +180,8 @@ def lead_duplicates_merge(apps: Any, *, report: Callable[[str], Any] = print) ->
     if counts["leads merged"]:
         _mark_rollups(apps)
     report(
-        f"Leads with the same address in another case: {len(duplicated)} people, "
-        f"{counts['leads merged']} duplicate leads merged into the oldest; "
+        f"Leads with the same address in another case: {len(duplicated)} address(es), "
+        f"{counts['leads merged']} duplicate lead(s) merged into the oldest; "
         + ", ".join(f"{n} {label}" for label, n in sorted(counts.items()) if n)
         if counts["leads merged"]
         else f"Leads with the same address in another case: none; "

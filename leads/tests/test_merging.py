@@ -107,7 +107,7 @@ def test_duplicates_merge_into_the_oldest_lead_keeping_every_row(duplicates_allo
     first = Touchpoint.objects.order_by("occurred_at").first()
     assert (kept.first_touch, kept.first_channel.name) == (first, "Paid Search")
     assert kept.latest_touch == Touchpoint.objects.order_by("-occurred_at").first()
-    assert "1 duplicate leads merged" in lines[0] and "crm.Deal" in lines[0]
+    assert "1 duplicate lead(s) merged" in lines[0] and "crm.Deal" in lines[0]
 
 
 def test_the_merge_is_idempotent(duplicates_allowed):
