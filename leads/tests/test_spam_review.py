@@ -48,7 +48,7 @@ def test_a_fast_autofilled_post_is_held_as_suspected_spam_and_listed_for_admins(
 
 
 @pytest.mark.django_db(transaction=True)  # the lock must hold outside a test transaction too
-def test_not_spam_creates_the_lead_with_its_touchpoint_once(client, form, admin):
+def test_not_spam_creates_the_lead_with_its_touchpoint_once(client, seeded_rows, form, admin):
     post(client, form, AUTOFILLED)
     held = Submission.objects.get()
     client.force_login(admin)
