@@ -114,7 +114,11 @@ def lead_features(
             "consent",
         ],
     )
-    touches = Touchpoint.objects.filter(lead__in=leads, occurred_at__lte=F("lead__created_at"))
+    # Late-stitched touches (an anonymous post's backdated views on a known lead) count
+    # nowhere in attribution, nor here.
+    touches = Touchpoint.objects.filter(
+        lead__in=leads, occurred_at__lte=F("lead__created_at"), late_stitched=False
+    )
     counts = pd.DataFrame.from_records(
         list(
             touches.values("lead_id")
