@@ -38,7 +38,7 @@ class TouchpointOutput(serializers.ModelSerializer):
         fields = ["id", "kind", "occurred_at", "lead", "visitor", "url", "referrer", "title",
                   "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
                   "click_ids", "source", "medium", "channel", "channel_name", "campaign",
-                  "matched_rule"]  # fmt: skip
+                  "matched_rule", "late_stitched"]  # fmt: skip
         read_only_fields = fields
 
 

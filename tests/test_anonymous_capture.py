@@ -208,7 +208,7 @@ def _ms(at):
     return int(at.timestamp() * 1000)
 
 
-def test_backdated_anonymous_views_never_become_a_known_leads_first_touch(client, form):
+def test_backdated_anonymous_views_never_become_a_known_leads_first_touch(client, form, admin):
     lead = lead_with_journey(
         email="hal@x.io",
         created_at=timezone.now() - timedelta(hours=2),
@@ -230,6 +230,13 @@ def test_backdated_anonymous_views_never_become_a_known_leads_first_touch(client
 
     lead_refresh_touches(lead=lead)  # a later recount (offline touch, email click) agrees
     assert lead.first_touch == first
+    client.force_login(admin)
+    rows = client.get("/api/v1/touchpoints/").json()["results"]
+    assert {r["id"]: r["late_stitched"] for r in rows} == {
+        first.pk: False,
+        poisoned.pk: True,
+        Submission.objects.get().touchpoints.get().pk: False,
+    }
 
 
 def test_backdated_views_sent_for_a_known_leads_visitor_are_flagged_too(client, form):
