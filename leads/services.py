@@ -524,10 +524,11 @@ def submission_release(*, submission: Submission, by: Any) -> CaptureResult | No
         meta = RequestMeta(
             user_agent=held.user_agent, origin=held.origin, received_at=held.received_at
         )
-        result = _capture(
-            held.form, dict(serializer.validated_data), custom, payload, meta,
-            held.payload_hash, None, held,
-        )  # fmt: skip
+        data = dict(serializer.validated_data)
+        data.pop("submission_id", None)  # the held row is the submission: nothing to replay
+        result = submission_capture(
+            form=held.form, data=data, custom=custom, payload=payload, meta=meta, held=held
+        )
         Submission.objects.filter(pk=held.pk).update(released_at=timezone.now(), released_by=by)
     return result
 
@@ -619,7 +620,7 @@ def page_views_record(*, events: list[dict[str, Any]], meta: RequestMeta) -> int
                 previous=previous,
             )
             touch.lead_id = lead_of.get(vid)
-            if touch.lead_id and at < created_of[touch.lead_id]:
+            if touch.lead_id and at < created_of.get(touch.lead_id, at):
                 touch.late_stitched = True
             last_touch[vid] = touch
             touches.append(touch)

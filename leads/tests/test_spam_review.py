@@ -111,3 +111,21 @@ def test_not_spam_is_a_post_only_action(client, form, admin):
     client.force_login(admin)
     assert client.get(f"/setup/spam/{held.pk}/not-spam/").status_code == 405
     assert Lead.objects.count() == 0
+
+
+def test_a_held_post_the_form_no_longer_accepts_stays_held_with_the_reason_shown(
+    client, form, admin
+):
+    post(client, form, {"email": "x@acme.example", "clm_elapsed_ms": 100})
+    held = Submission.objects.get()
+    form.required_fields = ["company"]
+    form.save()
+    client.force_login(admin)
+
+    response = client.post(f"/setup/spam/{held.pk}/not-spam/", follow=True)
+
+    assert response.status_code == 200
+    assert "This post cannot be captured: company:" in response.text
+    assert Lead.objects.count() == 0
+    held.refresh_from_db()
+    assert held.status == Submission.Status.SPAM
