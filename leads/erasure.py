@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from leads.models import Erasure, Lead, Submission, Touchpoint, Visitor
 from leads.privacy import email_hash, normalise_email
+from leads.selectors import leads_with_email
 
 ERASED_DOMAIN = "erased.invalid"
 REDACTED = "[erased]"
@@ -463,11 +464,9 @@ def person_erase(*, email: str, by: Any = None) -> ErasureResult:
     from nurture.models import EmailClick, EmailSend
 
     now, email = timezone.now(), normalise_email(email)
-    # Every lead of the address, whatever its case (older rows may differ only in case).
+    # The lead of the address, whatever its case (through the unique index on lower(email)).
     leads = list(
-        Lead.objects.select_for_update()
-        .filter(email__iexact=email, erased_at__isnull=True)
-        .order_by("pk")
+        leads_with_email(email).select_for_update().filter(erased_at__isnull=True).order_by("pk")
     )
     lead_ids = [lead.pk for lead in leads]
     posted = Submission.objects.filter(

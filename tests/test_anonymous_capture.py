@@ -13,7 +13,7 @@ from django.core import mail
 from django.utils import timezone
 
 from crm.tests.factories import lead_with_journey
-from leads import privacy
+from leads import erasure, privacy
 from leads.models import CaptureForm, Lead, Submission, Touchpoint
 from nurture import services as nurture
 from nurture.conditions import compile_definition
@@ -145,7 +145,7 @@ def test_erasing_by_address_in_any_case_finds_the_one_lead(client, form):
     lead = lead_with_journey(email="Tom.Garcia.846@stark.example")
     capture(client, form, email="TOM.garcia.846@stark.example")
 
-    privacy.person_erase(email="tom.GARCIA.846@stark.example")
+    erasure.person_erase(email="tom.GARCIA.846@stark.example")
 
     assert not Lead.objects.filter(email__icontains="garcia").exists()
     lead.refresh_from_db()

@@ -36,6 +36,7 @@ pytestmark = pytest.mark.django_db
 SKIP = {
     "logout": "ends the session the walk runs in",
     "set_language": "POST only: switches the interface language, shows no data",
+    "spam-release": "POST only (Admins): captures a held post; leads/tests/test_spam_review.py",
     "password_change_done": "a fixed confirmation text",
     "leads-api:capture": "public capture endpoint (POST); answers no lead data by contract",
     "leads-api:track": "public page-view endpoint (POST); answers no lead data",
