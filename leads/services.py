@@ -590,13 +590,16 @@ def page_views_record(*, events: list[dict[str, Any]], meta: RequestMeta) -> int
             .order_by("id")
             .values_list("id", "lead_id")
         )
-        # A view sent for a known lead's visitor with a time before the lead existed is
-        # anyone's word: kept, flagged, never that lead's first touch (see visitor_stitch).
-        created_of = dict(
-            Lead.objects.filter(pk__in={pk for pk in lead_of.values() if pk}).values_list(
-                "pk", "created_at"
-            )
-        )
+        # A view with a time before its lead existed, from a browser other than the one whose
+        # form created the lead (one joined to it later by an anonymous post), is anyone's
+        # word: kept, flagged, never that lead's first touch (see visitor_stitch). The creating
+        # browser's own views often arrive just after its form (beacons): they count.
+        created_of = {
+            pk: (created_at, creator)
+            for pk, created_at, creator in Lead.objects.filter(
+                pk__in={pk for pk in lead_of.values() if pk}
+            ).values_list("pk", "created_at", "creation_touch__visitor_id")
+        }
         last_touch: dict[str, Touchpoint] = {}
         touches = []
         lead_ids = {lead_id for lead_id in lead_of.values() if lead_id}
@@ -620,8 +623,8 @@ def page_views_record(*, events: list[dict[str, Any]], meta: RequestMeta) -> int
                 previous=previous,
             )
             touch.lead_id = lead_of.get(vid)
-            if touch.lead_id and at < created_of.get(touch.lead_id, at):
-                touch.late_stitched = True
+            created_at, creator = created_of.get(touch.lead_id, (at, vid))
+            touch.late_stitched = at < created_at and creator != vid
             last_touch[vid] = touch
             touches.append(touch)
         Touchpoint.objects.bulk_create(touches)

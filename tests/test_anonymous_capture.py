@@ -239,10 +239,14 @@ def test_backdated_anonymous_views_never_become_a_known_leads_first_touch(client
     }
 
 
-def test_backdated_views_sent_for_a_known_leads_visitor_are_flagged_too(client, form):
-    capture(client, form, email="ivy@x.io", visitor_id=VISITOR)
-    lead = Lead.objects.get()
+def test_backdated_views_sent_after_the_stitch_are_flagged_too(client, form):
+    lead = lead_with_journey(
+        email="ivy@x.io",
+        created_at=timezone.now() - timedelta(hours=1),
+        touches=[{"channel_name": "Email", "occurred_at": timezone.now() - timedelta(hours=1)}],
+    )
     first = lead.first_touch
+    capture(client, form, email="ivy@x.io", visitor_id=VISITOR)  # joins VISITOR to the lead
 
     track(client, {"visitor_id": VISITOR, "url": f"{SITE}/?utm_source=x&utm_medium=cpc",
                    "ts": _ms(timezone.now() - timedelta(hours=5))})  # fmt: skip
@@ -251,6 +255,16 @@ def test_backdated_views_sent_for_a_known_leads_visitor_are_flagged_too(client, 
     lead_refresh_touches(lead=lead)
     assert lead.first_touch == first
     assert Touchpoint.objects.filter(lead=lead, late_stitched=True).count() == 1
+
+
+def test_the_creating_browsers_views_that_arrive_after_its_form_still_count(client, form):
+    before = timezone.now() - timedelta(seconds=20)
+    capture(client, form, email="liz@x.io", visitor_id=VISITOR)
+
+    track(client, {"visitor_id": VISITOR, "url": f"{SITE}/pricing", "ts": _ms(before)})
+
+    view = Touchpoint.objects.get(kind=Touchpoint.Kind.PAGE_VIEW)
+    assert (view.lead, view.late_stitched) == (Lead.objects.get(), False)
 
 
 def test_a_new_leads_earlier_anonymous_views_still_stitch_as_its_first_touch(client, form):
