@@ -93,6 +93,7 @@ def pages_by_role() -> dict[str, list[tuple[str, str]]]:
         ("tokens", "/accounts/tokens/", EVERYONE),
         ("password", "/accounts/password/", EVERYONE),
         ("personal-data", "/setup/privacy/", (ADMIN,)),
+        ("suspected-spam", "/setup/spam/", (ADMIN,)),
         ("setup", "/setup/", (ADMIN,)),
         ("api-docs", "/api/docs/", (ADMIN,)),
     ]
