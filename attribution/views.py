@@ -16,10 +16,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from attribution import charts, dashboards, engine, selectors, services
+from campaigns.models import Campaign, Channel
 from clm import roles
 from clm.csvexport import csv_response
+from clm.dashcache import cached_data
 from clm.filters import PRESETS, parse_filters
 from crm import rollups
+from crm.selectors import lead_quality_by_channel
 
 VIEWERS = services.SHARE_VIEWERS["marketing"]
 RUNNERS = (roles.ADMIN, roles.MARKETER)
@@ -32,7 +35,6 @@ def _context(request: HttpRequest, query: Any = None, viewer: Any = None) -> dic
     currency = settings.CLM_CURRENCY
     channels = dashboards.roi_rows(run, f, "channel")
     campaigns = dashboards.roi_rows(run, f, "campaign")
-    from crm.selectors import lead_quality_by_channel
 
     quality = lead_quality_by_channel(user=viewer or request.user, f=f)
     return {
@@ -66,7 +68,6 @@ def _context(request: HttpRequest, query: Any = None, viewer: Any = None) -> dic
 @roles.role_required(*VIEWERS)
 def marketing_dashboard(request: HttpRequest) -> HttpResponse:
     """Which channels and campaigns pay: ROI per channel and campaign from the latest run."""
-    from clm.dashcache import cached_data
 
     context = cached_data(
         "marketing", request.user, request.GET.urlencode(), lambda: _context(request)
@@ -137,7 +138,6 @@ def deals_drilldown(request: HttpRequest) -> HttpResponse:
     """The won deals behind a channel's or campaign's revenue, and the credit each gave it."""
     f = parse_filters(request.GET, models=engine.MODELS)
     run = selectors.latest_run(model=f.model)
-    from campaigns.models import Campaign, Channel
 
     return render(
         request,

@@ -30,6 +30,7 @@ from attribution import dashboards as attribution_dashboards
 from attribution import selectors as attribution_selectors
 from clm import roles
 from clm.csvexport import csv_response
+from clm.dashcache import cached_data
 from clm.filters import PRESETS, parse_filters
 from crm import dashboards, rollups, selectors, services
 from crm.forms import (
@@ -470,7 +471,6 @@ def sales_dashboard(request: HttpRequest) -> HttpResponse:
         if request.headers.get("X-CLM-Partial")
         else "crm/sales_dashboard.html"
     )
-    from clm.dashcache import cached_data
 
     context = cached_data(
         "sales",

@@ -8,6 +8,9 @@ from typing import Any
 
 from django.test.utils import override_settings
 
+from campaigns.models import Campaign
+from campaigns.services import TrackedLinkRefused, tracked_link_create
+
 DEMO_SITE = "https://www.acme-analytics.example"
 LINKS = [
     # (utm_campaign, destination, source, medium, content)
@@ -30,8 +33,6 @@ STEPS = [
 
 def generate(*, now: datetime, rng: Any, log: Callable[[str], None]) -> dict[str, int]:
     """Tracked links, two segments and one active sequence with sends, opens and clicks."""
-    from campaigns.models import Campaign
-    from campaigns.services import TrackedLinkRefused, tracked_link_create
     from nurture import rendering, services
     from nurture.models import Enrollment, Segment, Sequence, Step
 
