@@ -1,4 +1,4 @@
-"""Demo rows for segments, nurture and tracked links (called by clm.demo.generate)."""
+"""Demo rows for segments, nurture and tracked links (called by demo.generator.generate)."""
 
 from __future__ import annotations
 

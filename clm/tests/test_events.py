@@ -12,8 +12,9 @@ from clm.events import DealClosed, LeadStageChanged, Moment
 
 @pytest.fixture
 def heard() -> Iterator[list[str]]:
-    """Subscriptions made in a test are dropped after it."""
+    """A test hears only its own subscribers (not the apps'); theirs are back after it."""
     saved = {k: list(v) for k, v in events._subscriptions.items()}
+    events._subscriptions.clear()
     yield []
     events._subscriptions.clear()
     events._subscriptions.update(saved)
