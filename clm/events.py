@@ -40,17 +40,33 @@ class Event:
 
 
 @dataclass(frozen=True)
-class LeadCaptured(Event):
-    """A capture created a new lead (its first touch is `touch_id`)."""
+class CampaignSaved(Event):
+    """A campaign was created or changed; stored touches with its UTM values may now be its."""
 
-    lead_id: int
-    form_id: int | None
-    touch_id: int
+    campaign_id: int
+    utm_campaign: str
+    utm_source: str = ""
+    utm_medium: str = ""
 
 
 @dataclass(frozen=True)
-class LeadsFirstTouchChanged(Event):
-    """These leads' first touch (its channel or campaign) changed, or they were re-touched."""
+class LeadCaptured(Event):
+    """A capture created a new lead, in the capture's transaction.
+
+    It carries the rows the capture holds (a leads.models Lead, CaptureForm and the creating
+    Touchpoint; clm cannot name their types) so subscribers need no query. Subscribers run in
+    order on the same Lead: assignment (crm, first) sets its owner, which the lead.created
+    webhook (integrations, last) reads.
+    """
+
+    lead: Any
+    form: Any
+    touch: Any
+
+
+@dataclass(frozen=True)
+class LeadsTouchesChanged(Event):
+    """These leads' first or latest touch was rewritten (the rollups group by first touch)."""
 
     lead_ids: tuple[int, ...]
 

@@ -5,7 +5,7 @@ is down delays them but never loses them, and never turns the write into an erro
 from __future__ import annotations
 
 from clm import events
-from clm.events import RunFinished
+from clm.events import LeadCaptured, RunFinished
 from outbox.services import outbox_enqueue
 
 
@@ -25,6 +25,12 @@ def insights_after_run(event: RunFinished) -> None:
         queue_insights_after_run(run_id=event.run_id)
 
 
+def score_captured_lead(event: LeadCaptured) -> None:
+    """A new lead is scored after the capture commits (via the outbox)."""
+    queue_lead_score(lead_id=event.lead.pk)
+
+
 def connect() -> None:
     """Subscribe insights to the events of the lower apps (InsightsConfig.ready)."""
+    events.subscribe(LeadCaptured, score_captured_lead)
     events.subscribe(RunFinished, insights_after_run)

@@ -12,10 +12,30 @@ from django.conf import settings
 
 from attribution.models import AttributionRun
 from clm import events
-from clm.events import DealClosed, LeadStageChanged, RunFinished
+from clm.events import DealClosed, LeadCaptured, LeadStageChanged, RunFinished
 from integrations.events import event_emit
 
 WEBHOOK_ORDER = 1000
+
+
+def webhook_lead_created(event: LeadCaptured) -> None:
+    """lead.created, with the owner that assignment (crm, an earlier subscriber) chose."""
+    lead, touch = event.lead, event.touch
+    event_emit(
+        name="lead.created",
+        payload={
+            "lead_id": lead.pk,
+            "email": lead.email,
+            "first_name": lead.first_name,
+            "last_name": lead.last_name,
+            "company": lead.company,
+            "form": event.form.name,
+            "owner": lead.owner_id,
+            "channel": touch.channel.name,
+            "utm_campaign": touch.utm_campaign,
+            "created_at": lead.created_at,
+        },
+    )
 
 
 def webhook_lead_stage_changed(event: LeadStageChanged) -> None:
@@ -69,6 +89,7 @@ def webhook_run_finished(event: RunFinished) -> None:
 
 def connect() -> None:
     """Subscribe the webhooks to the domain events (in the announcer's transaction)."""
+    events.subscribe(LeadCaptured, webhook_lead_created, order=WEBHOOK_ORDER)
     events.subscribe(LeadStageChanged, webhook_lead_stage_changed, order=WEBHOOK_ORDER)
     events.subscribe(DealClosed, webhook_deal_closed, order=WEBHOOK_ORDER)
     events.subscribe(RunFinished, webhook_run_finished, order=WEBHOOK_ORDER)
