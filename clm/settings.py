@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "insights",
     "outbox",
     "integrations",
+    "dashboards",
     "demo",
 ]
 

@@ -6,6 +6,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from campaigns import views as campaign_views
 from clm import views
 from clm.auth import ThrottledAdminAuthenticationForm, ThrottledLoginView
+from crm import urls as crm_urls
+from dashboards import sales
 from leads.views import privacy_page, spam_list, spam_release
 
 admin.site.site_header = "CLM administration"
@@ -36,7 +38,7 @@ urlpatterns = [
     path("accounts/tokens/", include("integrations.urls")),
     path("admin/", admin.site.urls),
     path("campaigns/", include("campaigns.urls")),
-    path("crm/", include("crm.urls")),
+    path("crm/", include((crm_urls.urlpatterns + sales.crm_urlpatterns, crm_urls.app_name))),
     path("dashboards/", include("attribution.urls")),
     path("insights/", include("insights.urls")),
     path("api/v1/", include("clm.api_urls")),
