@@ -19,7 +19,6 @@ from attribution import charts, dashboards, engine, selectors, services
 from campaigns.models import Campaign, Channel
 from clm import roles
 from clm.csvexport import csv_response
-from clm.dashcache import cached_data
 from clm.filters import PRESETS, parse_filters
 from crm import rollups
 from crm.selectors import lead_quality_by_channel
@@ -29,7 +28,9 @@ RUNNERS = (roles.ADMIN, roles.MARKETER)
 
 
 @rollups.settled()  # one refresh of the daily rollups for the whole page
-def _context(request: HttpRequest, query: Any = None, viewer: Any = None) -> dict[str, Any]:
+def dashboard_context(
+    request: HttpRequest, query: Any = None, viewer: Any = None
+) -> dict[str, Any]:
     f = parse_filters(request.GET if query is None else query, models=engine.MODELS)
     run = selectors.latest_run(model=f.model)
     currency = settings.CLM_CURRENCY
@@ -62,27 +63,6 @@ def _context(request: HttpRequest, query: Any = None, viewer: Any = None) -> dic
             "quality": charts.lead_quality(quality),
         },
     }
-
-
-@never_cache
-@roles.role_required(*VIEWERS)
-def marketing_dashboard(request: HttpRequest) -> HttpResponse:
-    """Which channels and campaigns pay: ROI per channel and campaign from the latest run."""
-
-    context = cached_data(
-        "marketing", request.user, request.GET.urlencode(), lambda: _context(request)
-    )
-    from insights.dashboards import marketing_section  # stored rows, read on every view
-
-    context = {**context, "running": dashboards.running_run(),
-               **marketing_section(run=context["run"], model=context["filters"].model,
-                                  viewer=request.user)}  # fmt: skip
-    template = (
-        "attribution/_marketing_body.html"
-        if request.headers.get("X-CLM-Partial")
-        else "attribution/marketing_dashboard.html"
-    )
-    return render(request, template, context)
 
 
 @never_cache
@@ -193,6 +173,6 @@ def shared_dashboard(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "attribution/share_invalid.html", {"gone": True}, status=410)
     if link is None:
         return render(request, "attribution/share_invalid.html", status=404)
-    context = _context(request, QueryDict(link.query), viewer=link.created_by)
+    context = dashboard_context(request, QueryDict(link.query), viewer=link.created_by)
     context.update(shared=True, share=link, can_run=False, can_share=False)
     return render(request, "attribution/shared_dashboard.html", context)
