@@ -52,9 +52,10 @@ bench: install ## benchmarks on PostgreSQL + Redis + gunicorn: prints a table, w
 api-fuzz: install ## Schemathesis against the live API schema as an admin and a rep token
 	bash scripts/schemathesis.sh $(FUZZ_ARGS)
 
-lint: install
+lint: install ## ruff, then lint-imports (the layers contract in pyproject.toml)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 security: install ## bandit: no finding of medium or high severity (each exception has a # nosec with its reason)
 	$(VENV)/bin/bandit -r . -x ./.venv,./.tools,./var,./node_modules -ll -q

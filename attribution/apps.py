@@ -1,17 +1,19 @@
 from django.apps import AppConfig
 
+from clm import events
+from clm.events import TouchpointsReclassified
+
 
 class AttributionConfig(AppConfig):
     name = "attribution"
     verbose_name = "Attribution and ROI"
 
     def ready(self) -> None:
-        from campaigns.signals import touchpoints_reclassified
-
-        touchpoints_reclassified.connect(_mark_older_rules, dispatch_uid="attribution-older-rules")
+        events.subscribe(TouchpointsReclassified, _mark_older_rules)
 
 
-def _mark_older_rules(sender: object, *, job_id: int, **kwargs: object) -> None:
-    from attribution.services import runs_mark_older_rules
+def _mark_older_rules(event: TouchpointsReclassified) -> None:
+    """Runs made before a reclassification are based on older channel rules."""
+    from attribution.services import runs_mark_older_rules  # models are loaded by now
 
-    runs_mark_older_rules(job_id=job_id)
+    runs_mark_older_rules(job_id=event.job_id)

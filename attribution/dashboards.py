@@ -19,6 +19,10 @@ from attribution import selectors
 from attribution.models import AttributionRun, AttributionSummary, CreditLedger
 from campaigns.models import Campaign, Channel, Spend
 from clm.filters import Filters, day_bounds, days_and_months
+from crm import rollups
+from crm.models import DailyCount
+from crm.selectors import deals_visible_to
+from leads.models import Lead
 
 
 def _results(
@@ -164,9 +168,6 @@ def funnel_by_channel(run: AttributionRun | None, f: Filters) -> list[dict[str, 
     Qualified: the leads that entered the qualified stage in the period, per first-touch
     channel, from the daily rollup of stage changes (narrowed to the channel and campaign).
     """
-    from crm import rollups
-    from crm.models import DailyCount
-    from leads.models import Lead
 
     if run is None:
         return []
@@ -245,7 +246,6 @@ def deals_behind(
     run: AttributionRun | None, f: Filters, *, user: Any, limit: int = 200
 ) -> list[dict[str, Any]]:
     """The won deals credited to the filter's channel/campaign, with the credit they gave it."""
-    from crm.selectors import deals_visible_to
 
     if run is None:
         return []

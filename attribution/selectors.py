@@ -18,7 +18,9 @@ from attribution.models import (
     Milestone,
     RunPartition,
 )
+from campaigns.models import Campaign, Channel, Spend
 from clm.filters import days_and_months
+from crm.models import Deal
 from leads.models import Lead, Touchpoint
 
 TOUCH_COLUMNS = ["touch_id", "lead_id", "ts", "channel", "campaign_id", "is_lead_creation"]
@@ -80,7 +82,6 @@ def journey_conversions(
 ) -> dict[str, pd.DataFrame]:
     """Conversions per milestone for leads in [lead_from, lead_to): lead created (value 0),
     opportunity created (pipeline value) and deal won (revenue)."""
-    from crm.models import Deal
 
     leads = Lead.objects.filter(_lead_range("id", lead_from, lead_to), created_at__lte=cutoff)
     records: dict[str, list[tuple]] = {m.value: [] for m in Milestone}
@@ -253,7 +254,6 @@ def roi_rows(
     group_by: str = "channel",
 ) -> list[RoiRow]:
     """ROI per channel or campaign: spend in [start, end] against outcomes credited to it."""
-    from campaigns.models import Campaign, Channel, Spend
 
     if group_by not in ("channel", "campaign"):
         raise ValueError("group_by is channel or campaign")

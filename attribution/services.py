@@ -33,7 +33,11 @@ from attribution.models import (
     Milestone,
     RunPartition,
 )
-from clm import bulk, roles
+from campaigns.models import Channel
+from campaigns.rules import rules_version
+from clm import bulk, events, roles
+from clm.events import RunFinished
+from leads.models import Lead
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +47,6 @@ TWO_STAGE = {"markov", "shapley"}
 
 
 def _rules_version() -> str:
-    from campaigns.rules import rules_version
 
     return rules_version()[:200]
 
@@ -60,7 +63,6 @@ def run_create(
     start: bool = True,
 ) -> AttributionRun:
     """Define a run and its lead-id partitions; start it after commit."""
-    from leads.models import Lead
 
     chosen = list(dict.fromkeys(models))
     unknown = set(chosen) - set(engine.MODELS)
@@ -223,7 +225,6 @@ def run_reduce_effects(*, run_id: int) -> dict[str, Any]:
 
 
 def _channel_ids() -> dict[str, int]:
-    from campaigns.models import Channel
 
     return dict(Channel.objects.values_list("name", "id"))
 
@@ -443,27 +444,8 @@ def run_finish(*, run_id: int) -> AttributionRun:
     run.refresh_from_db()
     run_release_lock(run)
     cache.set("attribution:latest-run", run.pk, None)
-    from insights.hooks import queue_insights_after_run
-
-    queue_insights_after_run(run_id=run.pk)
-    _emit_finished(run)
+    events.announce(RunFinished(run_id=run.pk, succeeded=True))
     return run
-
-
-def _emit_finished(run: AttributionRun) -> None:
-    from integrations.events import event_emit
-
-    event_emit(
-        name="attribution.run_finished",
-        payload={
-            "run_id": run.pk,
-            "status": run.status,
-            "models": run.model_names,
-            "data_cutoff": run.data_cutoff,
-            "finished_at": run.finished_at,
-            "error": run.error,
-        },
-    )
 
 
 def run_fail(*, run_id: int, error: str) -> None:
@@ -476,7 +458,7 @@ def run_fail(*, run_id: int, error: str) -> None:
     )
     run_release_lock(run)
     run.refresh_from_db()
-    _emit_finished(run)
+    events.announce(RunFinished(run_id=run.pk, succeeded=False))
 
 
 def refresh_lead(*, lead_id: int) -> int | None:

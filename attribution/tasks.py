@@ -9,6 +9,8 @@ from __future__ import annotations
 from celery import chord, shared_task
 from django.db import OperationalError
 
+from clm.services import job_claim
+
 RETRY = {
     "acks_late": True,
     "autoretry_for": (OperationalError,),
@@ -87,7 +89,6 @@ def attribution_refresh_lead(lead_id: int) -> None:
 def attribution_nightly() -> int | None:
     """The nightly full run of every model, once a day however many beats send it."""
     from attribution.services import RunInProgress, run_start
-    from clm.services import job_claim
 
     if not job_claim(job="attribution-nightly", period_seconds=24 * 3600):
         return None

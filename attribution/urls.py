@@ -5,6 +5,8 @@ from attribution import views
 
 app_name = "attribution"
 
+# The marketing dashboard composes several apps: dashboards/marketing.py, mounted by clm/urls.py.
+
 urlpatterns = [
     # The public contract names /dashboards/sales/; the page lives with its data in crm/.
     path(
@@ -12,7 +14,6 @@ urlpatterns = [
         RedirectView.as_view(pattern_name="crm:sales-dashboard", query_string=True),
         name="sales-dashboard",
     ),
-    path("marketing/", views.marketing_dashboard, name="marketing-dashboard"),
     path("marketing/deals/", views.deals_drilldown, name="deals"),
     path("marketing/export/<str:table>.csv", views.export_csv, name="export"),
     path("status.json", views.status, name="status"),

@@ -16,23 +16,26 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from attribution import charts, dashboards, engine, selectors, services
+from campaigns.models import Campaign, Channel
 from clm import roles
 from clm.csvexport import csv_response
 from clm.filters import PRESETS, parse_filters
 from crm import rollups
+from crm.selectors import lead_quality_by_channel
 
 VIEWERS = services.SHARE_VIEWERS["marketing"]
 RUNNERS = (roles.ADMIN, roles.MARKETER)
 
 
 @rollups.settled()  # one refresh of the daily rollups for the whole page
-def _context(request: HttpRequest, query: Any = None, viewer: Any = None) -> dict[str, Any]:
+def dashboard_context(
+    request: HttpRequest, query: Any = None, viewer: Any = None
+) -> dict[str, Any]:
     f = parse_filters(request.GET if query is None else query, models=engine.MODELS)
     run = selectors.latest_run(model=f.model)
     currency = settings.CLM_CURRENCY
     channels = dashboards.roi_rows(run, f, "channel")
     campaigns = dashboards.roi_rows(run, f, "campaign")
-    from crm.selectors import lead_quality_by_channel
 
     quality = lead_quality_by_channel(user=viewer or request.user, f=f)
     return {
@@ -60,28 +63,6 @@ def _context(request: HttpRequest, query: Any = None, viewer: Any = None) -> dic
             "quality": charts.lead_quality(quality),
         },
     }
-
-
-@never_cache
-@roles.role_required(*VIEWERS)
-def marketing_dashboard(request: HttpRequest) -> HttpResponse:
-    """Which channels and campaigns pay: ROI per channel and campaign from the latest run."""
-    from clm.dashcache import cached_data
-
-    context = cached_data(
-        "marketing", request.user, request.GET.urlencode(), lambda: _context(request)
-    )
-    from insights.dashboards import marketing_section  # stored rows, read on every view
-
-    context = {**context, "running": dashboards.running_run(),
-               **marketing_section(run=context["run"], model=context["filters"].model,
-                                  viewer=request.user)}  # fmt: skip
-    template = (
-        "attribution/_marketing_body.html"
-        if request.headers.get("X-CLM-Partial")
-        else "attribution/marketing_dashboard.html"
-    )
-    return render(request, template, context)
 
 
 @never_cache
@@ -137,7 +118,6 @@ def deals_drilldown(request: HttpRequest) -> HttpResponse:
     """The won deals behind a channel's or campaign's revenue, and the credit each gave it."""
     f = parse_filters(request.GET, models=engine.MODELS)
     run = selectors.latest_run(model=f.model)
-    from campaigns.models import Campaign, Channel
 
     return render(
         request,
@@ -193,6 +173,6 @@ def shared_dashboard(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "attribution/share_invalid.html", {"gone": True}, status=410)
     if link is None:
         return render(request, "attribution/share_invalid.html", status=404)
-    context = _context(request, QueryDict(link.query), viewer=link.created_by)
+    context = dashboard_context(request, QueryDict(link.query), viewer=link.created_by)
     context.update(shared=True, share=link, can_run=False, can_share=False)
     return render(request, "attribution/shared_dashboard.html", context)

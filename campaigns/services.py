@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, Channel, ChannelRule, Spend
 from campaigns.rules import bump_rules_version
+from clm import events
+from clm.events import CampaignSaved
 from clm.localcache import forget
 
 
@@ -56,34 +58,16 @@ def campaign_save(*, campaign: Campaign) -> Campaign:
     campaign.save()
     bump_campaign_version()
     transaction.on_commit(bump_campaign_version)
-    campaign_link_touchpoints(campaign=campaign)
-    return campaign
-
-
-def campaign_link_touchpoints(*, campaign: Campaign) -> int:
-    """Attach touchpoints with this campaign's UTM values that have no campaign yet."""
-    from leads.classification import touchpoints_settle
-    from leads.models import Touchpoint
-    from leads.services import leads_first_touch_sync
-
-    touches = Touchpoint.objects.filter(
-        campaign__isnull=True, utm_campaign__iexact=campaign.utm_campaign
-    )
-    if campaign.utm_source:
-        touches = touches.filter(utm_source__iexact=campaign.utm_source)
-    if campaign.utm_medium:
-        touches = touches.filter(utm_medium__iexact=campaign.utm_medium)
-    rows = list(touches.values_list("pk", "visitor_id", "lead_id"))
-    ids = [pk for pk, _visitor, _lead in rows]
-    linked = Touchpoint.objects.filter(pk__in=ids).update(campaign=campaign)
-    leads_first_touch_sync(touch_ids=ids)
-    if rows:
-        # The page views that continue these touches in their visits follow them.
-        touchpoints_settle(
-            visitor_ids={visitor for _pk, visitor, _lead in rows if visitor},
-            lead_ids={lead for _pk, _visitor, lead in rows if lead},
+    # leads links the stored touches that carry its UTM values (in this transaction).
+    events.announce(
+        CampaignSaved(
+            campaign_id=campaign.pk,
+            utm_campaign=campaign.utm_campaign,
+            utm_source=campaign.utm_source,
+            utm_medium=campaign.utm_medium,
         )
-    return linked
+    )
+    return campaign
 
 
 @transaction.atomic

@@ -4,6 +4,9 @@ from campaigns import views
 
 app_name = "campaigns"
 
+# The rule bench and reclassification pages compose several apps: dashboards/rules.py,
+# mounted here by clm/urls.py.
+
 urlpatterns = [
     path("", views.campaign_list, name="list"),
     path("new/", views.campaign_edit, name="create"),
@@ -13,8 +16,4 @@ urlpatterns = [
     path("links/<int:pk>/qr.svg", views.link_qr, name="link-qr"),
     path("register/", views.campaign_register, name="register"),
     path("spend/import/", views.spend_upload, name="spend-upload"),
-    path("rules/bench/", views.rule_bench, name="rule-bench"),
-    path("rules/reclassify/", views.reclassify, name="reclassify"),
-    path("rules/reclassify/<int:pk>/", views.reclassify_status, name="reclassify-status"),
-    path("rules/reclassify/<int:pk>/undo/", views.reclassify_undo, name="reclassify-undo"),
 ]

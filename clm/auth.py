@@ -32,6 +32,8 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import ngettext
 
+from clm.client import client_ip
+
 log = logging.getLogger(__name__)
 
 
@@ -58,8 +60,6 @@ def _address_key(ip: str) -> str:
 def _client_ip(request: HttpRequest | None) -> str:
     if request is None:
         return ""
-    from leads.api import client_ip  # the one place that knows about trusted proxies
-
     return client_ip(request)
 
 

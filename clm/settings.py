@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "insights",
     "outbox",
     "integrations",
+    "dashboards",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -3,9 +3,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from attribution import urls as attribution_urls
+from campaigns import urls as campaign_urls
 from campaigns import views as campaign_views
 from clm import views
 from clm.auth import ThrottledAdminAuthenticationForm, ThrottledLoginView
+from crm import urls as crm_urls
+from dashboards import marketing, rules, sales
 from leads.views import privacy_page, spam_list, spam_release
 
 admin.site.site_header = "CLM administration"
@@ -35,9 +39,20 @@ urlpatterns = [
     ),
     path("accounts/tokens/", include("integrations.urls")),
     path("admin/", admin.site.urls),
-    path("campaigns/", include("campaigns.urls")),
-    path("crm/", include("crm.urls")),
-    path("dashboards/", include("attribution.urls")),
+    path(
+        "campaigns/",
+        include((campaign_urls.urlpatterns + rules.campaigns_urlpatterns, campaign_urls.app_name)),
+    ),
+    path("crm/", include((crm_urls.urlpatterns + sales.crm_urlpatterns, crm_urls.app_name))),
+    path(
+        "dashboards/",
+        include(
+            (
+                attribution_urls.urlpatterns + marketing.attribution_urlpatterns,
+                attribution_urls.app_name,
+            )
+        ),
+    ),
     path("insights/", include("insights.urls")),
     path("api/v1/", include("clm.api_urls")),
     path("l/", include("leads.urls")),

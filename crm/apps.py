@@ -6,6 +6,7 @@ class CrmConfig(AppConfig):
     verbose_name = "CRM"
 
     def ready(self) -> None:
-        from crm import rollups
+        from crm import rollups, subscribers
 
         rollups.connect()
+        subscribers.connect()

@@ -45,6 +45,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 
+from clm import bulk
 from clm.filters import Filters, day_bounds, days_and_months, month_end, month_start
 from crm.models import Activity, DailyCount, Deal, LeadFeedback, LeadHistory, RollupMark
 from leads.models import Lead
@@ -428,7 +429,6 @@ def refresh() -> int:
 
 def rebuild() -> int:
     """Recompute every rollup from scratch; returns the number of DailyCount rows."""
-    from clm import bulk
 
     mark_all()
     refresh()

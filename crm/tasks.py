@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from clm.services import job_claim
+
 
 @shared_task(ignore_result=True)
 def rollups_refresh() -> int:
@@ -18,7 +20,6 @@ def rollups_refresh() -> int:
 def rollups_rebuild() -> int | None:
     """Recount every day once a night: repairs rollups after writes that bypassed the marks
     (raw SQL, a restore); returns the number of rows, None when another beat did it."""
-    from clm.services import job_claim
     from crm import rollups
 
     if not job_claim(job="rollups-rebuild", period_seconds=24 * 3600):

@@ -4,6 +4,8 @@ from crm import views
 
 app_name = "crm"
 
+# The sales dashboard composes several apps: dashboards/sales.py, mounted here by clm/urls.py.
+
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("assign/", views.bulk_assign, name="bulk-assign"),
@@ -16,10 +18,4 @@ urlpatterns = [
     path("deals/<int:pk>/stage/", views.deal_move, name="deal-stage"),
     path("deals/<int:pk>/close/", views.deal_close, name="deal-close"),
     path("deals/<int:pk>/reopen/", views.deal_reopen, name="deal-reopen"),
-    path("dashboard/", views.sales_dashboard, name="sales-dashboard"),
-    path(
-        "dashboard/export/<str:table>.csv",
-        views.sales_dashboard_export,
-        name="sales-dashboard-export",
-    ),
 ]

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from attribution.selectors import latest_run
 from insights.models import Alert, AlertSubscription, BudgetBound, BudgetPlan, ScoringModel
 
 
@@ -17,7 +18,6 @@ class BudgetPlanAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
-        from attribution.selectors import latest_run
         from insights.hooks import queue_insights_after_run
 
         run = latest_run()

@@ -20,10 +20,13 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from attribution.charts import MODEL_LABELS
+from campaigns.models import Spend
 from clm.mail import mail_subject
 from insights import engine, selectors
 from insights.models import Alert, AlertDelivery, AlertSubscription
 from integrations.events import event_emit
+from leads.models import Lead
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +78,6 @@ def alerts_check_rank_flips(*, run: Any, now: datetime | None = None) -> int:
     now = now or timezone.now()
     start, end = selectors.window(run.data_cutoff, settings.CLM_INSIGHTS_WINDOW_DAYS)
     flips = engine.rank_flips(selectors.revenue_by_model(run=run, start=start, end=end))
-    from attribution.charts import MODEL_LABELS
 
     found = {}
     for r in flips.itertuples():
@@ -119,7 +121,6 @@ def _windows(now: datetime) -> tuple[tuple[datetime, datetime], tuple[datetime, 
 
 
 def _campaign_leads(start: datetime, end: datetime) -> pd.DataFrame:
-    from leads.models import Lead
 
     rated = Q(feedback__is_current=True)
     rows = (
@@ -137,7 +138,6 @@ def _campaign_leads(start: datetime, end: datetime) -> pd.DataFrame:
 
 
 def _campaign_spend(start: datetime, end: datetime) -> pd.Series:
-    from campaigns.models import Spend
 
     rows = (
         Spend.objects.filter(date__gte=start.date(), date__lt=end.date())
@@ -235,7 +235,6 @@ def alerts_check_drift(
 def alerts_check_contact_sla(*, now: datetime | None = None) -> int:
     """New leads not contacted CLM_CONTACT_SLA_HOURS after capture (captured within the last
     CLM_CONTACT_SLA_WINDOW_DAYS: older ones are history, not a call to make)."""
-    from leads.models import Lead
 
     now = now or timezone.now()
     hours = settings.CLM_CONTACT_SLA_HOURS

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 
+from attribution.models import AttributionRun
+from campaigns.models import Channel, Spend
 from insights import engine, selectors
 from insights.models import BudgetAdvice, BudgetPlan, ChannelInterval
 
@@ -29,7 +31,6 @@ def _money(value: float) -> Decimal:
 def intervals_compute(*, run: Any, model: str, samples: int = 400) -> list[ChannelInterval]:
     """Per channel: revenue and ROI of deals won in the window before the run's cut-off, with
     90% bootstrap intervals (resampling the converting journeys), replacing stored rows."""
-    from campaigns.models import Channel
 
     start, end = selectors.window(run.data_cutoff, settings.CLM_INSIGHTS_WINDOW_DAYS)
     credits = selectors.deal_credits(run=run, model=model, start=start, end=end)
@@ -90,7 +91,6 @@ def advice_compute(*, run: Any, model: str, samples: int = 200) -> BudgetAdvice 
     change = float(plan.max_change)
     lower = current * max(0.0, 1 - change)
     upper = current * (1 + change)
-    from campaigns.models import Channel
 
     names = dict(Channel.objects.values_list("id", "name"))
     for bound in plan.bounds.all() if plan.pk else []:
@@ -159,7 +159,6 @@ def _weekly(*, run: Any, model: str, start: Any, end: Any, group_by: str) -> pd.
 
 def _campaign_rows(*, run: Any, model: str, start: Any, end: Any, cutoff: Any) -> list[dict]:
     """Marginal ROI of each campaign at its current spend rate (curves fitted per campaign)."""
-    from campaigns.models import Spend
 
     weekly = _weekly(run=run, model=model, start=start, end=end, group_by="campaign")
     if weekly.empty:
@@ -192,7 +191,6 @@ def _campaign_rows(*, run: Any, model: str, start: Any, end: Any, cutoff: Any) -
 
 def insights_for_run(*, run_id: int) -> dict[str, int]:
     """Everything derived from a finished run: intervals and advice per model, rank flips."""
-    from attribution.models import AttributionRun
     from insights.alerts import alerts_check_rank_flips
 
     run = AttributionRun.objects.filter(pk=run_id, status=AttributionRun.Status.DONE).first()

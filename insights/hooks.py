@@ -4,6 +4,8 @@ is down delays them but never loses them, and never turns the write into an erro
 
 from __future__ import annotations
 
+from clm import events
+from clm.events import LeadCaptured, RunFinished
 from outbox.services import outbox_enqueue
 
 
@@ -15,3 +17,20 @@ def queue_lead_score(*, lead_id: int) -> None:
 def queue_insights_after_run(*, run_id: int) -> None:
     """Intervals, budget advice and rank-flip alerts of a finished run, after commit."""
     outbox_enqueue(task="insights.tasks.insights_after_run", kwargs={"run_id": run_id})
+
+
+def insights_after_run(event: RunFinished) -> None:
+    """A run that finished well queues its insights (in the run's transaction, via the outbox)."""
+    if event.succeeded:
+        queue_insights_after_run(run_id=event.run_id)
+
+
+def score_captured_lead(event: LeadCaptured) -> None:
+    """A new lead is scored after the capture commits (via the outbox)."""
+    queue_lead_score(lead_id=event.lead.pk)
+
+
+def connect() -> None:
+    """Subscribe insights to the events of the lower apps (InsightsConfig.ready)."""
+    events.subscribe(LeadCaptured, score_captured_lead)
+    events.subscribe(RunFinished, insights_after_run)

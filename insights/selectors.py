@@ -12,9 +12,15 @@ from django.db.models import Count, F, IntegerField, Q, QuerySet, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, TruncWeek
 
+from attribution.models import AttributionSummary, CreditLedger
+from campaigns.models import Spend
 from clm import roles
 from clm.filters import days_and_months
+from crm.models import Deal, LeadFeedback
+from crm.permissions import lead_scope
+from crm.selectors import OPEN_STAGES, leads_visible_to
 from insights.models import Alert, BudgetAdvice, ChannelInterval, ScoringModel
+from leads.models import Lead, Touchpoint
 
 # Addresses anyone can open: a lead from one of these gave no company domain.
 FREE_MAIL = frozenset(
@@ -81,8 +87,6 @@ def lead_features(
     Journey touches are the visits and touches that count in attribution (page views within a
     visit excluded); pages are all page views; both up to the capture time.
     """
-    from crm.selectors import OPEN_STAGES
-    from leads.models import Lead, Touchpoint
 
     leads = Lead.objects.all()
     if lead_ids is not None:
@@ -150,8 +154,6 @@ def lead_outcomes() -> pd.Series:
     In order of strength: a won deal (or customer stage) is good; else a lost deal is bad; else
     disqualification is bad; else sales' current quality rating decides.
     """
-    from crm.models import Deal, LeadFeedback
-    from leads.models import Lead
 
     labels: dict[int, int] = {}
     for lead_id, rating in LeadFeedback.objects.filter(is_current=True).values_list(
@@ -187,7 +189,6 @@ def _to_frame(rows: Iterable[Any], columns: list[str]) -> pd.DataFrame:
 
 def weekly_spend(*, start: date, end: date, group_by: str = "channel") -> pd.DataFrame:
     """Spend per channel (or campaign) and week (weeks start on Monday) in [start, end]."""
-    from campaigns.models import Spend
 
     name = "campaign__channel__name" if group_by == "channel" else "campaign__name"
     rows = (
@@ -207,7 +208,6 @@ def weekly_revenue(
 ) -> pd.DataFrame:
     """Revenue of won deals credited to touches of each week in [start, end] (by touch date,
     so it lines up with the spend that bought the touch), and the credited deals."""
-    from attribution.models import CreditLedger
 
     name = "channel__name" if group_by == "channel" else "campaign__name"
     rows = (
@@ -227,7 +227,6 @@ def weekly_revenue(
 
 def deal_credits(*, run: Any, model: str, start: date, end: date) -> pd.DataFrame:
     """Credits of deals won in [start, end]: one row per deal and channel (unit, key, value)."""
-    from attribution.models import CreditLedger
 
     rows = (
         CreditLedger.objects.filter(
@@ -243,7 +242,6 @@ def deal_credits(*, run: Any, model: str, start: date, end: date) -> pd.DataFram
 
 def spend_by_channel(*, start: date, end: date) -> pd.Series:
     """Spend per channel name in [start, end]."""
-    from campaigns.models import Spend
 
     rows = (
         Spend.objects.filter(date__gte=start, date__lte=end)
@@ -255,7 +253,6 @@ def spend_by_channel(*, start: date, end: date) -> pd.Series:
 
 def revenue_by_model(*, run: Any, start: date, end: date) -> pd.DataFrame:
     """Won-deal revenue per model and channel in [start, end] (for rank flips)."""
-    from attribution.models import AttributionSummary
 
     rows = (
         AttributionSummary.objects.filter(run=run, milestone="deal")
@@ -311,8 +308,6 @@ def alert_kinds_for(viewer: Any) -> list[str]:
 def alerts_visible_to(viewer: Any, alerts: QuerySet[Alert] | None = None) -> QuerySet[Alert]:
     """`alerts` (default: all) narrowed to what `viewer` may see: kinds of their audience,
     and lead-bound alerts only on leads in their lead_scope."""
-    from crm.permissions import lead_scope
-    from crm.selectors import leads_visible_to
 
     alerts = (Alert.objects.all() if alerts is None else alerts).filter(
         kind__in=alert_kinds_for(viewer)

@@ -7,4 +7,10 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the bearer-token scheme with drf-spectacular.
-        from integrations import auth  # noqa: F401
+        from integrations import (
+            auth,  # noqa: F401
+            subscribers,
+        )
+
+        # Webhooks hear the domain events of the lower apps (README, "Architecture").
+        subscribers.connect()

@@ -17,6 +17,8 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
+from outbox.services import outbox_enqueue
+
 log = logging.getLogger(__name__)
 
 EVENTS = (
@@ -62,7 +64,6 @@ def event_emit(*, name: str, payload: dict[str, Any]) -> int:
 
 def deliveries_enqueue(delivery_ids: list[str]) -> None:
     """Record the first send of each delivery in the outbox (inside the caller's transaction)."""
-    from outbox.services import outbox_enqueue
 
     for delivery_id in delivery_ids:
         outbox_enqueue(

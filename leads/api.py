@@ -26,6 +26,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
 from clm.api import ErrorOutput, error_body
+from clm.client import client_ip
 from leads import selectors, services
 from leads.models import CaptureForm, Submission
 from leads.serializers import CaptureInput, TrackEvent, validate_custom_fields
@@ -41,17 +42,6 @@ class Rejected(Exception):
 
     def __init__(self, response: HttpResponse) -> None:
         self.response = response
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The client address; X-Forwarded-For is trusted only behind CLM_TRUSTED_PROXIES proxies."""
-    proxies = settings.CLM_TRUSTED_PROXIES
-    if proxies:
-        forwarded = [p.strip() for p in request.headers.get("X-Forwarded-For", "").split(",")]
-        forwarded = [p for p in forwarded if p]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies][:64]
-    return str(request.META.get("REMOTE_ADDR", ""))[:64]
 
 
 def rate_limit(request: HttpRequest, scope: str, per_minute: int, cost: int = 1) -> None:

@@ -33,9 +33,11 @@ from django.db import models, transaction
 from django.db.models import Model, Q
 from django.utils import timezone
 
+from campaigns.models import Campaign
 from leads.models import Erasure, Lead, Submission, Touchpoint, Visitor
 from leads.privacy import email_hash, normalise_email
 from leads.selectors import leads_with_email
+from outbox.models import DeadLetter, OutboxMessage
 
 ERASED_DOMAIN = "erased.invalid"
 REDACTED = "[erased]"
@@ -160,7 +162,6 @@ def _origin(url: str) -> str:
 
 def _campaign_tags() -> dict[str, set[str]]:
     """The UTM tags campaigns are defined by: the marketer's values, not the person's."""
-    from campaigns.models import Campaign
 
     tags: dict[str, set[str]] = {name: set() for name in UTM_KEPT_IF_CAMPAIGN}
     for row in Campaign.objects.values(*UTM_KEPT_IF_CAMPAIGN):
@@ -342,7 +343,6 @@ def _by_ids(field_name: str, ids_of: dict[str, list[Any]]) -> Q:
 def _erase_outbox(person: _Person, *, delivery_ids: list[str], send_ids: list[int]) -> int:
     """Outbox messages and dead letters about the person: the texts (errors, tracebacks, kwargs)
     lose every value of the person; the ids in the kwargs stay so the work can still run."""
-    from outbox.models import DeadLetter, OutboxMessage
 
     ids_of = {
         "lead_id": person.lead_ids, "submission_id": person.submission_ids,

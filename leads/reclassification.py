@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from campaigns.channeling import UNASSIGNED, CompiledRules
 from campaigns.models import Channel, ReclassifyChange, ReclassifyJob
-from campaigns.signals import touchpoints_reclassified
+from clm import events
+from clm.events import TouchpointsReclassified
 from leads.classification import FIELDS, Channeled, touchpoints_walk
 from leads.models import Touchpoint
 
@@ -116,7 +117,7 @@ def reclassify_preview(
 @transaction.atomic
 def reclassify_start(*, started_by: Any = None, confirmation: str) -> ReclassifyJob:
     """Queue a reclassification of every stored touchpoint; `confirmation` must be the word."""
-    from campaigns.tasks import reclassify_touchpoints
+    from leads.tasks import reclassify_touchpoints  # the task runs this module: a cycle
 
     if (confirmation or "").strip() != CONFIRM_WORD:
         raise ValueError(f"type {CONFIRM_WORD} to confirm")
@@ -126,9 +127,8 @@ def reclassify_start(*, started_by: Any = None, confirmation: str) -> Reclassify
 
 
 def _announce(job_id: int) -> None:
-    transaction.on_commit(
-        lambda: touchpoints_reclassified.send(sender=ReclassifyJob, job_id=job_id)
-    )
+    # Announced once the change is committed: subscribers (attribution) see the new channels.
+    transaction.on_commit(lambda: events.announce(TouchpointsReclassified(job_id=job_id)))
 
 
 def _apply(job: ReclassifyJob, changes: list[Any]) -> None:

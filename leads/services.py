@@ -22,8 +22,12 @@ from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from campaigns.models import Channel
 from campaigns.rules import classify
 from campaigns.selectors import campaign_id_for
+from clm import events
+from clm.events import LeadCaptured, LeadsTouchesChanged
+from clm.mail import mail_subject
 from leads.classification import (
     OFFLINE_RULE,
     continued,
@@ -218,15 +222,35 @@ def leads_first_touch_sync(*, touch_ids: Iterable[int]) -> int:
 
     For writers that change touchpoints in bulk (reclassification, campaign linking).
     """
-    from crm.rollups import mark_leads  # crm builds on leads: imported when used
-
     first = Touchpoint.objects.filter(pk=OuterRef("first_touch_id"))
     leads = Lead.objects.filter(first_touch_id__in=list(touch_ids))
-    mark_leads(leads.values_list("pk", flat=True))
+    events.announce(LeadsTouchesChanged(lead_ids=tuple(leads.values_list("pk", flat=True))))
     return leads.update(
         first_channel_id=Subquery(first.values("channel_id")[:1]),
         first_campaign_id=Subquery(first.values("campaign_id")[:1]),
     )
+
+
+def touchpoints_link_campaign(
+    *, campaign_id: int, utm_campaign: str, utm_source: str = "", utm_medium: str = ""
+) -> int:
+    """Attach touchpoints with this campaign's UTM values that have no campaign yet."""
+    touches = Touchpoint.objects.filter(campaign__isnull=True, utm_campaign__iexact=utm_campaign)
+    if utm_source:
+        touches = touches.filter(utm_source__iexact=utm_source)
+    if utm_medium:
+        touches = touches.filter(utm_medium__iexact=utm_medium)
+    rows = list(touches.values_list("pk", "visitor_id", "lead_id"))
+    ids = [pk for pk, _visitor, _lead in rows]
+    linked = Touchpoint.objects.filter(pk__in=ids).update(campaign_id=campaign_id)
+    leads_first_touch_sync(touch_ids=ids)
+    if rows:
+        # The page views that continue these touches in their visits follow them.
+        touchpoints_settle(
+            visitor_ids={visitor for _pk, visitor, _lead in rows if visitor},
+            lead_ids={lead for _pk, _visitor, lead in rows if lead},
+        )
+    return linked
 
 
 def _first_touch_of(lead: Lead) -> Touchpoint | None:
@@ -245,9 +269,7 @@ def lead_refresh_touches(*, lead: Lead) -> None:
     for name, value in updates.items():
         setattr(lead, name, value)
     Lead.objects.filter(pk=lead.pk).update(**updates)
-    from crm.rollups import mark_leads  # crm builds on leads: imported when used
-
-    mark_leads([lead.pk])
+    events.announce(LeadsTouchesChanged(lead_ids=(lead.pk,)))
 
 
 def visitor_stitch(*, visitor: Visitor, lead: Lead, lead_is_new: bool) -> int:
@@ -464,31 +486,11 @@ def _capture(
         setattr(lead, name, value)
     Lead.objects.filter(pk=lead.pk).update(**lead_updates)
     if not created and "first_channel_id" in lead_updates:
-        from crm.rollups import mark_leads  # crm builds on leads: imported when used
-
-        mark_leads([lead.pk])  # a new lead's day is marked by its creation
+        # A new lead's day is marked by its creation.
+        events.announce(LeadsTouchesChanged(lead_ids=(lead.pk,)))
     if created:
-        from crm.services import lead_assign_new
-        from insights.hooks import queue_lead_score
-        from integrations.events import event_emit
-
-        owner = lead_assign_new(lead=lead, form=form)
-        queue_lead_score(lead_id=lead.pk)
-        event_emit(
-            name="lead.created",
-            payload={
-                "lead_id": lead.pk,
-                "email": lead.email,
-                "first_name": lead.first_name,
-                "last_name": lead.last_name,
-                "company": lead.company,
-                "form": form.name,
-                "owner": owner.pk if owner is not None else None,
-                "channel": touch.channel.name,
-                "utm_campaign": touch.utm_campaign,
-                "created_at": lead.created_at,
-            },
-        )
+        # Assignment (crm), scoring (insights), the lead.created webhook (integrations).
+        events.announce(LeadCaptured(lead=lead, form=form, touch=touch))
     outbox_enqueue(task="leads.tasks.submission_follow_up", kwargs={"submission_id": submission.pk})
     return CaptureResult(lead.pk, created, submission.pk)
 
@@ -541,8 +543,6 @@ def submission_follow_up(*, submission_id: int) -> bool:
     Returns False when there was nothing (more) to do.
     """
     from django.core.mail import send_mail
-
-    from clm.mail import mail_subject
 
     with transaction.atomic():
         submission = Submission.objects.select_for_update().filter(pk=submission_id).first()
@@ -645,7 +645,6 @@ def touchpoint_record_offline(
     title: str = "",
 ) -> Touchpoint:
     """An offline touch logged by sales (event, inbound call) that counts in attribution."""
-    from campaigns.models import Channel
 
     channel = Channel.objects.get(name=channel_name)
     settle = touches_after(lead_ids=[lead.pk], at=occurred_at)

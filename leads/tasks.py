@@ -22,3 +22,18 @@ def submission_follow_up(submission_id: int) -> None:
     from leads.services import submission_follow_up as follow_up
 
     follow_up(submission_id=submission_id)
+
+
+# The name is the one it had in campaigns, so jobs queued before the move still run.
+@shared_task(
+    name="campaigns.tasks.reclassify_touchpoints",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def reclassify_touchpoints(job_id: int) -> None:
+    """Apply the current channel rules to every stored touchpoint."""
+    from leads.reclassification import reclassify_run
+
+    reclassify_run(job_id=job_id)

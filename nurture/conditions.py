@@ -22,6 +22,10 @@ from django.db.models.lookups import Exact, IContains
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from campaigns.models import Campaign, Channel
+from crm.models import Activity, Deal, LeadFeedback
+from leads.models import CaptureForm, Lead, Submission, Touchpoint
+
 MAX_DEPTH = 5
 MAX_CONDITIONS = 60
 CUSTOM_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_ .-]{0,63}$")
@@ -88,14 +92,12 @@ def _touch_channel(channel: str) -> Callable[[str, Any, dict[str, Any]], Q]:
 
 
 def _campaign(op: str, value: Any, cond: dict[str, Any]) -> Q:
-    from leads.models import Touchpoint
 
     ids = [int(v) for v in _values(value)]
     return _in_or_not(op, Q(pk__in=_lead_ids(Touchpoint.objects.filter(campaign_id__in=ids))))
 
 
 def _form(op: str, value: Any, cond: dict[str, Any]) -> Q:
-    from leads.models import Submission
 
     ids = [int(v) for v in _values(value)]
     submitted = Submission.objects.filter(form_id__in=ids, status=Submission.Status.ACCEPTED)
@@ -103,7 +105,6 @@ def _form(op: str, value: Any, cond: dict[str, Any]) -> Q:
 
 
 def _quality(op: str, value: Any, cond: dict[str, Any]) -> Q:
-    from crm.models import LeadFeedback
 
     current = LeadFeedback.objects.filter(is_current=True)
     q = Q()
@@ -117,7 +118,6 @@ def _quality(op: str, value: Any, cond: dict[str, Any]) -> Q:
 
 
 def _days_since_activity(op: str, value: Any, cond: dict[str, Any]) -> Q:
-    from crm.models import Activity
 
     since = timezone.now() - timedelta(days=int(value))
     recent = Q(pk__in=_lead_ids(Activity.objects.filter(occurred_at__gt=since)))
@@ -136,7 +136,6 @@ def _lead_score(op: str, value: Any, cond: dict[str, Any]) -> Q:
 
 
 def _deal_status(op: str, value: Any, cond: dict[str, Any]) -> Q:
-    from crm.models import Deal
 
     deals = {
         "open": Deal.objects.filter(stage__is_won=False, stage__is_lost=False),
@@ -183,13 +182,11 @@ def _json_text(value: Any) -> str:
 
 
 def _stage_choices() -> list[tuple[str, str]]:
-    from leads.models import Lead
 
     return [(v, str(label)) for v, label in Lead.Stage.choices]
 
 
 def _channel_choices() -> list[tuple[str, str]]:
-    from campaigns.models import Channel
 
     return [
         (n, n)
@@ -198,7 +195,6 @@ def _channel_choices() -> list[tuple[str, str]]:
 
 
 def _campaign_choices() -> list[tuple[str, str]]:
-    from campaigns.models import Campaign
 
     return [
         (str(pk), name) for pk, name in Campaign.objects.order_by("name").values_list("pk", "name")
@@ -206,7 +202,6 @@ def _campaign_choices() -> list[tuple[str, str]]:
 
 
 def _form_choices() -> list[tuple[str, str]]:
-    from leads.models import CaptureForm
 
     return [
         (str(pk), name)

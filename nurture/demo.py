@@ -1,4 +1,4 @@
-"""Demo rows for segments, nurture and tracked links (called by clm.demo.generate)."""
+"""Demo rows for segments, nurture and tracked links (called by demo.generator.generate)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.test.utils import override_settings
+
+from campaigns.models import Campaign
+from campaigns.services import TrackedLinkRefused, tracked_link_create
 
 DEMO_SITE = "https://www.acme-analytics.example"
 LINKS = [
@@ -30,8 +33,6 @@ STEPS = [
 
 def generate(*, now: datetime, rng: Any, log: Callable[[str], None]) -> dict[str, int]:
     """Tracked links, two segments and one active sequence with sends, opens and clicks."""
-    from campaigns.models import Campaign
-    from campaigns.services import TrackedLinkRefused, tracked_link_create
     from nurture import rendering, services
     from nurture.models import Enrollment, Segment, Sequence, Step
 

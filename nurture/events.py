@@ -1,7 +1,7 @@
 """Events other systems subscribe to (webhooks). Every segment membership change goes out here.
 
-The integrations app (webhooks) provides `integrations.events.event_emit(*, name, payload)`;
-until it is installed the events are only logged. This is the one place to connect them.
+They go out through `integrations.events.event_emit` (webhooks), a sibling in the same layer
+(README, "Architecture"). This is the one place that connects them.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from integrations.events import event_emit
+
 log = logging.getLogger(__name__)
 
 MEMBERSHIP_CHANGED = "segment.membership_changed"
@@ -17,15 +19,6 @@ IDS_PER_EVENT = 500
 
 
 def _emit(*, name: str, payload: dict[str, Any]) -> None:
-    try:
-        from integrations.events import event_emit  # type: ignore[import-not-found]
-    except ImportError:
-        log.info(
-            "event %s (no webhook sender installed): %s",
-            name,
-            {k: len(v) if isinstance(v, list) else v for k, v in payload.items()},
-        )
-        return
     event_emit(name=name, payload=payload)
 
 

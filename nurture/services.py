@@ -25,7 +25,9 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
+from crm.hooks import queue_attribution_refresh
 from leads.models import Lead
+from leads.services import lead_withdraw_consent, touchpoint_record_email_click
 from nurture import events, rendering, tokens
 from nurture.conditions import DefinitionError, compile_definition
 from nurture.models import (
@@ -345,8 +347,6 @@ def send_record_click(*, send_id: int, url: str, at: datetime | None = None) -> 
 
     A click is also an open (images may be blocked). Returns None for an unknown send.
     """
-    from crm.hooks import queue_attribution_refresh
-    from leads.services import touchpoint_record_email_click
 
     at = at or timezone.now()
     send = EmailSend.objects.select_related("lead", "step__sequence").filter(pk=send_id).first()
@@ -365,7 +365,6 @@ def send_record_click(*, send_id: int, url: str, at: datetime | None = None) -> 
 @transaction.atomic
 def send_unsubscribe(*, send_id: int, at: datetime | None = None) -> Lead | None:
     """Withdraw the lead's marketing consent and stop all its sequences (one click, no login)."""
-    from leads.services import lead_withdraw_consent
 
     at = at or timezone.now()
     send = EmailSend.objects.select_related("lead").filter(pk=send_id).first()

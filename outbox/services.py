@@ -36,6 +36,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from clm.celery import app as celery_app
 from outbox.models import DeadLetter, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -57,9 +58,7 @@ class RelayResult:
 
 
 def _celery_app() -> Any:
-    from clm.celery import app
-
-    return app
+    return celery_app
 
 
 def _task(name: str) -> Any:

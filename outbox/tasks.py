@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from clm.services import job_claim, job_claims_prune
+
 
 @shared_task(ignore_result=True)
 def outbox_relay() -> int:
@@ -24,7 +26,6 @@ def outbox_relay() -> int:
 @shared_task(acks_late=True)
 def outbox_prune() -> int:
     """Delete old sent messages and old beat claims, once a day."""
-    from clm.services import job_claim, job_claims_prune
     from outbox.services import outbox_prune as prune
 
     if not job_claim(job="outbox-prune", period_seconds=24 * 3600):

@@ -10,13 +10,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clm import events
+from clm.events import DealClosed
 from crm import hooks
 from crm.models import Deal, PipelineStage
 from crm.permissions import Actor, ensure_may_change_lead, ensure_may_manage
@@ -25,7 +26,6 @@ from crm.services.lifecycle import (
     lead_step_back_from_customer,
     validate_owner,
 )
-from integrations.events import event_emit
 from leads.models import Lead
 
 
@@ -141,19 +141,18 @@ def deal_close(
     elif was_won:
         lead_step_back_from_customer(lead=deal.lead, by=by)
     _queue_attribution(deal)
-    event_emit(
-        name="deal.won" if won else "deal.lost",
-        payload={
-            "deal_id": deal.pk,
-            "lead_id": deal.lead_id,
-            "name": deal.name,
-            "amount": deal.amount,
-            "currency": settings.CLM_CURRENCY,
-            "close_reason": deal.close_reason,
-            "closed_at": deal.closed_at,
-            "owner": deal.owner_id,
-            "by": by.pk if by is not None else None,
-        },
+    events.announce(
+        DealClosed(
+            deal_id=deal.pk,
+            lead_id=deal.lead_id,
+            won=won,
+            name=deal.name,
+            amount=deal.amount,
+            close_reason=deal.close_reason,
+            closed_at=deal.closed_at,
+            owner_id=deal.owner_id,
+            by_id=by.pk if by is not None else None,
+        )
     )
     return deal
 

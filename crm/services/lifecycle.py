@@ -13,11 +13,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clm import roles
+from clm import events, roles
+from clm.events import LeadStageChanged
 from crm import rollups
 from crm.models import Deal, DisqualifyReason, LeadHistory
 from crm.permissions import OWNER_ROLES, Actor, ensure_may_change_lead, ensure_may_manage
-from integrations.events import event_emit
 from leads.models import CaptureForm, Lead
 
 Stage = Lead.Stage
@@ -163,16 +163,15 @@ def _write_stage(
         lead=lead, field=LeadHistory.Field.STAGE, old=locked.stage, new=stage, by=by, reason=reason
     ).save()
     lead.stage = stage
-    event_emit(
-        name="lead.stage_changed",
-        payload={
-            "lead_id": lead.pk,
-            "email": lead.email,
-            "old_stage": locked.stage,
-            "new_stage": stage,
-            "disqualify_reason": reason.name if reason else None,
-            "by": by.pk if by is not None else None,
-        },
+    events.announce(
+        LeadStageChanged(
+            lead_id=lead.pk,
+            email=lead.email,
+            old_stage=locked.stage,
+            new_stage=stage,
+            disqualify_reason=reason.name if reason else None,
+            by_id=by.pk if by is not None else None,
+        )
     )
     return lead
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def demo(rep, django_capture_on_commit_callbacks, celery_eager):
-    from clm import demo
+    from demo import generator as demo
 
     with django_capture_on_commit_callbacks(execute=True):
         demo.generate(leads=350, seed=3, log=lambda _: None)

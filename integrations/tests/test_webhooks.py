@@ -201,3 +201,29 @@ def test_unsafe_webhook_urls_are_refused(settings):
         subscribe("http://93.184.215.14/x", ["deal.maybe"])
     assert "events" in unknown.value.message_dict
     assert not WebhookEndpoint.objects.exists()
+
+
+def test_the_lead_created_event_names_the_owner_the_form_assigned(client, manager, receiver):
+    from leads.models import CaptureForm
+
+    form = CaptureForm.objects.create(
+        name="Demo",
+        min_fill_seconds=0,
+        assignment=CaptureForm.Assignment.FIXED_OWNER,
+        owner=manager,
+    )
+    subscribe(receiver().url, ["lead.created"])
+    assert capture(client, form, "owned@x.io").status_code == 201
+    data = json.loads(WebhookDelivery.objects.get().body)["data"]
+    assert (data["email"], data["owner"], data["form"]) == ("owned@x.io", manager.pk, "Demo")
+
+
+def test_the_lead_created_event_has_no_owner_when_the_form_assigns_none(client, receiver):
+    from leads.models import CaptureForm
+
+    form = CaptureForm.objects.create(
+        name="Open", min_fill_seconds=0, assignment=CaptureForm.Assignment.UNASSIGNED
+    )
+    subscribe(receiver().url, ["lead.created"])
+    assert capture(client, form, "nobody@x.io").status_code == 201
+    assert json.loads(WebhookDelivery.objects.get().body)["data"]["owner"] is None

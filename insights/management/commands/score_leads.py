@@ -6,6 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from attribution.selectors import latest_run
+
 
 class Command(BaseCommand):
     help = "Retrain lead scoring from past outcomes (time-based validation) and score open leads."
@@ -43,7 +45,6 @@ class Command(BaseCommand):
                 )
             )
         if options["insights"]:
-            from attribution.selectors import latest_run
             from insights.alerts import alerts_check_all
             from insights.budget import insights_for_run
 

@@ -10,8 +10,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from clm import demo, roles
+from clm import roles
 from clm.services import user_create
+from demo import generator as demo
+from leads.models import Lead
 
 DEMO_PASSWORD = "clm-demo"  # noqa: S105 - demo logins are printed on purpose
 DEMO_USERS = [
@@ -42,8 +44,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from leads.models import Lead
-
         if options["if_empty"] and Lead.objects.exists():
             self.stdout.write("Database already has data; seed_demo skipped.")
             self._print_logins()

@@ -21,6 +21,19 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from attribution.services import run_create
+from campaigns.models import Campaign, Spend
+from campaigns.rules import classify
+from clm import bulk
+from crm import rollups
+from crm.models import Activity, Deal, LeadFeedback, LeadHistory, PipelineStage, QualityReason
+from insights.alerts import alerts_check_all
+from insights.engine import NotEnoughData
+from insights.scoring import scoring_train
+from leads.classification import visits_continue
+from leads.models import CaptureForm, Lead, Submission, Touchpoint, Visitor, normalise_email
+from nurture.demo import generate as nurture_demo
+
 SIZES = {"small": 1_500, "medium": 10_000, "large": 100_000}
 SITE = "https://www.acme-analytics.example"
 
@@ -152,14 +165,6 @@ def generate(
 ) -> dict[str, int]:
     """Write a demo dataset of about `leads` leads; return counts of what was written."""
     from django.contrib.auth import get_user_model
-
-    from attribution.services import run_create
-    from campaigns.models import Campaign, Spend
-    from campaigns.rules import classify
-    from clm import bulk
-    from crm.models import Activity, Deal, LeadFeedback, LeadHistory, PipelineStage, QualityReason
-    from leads.classification import visits_continue
-    from leads.models import CaptureForm, Lead, Submission, Touchpoint, Visitor, normalise_email
 
     rng = np.random.default_rng(seed)
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
@@ -436,15 +441,12 @@ def generate(
             activities=len(activity_rows), feedback=len(feedback_rows),
         )  # fmt: skip
     bulk.analyze([Lead, Visitor, Submission, Touchpoint, Deal, Activity, LeadFeedback, LeadHistory])
-    from crm import rollups  # the bulk paths send no save signals: count every day once
 
     started = time.perf_counter()
-    counts["daily_counts"] = rollups.rebuild()
+    counts["daily_counts"] = rollups.rebuild()  # the bulk paths send no save signals
     log(
         f"  dashboard rollups: {counts['daily_counts']:,} rows in {time.perf_counter() - started:.1f}s"
     )
-
-    from nurture.demo import generate as nurture_demo
 
     with transaction.atomic():
         counts.update(nurture_demo(now=now, rng=rng, log=log))
@@ -462,9 +464,6 @@ def generate(
 
 def _insights(log: Callable[[str], None]) -> dict[str, int]:
     """Lead scores, then alerts: budget advice and intervals followed the run already."""
-    from insights.alerts import alerts_check_all
-    from insights.engine import NotEnoughData
-    from insights.scoring import scoring_train
 
     started = time.perf_counter()
     try:
@@ -497,8 +496,6 @@ def _without_touches(leads: list) -> list:
 
 def _link_touches(leads: list) -> None:
     from django.db import connection
-
-    from leads.models import Lead
 
     rows = [
         (lead._touch_links[0], lead._touch_links[1], lead._touch_links[2], lead.pk)

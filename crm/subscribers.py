@@ -1,0 +1,29 @@
+"""What crm does when leads announces something (clm/events.py), in the announcer's transaction:
+a new lead gets its owner before anyone else hears of it, and touch changes mark the rollups."""
+
+from __future__ import annotations
+
+from clm import events
+from clm.events import LeadCaptured, LeadsTouchesChanged
+from crm import rollups
+from crm.services import lead_assign_new
+
+# Assignment runs before every other subscriber of a capture: the lead.created webhook and the
+# owner's notification read the owner it sets.
+ASSIGNMENT_ORDER = 10
+
+
+def assign_captured_lead(event: LeadCaptured) -> None:
+    """Give the new lead its owner by the form's rule."""
+    lead_assign_new(lead=event.lead, form=event.form)
+
+
+def mark_touched_leads(event: LeadsTouchesChanged) -> None:
+    """Mark the rollup days of leads whose first touch changed."""
+    rollups.mark_leads(event.lead_ids)
+
+
+def connect() -> None:
+    """Subscribe crm to the events of leads (CrmConfig.ready)."""
+    events.subscribe(LeadCaptured, assign_captured_lead, order=ASSIGNMENT_ORDER)
+    events.subscribe(LeadsTouchesChanged, mark_touched_leads)

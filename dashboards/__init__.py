@@ -1,0 +1,1 @@
+"""Pages that compose several apps (the top layer): the marketing and sales dashboards."""
