@@ -106,7 +106,9 @@ def kpi_tiles(run: AttributionRun | None, f: Filters) -> list[dict[str, Any]]:
     for label, attr, kind, rise_is_good in spec:
         value, previous = getattr(now, attr), getattr(before, attr)
         change = _change(value, previous)
-        good = None if change is None or rise_is_good is None else (change > 0) == rise_is_good
+        # A change that shows as 0% is neither good nor bad news.
+        flat = change is None or round(change * 100) == 0
+        good = None if flat or rise_is_good is None else (change > 0) == rise_is_good
         tiles.append(
             {"label": label, "key": attr, "value": value, "kind": kind, "change": change,
              "good": good}

@@ -157,6 +157,7 @@ def share_create(request: HttpRequest) -> HttpResponse:
                 "revoke it in Setup, Share links): %(url)s"
             )
             % {"label": link.label, "date": date_format(link.expires_at), "url": url},
+            extra_tags="copy",
         )
     query = request.POST.get("query", "")
     return redirect(reverse("attribution:marketing-dashboard") + (f"?{query}" if query else ""))

@@ -119,7 +119,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         except services.TrackedLinkRefused as exc:
             errors, status = exc.check.errors, 400
         else:
-            messages.success(request, _("Tracked link ready: %s") % link.url)
+            messages.success(request, _("Tracked link ready: %s") % link.url, extra_tags="copy")
             for warning in warnings:
                 messages.warning(request, warning)
             return redirect(f"{request.path}#link-{link.pk}")
@@ -134,6 +134,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "values": values,
             "errors": errors,
             "landing_pages": _landing_pages(request),
+            "public_base": public_base_url(request),
         },
         status=status,
     )

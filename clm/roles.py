@@ -111,6 +111,7 @@ def role_required(*roles: str) -> Callable:
 
 
 # The navigation: (label, url name, roles that may open it). Pages register here once.
+# The API docs and tokens sit in the user box (base.html): tools for integrators, not daily pages.
 NAVIGATION: list[tuple[Any, str, tuple[str, ...]]] = [
     (_("Marketing"), "attribution:marketing-dashboard", (ADMIN, MARKETER, SALES_MANAGER)),
     (_("Sales"), "crm:sales-dashboard", (ADMIN, MARKETER, SALES_MANAGER)),
@@ -121,7 +122,6 @@ NAVIGATION: list[tuple[Any, str, tuple[str, ...]]] = [
     (_("Alerts"), "insights:alerts", ANY_ROLE),
     (_("Scoring"), "insights:scoring", (ADMIN,)),
     (_("Setup"), "setup", (ADMIN,)),
-    (_("API docs"), "api-docs", ANY_ROLE),
 ]
 
 # Where each role lands after login, in order of precedence.

@@ -172,7 +172,8 @@ def _tile(
     label: str, key: str, kind: str, now: Any, before: Any, rise_is_good: bool | None
 ) -> dict[str, Any]:
     change = _change(now, before) if rise_is_good is not None else None
-    good = None if change is None or change == 0 else (change > 0) == rise_is_good
+    # A change that shows as 0% is neither good nor bad news.
+    good = None if change is None or round(change * 100) == 0 else (change > 0) == rise_is_good
     return {"label": label, "key": key, "value": now, "kind": kind, "change": change,
             "good": good}  # fmt: skip
 

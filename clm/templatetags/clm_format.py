@@ -98,3 +98,11 @@ def change(value: Any) -> str:
 @register.filter
 def cents(value: Any) -> Decimal:
     return Decimal(int(value or 0)) / 100
+
+
+@register.filter
+def trailing_url(value: Any) -> str:
+    """The http(s) address a message ends with, or "": what its Copy button copies."""
+    words = str(value).split()
+    last = words[-1] if words else ""
+    return last if last.startswith(("https://", "http://")) else ""

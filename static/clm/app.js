@@ -1,4 +1,6 @@
-// Every page: the phone menu, and labels for tables shown as cards on narrow screens.
+// Every page: the phone menu, labels for tables shown as cards on narrow screens, copy
+// buttons, the language switch that applies on change, and confirmations of what a
+// destructive button will change.
 // A static file (the CSP allows no inline script); without it the menu simply stays open.
 (function () {
   "use strict";
@@ -38,4 +40,70 @@
   }
   label(document);
   document.addEventListener("clm:refreshed", function (e) { label(e.target); });
+
+  // Copy buttons: <button type="button" class="copy" data-copy="text">; the label turns to a
+  // tick for a moment. The clipboard API needs a secure context; the fallback selects a
+  // hidden text area.
+  function fallbackCopy(text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "absolute";
+    area.style.left = "-9999px";
+    document.body.appendChild(area);
+    area.select();
+    try { document.execCommand("copy"); } catch (e) { /* nothing else to try */ }
+    document.body.removeChild(area);
+  }
+  function copy(text, button) {
+    var done = function () {
+      var label = button.textContent;
+      button.textContent = "\u2713 " + (button.dataset.copied || label);
+      button.setAttribute("aria-live", "polite");
+      setTimeout(function () { button.textContent = label; }, 1500);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () { fallbackCopy(text); done(); });
+    } else {
+      fallbackCopy(text);
+      done();
+    }
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button.copy");
+    if (!button) return;
+    var source = button.dataset.copyFrom ? document.getElementById(button.dataset.copyFrom) : null;
+    copy(source ? (source.value || source.textContent).trim() : button.dataset.copy, button);
+  });
+
+  // A destructive button names what it changes before it acts: data-confirm="...".
+  document.addEventListener("submit", function (event) {
+    var button = event.submitter;
+    var text = (button && button.dataset.confirm) || event.target.dataset.confirm;
+    if (text && !window.confirm(text)) event.preventDefault();
+  }, true);
+
+  // Radio choices that switch a form's button to its danger style and label:
+  // <input type="radio" data-button-label="Erase" data-danger>.
+  document.querySelectorAll("form[data-action-button]").forEach(function (form) {
+    var button = document.getElementById(form.dataset.actionButton);
+    if (!button) return;
+    function sync() {
+      var chosen = form.querySelector("input[type=radio]:checked");
+      if (!chosen) return;
+      button.textContent = chosen.dataset.buttonLabel || button.textContent;
+      button.classList.toggle("danger", chosen.hasAttribute("data-danger"));
+      button.classList.toggle("primary", !chosen.hasAttribute("data-danger"));
+    }
+    form.addEventListener("change", sync);
+    sync();
+  });
+
+  // The language applies as soon as it is chosen; the button stays for pages without script.
+  var language = document.getElementById("language-select");
+  var languageButton = document.getElementById("language-submit");
+  if (language && languageButton) {
+    languageButton.hidden = true;
+    language.addEventListener("change", function () { language.form.submit(); });
+  }
 })();

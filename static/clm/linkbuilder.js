@@ -1,38 +1,7 @@
-// Tracked-link builder: live preview (tagged URL + channel by the real rules) and copy
-// buttons. Loaded as a static file: no inline handlers, so a strict CSP can apply.
+// Tracked-link builder: live preview (tagged URL + channel by the real rules); its copy
+// buttons are app.js's. Loaded as a static file: no inline handlers, so a strict CSP can apply.
 (function () {
   "use strict";
-
-  function copy(text, button) {
-    var done = function () {
-      var label = button.textContent;
-      button.textContent = "✓";
-      setTimeout(function () { button.textContent = label; }, 1200);
-    };
-    if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text).then(done, function () { fallback(text); done(); });
-    } else {
-      fallback(text);
-      done();
-    }
-  }
-
-  function fallback(text) {
-    var area = document.createElement("textarea");
-    area.value = text;
-    area.setAttribute("readonly", "");
-    area.style.position = "absolute";
-    area.style.left = "-9999px";
-    document.body.appendChild(area);
-    area.select();
-    try { document.execCommand("copy"); } catch (e) { /* nothing else to try */ }
-    document.body.removeChild(area);
-  }
-
-  document.addEventListener("click", function (event) {
-    var button = event.target.closest("button.copy");
-    if (button) copy(button.dataset.copy, button);
-  });
 
   var form = document.getElementById("link-builder");
   if (!form) return;
