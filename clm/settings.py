@@ -180,6 +180,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
+# One display format for dates and one for date-times per language (clm/formats/<lang>/).
+FORMAT_MODULE_PATH = ["clm.formats"]
 # ISO 4217 code of every amount (deals, spend, ROI); clm/money.py knows its symbol and minor
 # units (IDR: none, shown as "Rp 1.234.567" in Indonesian; USD: "$1,234.50" in English).
 CLM_CURRENCY = env.str("CLM_CURRENCY", default="USD").upper()

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -49,6 +50,13 @@ class SequenceForm(forms.ModelForm):
     class Meta:
         model = Sequence
         fields = ["name", "slug", "segment", "utm_source", "from_email"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The model's help names a setting; people are shown the address it holds.
+        self.fields["from_email"].help_text = _(
+            "Empty: the site's sender address, %(address)s."
+        ) % {"address": settings.DEFAULT_FROM_EMAIL}
 
 
 class StepForm(forms.ModelForm):

@@ -106,3 +106,14 @@ def trailing_url(value: Any) -> str:
     words = str(value).split()
     last = words[-1] if words else ""
     return last if last.startswith(("https://", "http://")) else ""
+
+
+_ACRONYMS = {"utm": "UTM", "url": "URL", "id": "ID", "api": "API", "crm": "CRM", "roi": "ROI"}
+
+
+@register.filter
+def key_label(value: Any) -> str:
+    """A stored key read as words: "utm_source" -> "UTM source"."""
+    words = [_ACRONYMS.get(w.lower(), w) for w in str(value).replace("-", "_").split("_") if w]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
