@@ -20,11 +20,6 @@ ALLOWED: dict[str, str] = {
     "campaigns.selectors -> leads": "campaign figures count touchpoints: to move up",
     "campaigns.services -> leads": "an untracked campaign takes its touches' top channel",
     "campaigns.views -> leads": "a campaign page lists the capture forms' landing pages",
-    "leads.erasure -> crm": "erasure walks every app's personal data",
-    "leads.erasure -> insights": "erasure walks every app's personal data",
-    "leads.erasure -> integrations": "erasure walks every app's personal data",
-    "leads.erasure -> nurture": "erasure walks every app's personal data",
-    "leads.privacy -> crm": "the privacy export walks every app's personal data",
     "leads.resources -> crm": "lead pages use crm's owners",
 }
 
