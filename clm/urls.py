@@ -9,6 +9,7 @@ from campaigns import views as campaign_views
 from clm import views
 from clm.auth import ThrottledAdminAuthenticationForm, ThrottledLoginView
 from crm import urls as crm_urls
+from dashboards import campaigns as campaign_pages
 from dashboards import marketing, rules, sales
 from leads.views import privacy_page, spam_list, spam_release
 
@@ -41,7 +42,14 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path(
         "campaigns/",
-        include((campaign_urls.urlpatterns + rules.campaigns_urlpatterns, campaign_urls.app_name)),
+        include(
+            (
+                campaign_pages.campaigns_urlpatterns
+                + campaign_urls.urlpatterns
+                + rules.campaigns_urlpatterns,
+                campaign_urls.app_name,
+            )
+        ),
     ),
     path("crm/", include((crm_urls.urlpatterns + sales.crm_urlpatterns, crm_urls.app_name))),
     path(
