@@ -6,7 +6,7 @@ app_name = "campaigns"
 
 # The campaign list and detail pages (with the link builder) and the rule bench and
 # reclassification pages compose several apps: dashboards/campaigns.py and dashboards/rules.py,
-# mounted here by clm/urls.py.
+# mounted here by dashboards/urls.py.
 
 urlpatterns = [
     path("new/", views.campaign_edit, name="create"),

@@ -2,7 +2,7 @@
 a campaign with its tracked-link builder (checked against the sources and mediums seen on
 traffic) and its links' visits, leads and won revenue. They compose campaigns, leads' touches
 and crm's deals, so they sit at the top (README, "Architecture"); their URLs keep their names
-in the campaigns namespace (clm/urls.py)."""
+in the campaigns namespace (dashboards/urls.py)."""
 
 from __future__ import annotations
 

@@ -1,3 +1,6 @@
+"""The root URLconf (settings.ROOT_URLCONF): it mounts every app's pages, so it sits in the top
+layer with the pages that compose several apps (README, "Architecture")."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -62,7 +65,7 @@ urlpatterns = [
         ),
     ),
     path("insights/", include("insights.urls")),
-    path("api/v1/", include("clm.api_urls")),
+    path("api/v1/", include("dashboards.api_urls")),
     path("l/", include("leads.urls")),
     path("nurture/", include("nurture.urls")),
     path("n/", include("nurture.public_urls")),
