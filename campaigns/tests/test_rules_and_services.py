@@ -8,8 +8,8 @@ from campaigns.rules import classify
 from campaigns.selectors import campaign_id_for
 from campaigns.tests.factories import CampaignFactory
 from leads.reclassification import reclassify_run, reclassify_start
-from leads.services import lead_refresh_touches
 from leads.tests.factories import LeadFactory, TouchpointFactory
+from leads.touches import lead_refresh_touches
 from leads.untracked import campaign_register_untracked, untracked_campaigns
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,8 @@ from campaigns.models import Channel, ChannelRule, ReclassifyChange, ReclassifyJ
 from leads.classification import touchpoints_walk
 from leads.models import CaptureForm, Lead, Submission, Touchpoint, Visitor
 from leads.reclassification import reclassify_preview, reclassify_run, reclassify_undo
-from leads.services import RequestMeta, page_views_record, submission_capture
+from leads.services import RequestMeta, submission_capture
+from leads.touches import page_views_record
 from leads.untracked import campaign_register_untracked
 
 pytestmark = pytest.mark.django_db
@@ -247,8 +248,8 @@ def test_registering_a_campaign_links_the_page_views_that_continue_its_touches()
 
 
 def test_touches_logged_by_sales_keep_their_channel_and_are_continued_like_any_touch():
-    from leads.services import touchpoint_record_offline
     from leads.tests.factories import LeadFactory
+    from leads.touches import touchpoint_record_offline
 
     lead = LeadFactory()
     start = datetime(2026, 3, 2, 9, tzinfo=UTC)
