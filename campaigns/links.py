@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -24,9 +25,10 @@ from campaigns.channeling import UNASSIGNED
 UTM_VALUE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 MAX_SEEN = 500
 MAX_CANDIDATES = 60
-# The utm_source and utm_medium values of stored touches, most used first: leads reads them
-# (leads.selectors.utm_values_seen) and the page passes them in.
-Seen = tuple[list[str], list[str]]
+# Gives the utm_source and utm_medium values of stored touches, most used first: leads reads
+# them (leads.selectors.utm_values_seen) and the page passes that function in; it is called
+# only when the values are needed (placements are cached per rules version).
+Seen = Callable[[], tuple[list[str], list[str]]]
 
 COMMON_SOURCES = (
     "google", "bing", "duckduckgo", "yahoo", "facebook", "instagram", "linkedin", "twitter",
@@ -90,7 +92,7 @@ def _candidates(seen: Seen) -> tuple[list[str], list[str]]:
         mediums.update(values)
     sources.update(TrackedLink.objects.values_list("source", flat=True).distinct()[:MAX_CANDIDATES])
     mediums.update(TrackedLink.objects.values_list("medium", flat=True).distinct()[:MAX_CANDIDATES])
-    seen_sources, seen_mediums = seen
+    seen_sources, seen_mediums = seen()
     sources.update(v.strip().lower() for v in seen_sources[:MAX_CANDIDATES])
     mediums.update(v.strip().lower() for v in seen_mediums[:MAX_CANDIDATES])
     keep = [v for v in sources if v and clean_value(v)[1] is None]
@@ -139,7 +141,7 @@ def near_duplicates(value: str, *, kind: str, seen: Seen) -> list[str]:
         return []
     field_name = "source" if kind == "source" else "medium"
     seen_links = set(TrackedLink.objects.values_list(field_name, flat=True).distinct()[:MAX_SEEN])
-    used = seen_links | set(seen[0 if kind == "source" else 1])
+    used = seen_links | set(seen()[0 if kind == "source" else 1])
     return sorted({s for s in used if s != value and normalised(s) == key})
 
 
@@ -166,7 +168,7 @@ def check_link(
     term: str = "", seen: Seen,
 ) -> tuple[LinkCheck, dict[str, str]]:  # fmt: skip
     """Clean and check a placement for `campaign`; returns the check and the cleaned values.
-    `seen`: the sources and mediums on stored traffic (leads.selectors.utm_values_seen)."""
+    `seen` gives the sources and mediums on stored traffic (leads.selectors.utm_values_seen)."""
     from campaigns.rules import classify
 
     result = LinkCheck()

@@ -193,7 +193,7 @@ def tracked_link_create(
 
     Values are lower-cased; the link must classify into the campaign's channel (the real
     channel rules decide), else TrackedLinkRefused. The same placement again returns the link
-    that exists. `seen`: the sources and mediums on stored traffic (near-duplicates of them warn).
+    that exists. `seen` gives the sources and mediums on stored traffic (near-twins of them warn).
     """
     from campaigns.links import check_link
     from campaigns.models import TrackedLink

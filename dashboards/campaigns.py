@@ -133,11 +133,10 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     }
     errors: dict[str, list[str]] = {}
     status = 200
-    seen = leads_selectors.utm_values_seen()
     if request.method == "POST":
         try:
             link, warnings = services.tracked_link_create(
-                campaign=campaign, by=request.user, seen=seen, **values
+                campaign=campaign, by=request.user, seen=leads_selectors.utm_values_seen, **values
             )
         except services.TrackedLinkRefused as exc:
             errors, status = exc.check.errors, 400
@@ -147,7 +146,9 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.warning(request, warning)
             return redirect(f"{request.path}#link-{link.pk}")
     placements = (
-        placements_by_channel(seen=seen).get(campaign.channel.name) if campaign.channel else None
+        placements_by_channel(seen=leads_selectors.utm_values_seen).get(campaign.channel.name)
+        if campaign.channel
+        else None
     )
     return render(
         request,
@@ -171,7 +172,7 @@ def link_preview(request: HttpRequest, pk: int) -> JsonResponse:
     campaign = get_object_or_404(Campaign.objects.select_related("channel"), pk=pk)
     check, _values = check_link(
         campaign=campaign,
-        seen=leads_selectors.utm_values_seen(),
+        seen=leads_selectors.utm_values_seen,
         **{
             k: request.GET.get(k, "")[:1000]
             for k in ("destination", "source", "medium", "content", "term")

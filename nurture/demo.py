@@ -42,14 +42,13 @@ def generate(*, now: datetime, rng: Any, log: Callable[[str], None]) -> dict[str
 
     links = 0
     campaigns = {c.utm_campaign: c for c in Campaign.objects.all()}
-    seen = utm_values_seen()
     for utm_campaign, destination, source, medium, content in LINKS:
         if utm_campaign not in campaigns:
             continue
         try:
             tracked_link_create(
                 campaign=campaigns[utm_campaign], destination=destination, source=source,
-                medium=medium, content=content, seen=seen,
+                medium=medium, content=content, seen=utm_values_seen,
             )  # fmt: skip
             links += 1
         except TrackedLinkRefused as exc:  # the rules were edited: skip, never fail the demo
