@@ -5,7 +5,8 @@ from attribution import views
 
 app_name = "attribution"
 
-# The marketing dashboard composes several apps: dashboards/marketing.py, mounted by clm/urls.py.
+# The marketing dashboard composes several apps: dashboards/marketing.py, mounted by
+# dashboards/urls.py.
 
 urlpatterns = [
     # The public contract names /dashboards/sales/; the page lives with its data in crm/.

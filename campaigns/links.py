@@ -2,7 +2,8 @@
 
 Which source and medium land in which channel is not a second list to keep in step with the
 rules: it is found by running the stored channel rules (the real classifier) over common
-sources and mediums, the ones in the default channel group and the ones seen on traffic.
+sources and mediums, the ones in the default channel group and the ones seen on traffic
+(which the caller passes in: touches are leads', a layer up).
 A link is then checked the same way: its tagged URL is classified and must land in the
 campaign's channel.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -23,6 +25,10 @@ from campaigns.channeling import UNASSIGNED
 UTM_VALUE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 MAX_SEEN = 500
 MAX_CANDIDATES = 60
+# Gives the utm_source and utm_medium values of stored touches, most used first: leads reads
+# them (leads.selectors.utm_values_seen) and the page passes that function in; it is called
+# only when the values are needed (placements are cached per rules version).
+Seen = Callable[[], tuple[list[str], list[str]]]
 
 COMMON_SOURCES = (
     "google", "bing", "duckduckgo", "yahoo", "facebook", "instagram", "linkedin", "twitter",
@@ -72,30 +78,7 @@ def tagged_url(
     return urlunsplit(parts._replace(query=urlencode(query + tags)))
 
 
-def seen_on_traffic() -> tuple[list[str], list[str]]:
-    """The most used utm_source and utm_medium values of stored touches (cached 5 minutes)."""
-    from django.db.models import Count
-
-    from leads.models import Touchpoint
-
-    cached = cache.get("campaigns:seen-utm")
-    if cached is not None:
-        return cached
-    found = []
-    for name in ("utm_source", "utm_medium"):
-        rows = (
-            Touchpoint.objects.exclude(**{name: ""})
-            .values_list(name)
-            .annotate(n=Count("id"))
-            .order_by("-n")[:MAX_SEEN]
-        )
-        found.append([value for value, _n in rows])
-    result = (found[0], found[1])
-    cache.set("campaigns:seen-utm", result, 300)
-    return result
-
-
-def _candidates() -> tuple[list[str], list[str]]:
+def _candidates(seen: Seen) -> tuple[list[str], list[str]]:
     from campaigns.models import TrackedLink
 
     sources = set(COMMON_SOURCES)
@@ -109,7 +92,7 @@ def _candidates() -> tuple[list[str], list[str]]:
         mediums.update(values)
     sources.update(TrackedLink.objects.values_list("source", flat=True).distinct()[:MAX_CANDIDATES])
     mediums.update(TrackedLink.objects.values_list("medium", flat=True).distinct()[:MAX_CANDIDATES])
-    seen_sources, seen_mediums = seen_on_traffic()
+    seen_sources, seen_mediums = seen()
     sources.update(v.strip().lower() for v in seen_sources[:MAX_CANDIDATES])
     mediums.update(v.strip().lower() for v in seen_mediums[:MAX_CANDIDATES])
     keep = [v for v in sources if v and clean_value(v)[1] is None]
@@ -124,8 +107,9 @@ class Placements:
     mediums: list[str] = field(default_factory=list)
 
 
-def placements_by_channel() -> dict[str, Placements]:
-    """Channel name -> sources and mediums that classify into it (cached per rules version)."""
+def placements_by_channel(*, seen: Seen) -> dict[str, Placements]:
+    """Channel name -> sources and mediums that classify into it (cached per rules version),
+    trying the common values and the ones `seen` on traffic."""
     import hashlib
 
     from campaigns.rules import classify, rules_version
@@ -134,7 +118,7 @@ def placements_by_channel() -> dict[str, Placements]:
     cached = cache.get(key)
     if cached is not None:
         return cached
-    sources, mediums = _candidates()
+    sources, mediums = _candidates(seen)
     found: dict[str, tuple[set[str], set[str]]] = defaultdict(lambda: (set(), set()))
     for source in sources:
         for medium in mediums:
@@ -147,7 +131,7 @@ def placements_by_channel() -> dict[str, Placements]:
     return result
 
 
-def near_duplicates(value: str, *, kind: str) -> list[str]:
+def near_duplicates(value: str, *, kind: str, seen: Seen) -> list[str]:
     """Values already used (on links and touchpoints) that differ from `value` only in case
     or punctuation: `face-book` when `facebook` exists."""
     from campaigns.models import TrackedLink
@@ -156,9 +140,9 @@ def near_duplicates(value: str, *, kind: str) -> list[str]:
     if not key:
         return []
     field_name = "source" if kind == "source" else "medium"
-    seen = set(TrackedLink.objects.values_list(field_name, flat=True).distinct()[:MAX_SEEN])
-    seen |= set(seen_on_traffic()[0 if kind == "source" else 1])
-    return sorted({s for s in seen if s != value and normalised(s) == key})
+    seen_links = set(TrackedLink.objects.values_list(field_name, flat=True).distinct()[:MAX_SEEN])
+    used = seen_links | set(seen()[0 if kind == "source" else 1])
+    return sorted({s for s in used if s != value and normalised(s) == key})
 
 
 @dataclass
@@ -181,9 +165,10 @@ class LinkCheck:
 
 def check_link(
     *, campaign: object, destination: str, source: str, medium: str, content: str = "",
-    term: str = "",
+    term: str = "", seen: Seen,
 ) -> tuple[LinkCheck, dict[str, str]]:  # fmt: skip
-    """Clean and check a placement for `campaign`; returns the check and the cleaned values."""
+    """Clean and check a placement for `campaign`; returns the check and the cleaned values.
+    `seen` gives the sources and mediums on stored traffic (leads.selectors.utm_values_seen)."""
     from campaigns.rules import classify
 
     result = LinkCheck()
@@ -211,7 +196,7 @@ def check_link(
                 _("this campaign only claims %(name)s “%(v)s”") % {"name": name, "v": fixed}
             )
     channel = getattr(campaign, "channel", None)
-    allowed = placements_by_channel().get(channel.name) if channel else None
+    allowed = placements_by_channel(seen=seen).get(channel.name) if channel else None
     if allowed and values["medium"] and values["medium"] not in allowed.mediums:
         result.errors.setdefault("medium", []).append(
             _("not a medium of %(channel)s; use one of: %(list)s")
@@ -240,7 +225,7 @@ def check_link(
                 _("the campaign has no channel; this link counts as %s") % result.channel
             )
     for name in ("source", "medium"):
-        for twin in near_duplicates(values[name], kind=name):
+        for twin in near_duplicates(values[name], kind=name, seen=seen):
             result.warnings.append(
                 _("%(name)s “%(v)s” looks like “%(twin)s”, already in use")
                 % {"name": name, "v": values[name], "twin": twin}

@@ -16,7 +16,9 @@ from django.core.cache import cache
 from django.db.models import Count, Max
 
 from campaigns import channeling
-from campaigns.channeling import CompiledRules, Match, RuleError, TouchFacts
+from campaigns.channeling import CompiledRules, Match, RuleError
+from campaigns.source_categories import SourceCategories, default_categories
+from campaigns.touch_facts import TouchFacts, extract_facts
 from clm.localcache import forget, remember
 
 VERSION_KEY = "campaigns:rules-version"
@@ -57,11 +59,11 @@ def rule_errors(rule: Any) -> list[str]:
     return []
 
 
-def _categories() -> channeling.SourceCategories:
+def _categories() -> SourceCategories:
     from campaigns.models import SourceCategory
 
     pairs = list(SourceCategory.objects.values_list("source", "category"))
-    return channeling.SourceCategories(pairs) if pairs else channeling.default_categories()
+    return SourceCategories(pairs) if pairs else default_categories()
 
 
 def _fingerprint() -> str:
@@ -158,7 +160,7 @@ def classify(
 ) -> Classification:
     """Classify one touch with the stored rules (or `compiled`, e.g. a candidate set)."""
     compiled = compiled or compiled_rules()
-    facts = channeling.extract_facts(
+    facts = extract_facts(
         utm_source=utm_source,
         utm_medium=utm_medium,
         utm_campaign=utm_campaign,

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Count, Max, Min, QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 
 from campaigns.models import Campaign, Spend
 from clm.localcache import remember
@@ -51,25 +50,6 @@ def campaign_id_for(*, utm_campaign: str, source: str = "", medium: str = "") ->
     return None
 
 
-def untracked_campaigns(limit: int = 50) -> list[dict[str, Any]]:
-    """utm_campaign values seen on touches that no registered campaign claims."""
-    from leads.models import Touchpoint
-
-    rows = (
-        Touchpoint.objects.filter(campaign__isnull=True)
-        .exclude(utm_campaign="")
-        .values("utm_campaign")
-        .annotate(
-            touches=Count("id"),
-            leads=Count("lead", distinct=True),
-            first_seen=Min("occurred_at"),
-            last_seen=Max("occurred_at"),
-        )
-        .order_by("-touches")[:limit]
-    )
-    return list(rows)
-
-
 def campaigns_with_spend(*, start: Any = None, end: Any = None) -> QuerySet[Campaign]:
     """Campaigns with their channel, owner and spend total (optionally within dates)."""
     spend_filter: dict[str, Any] = {}
@@ -95,70 +75,3 @@ def spend_daily(*, campaign_ids: list[int] | None = None) -> QuerySet[Spend]:
     if campaign_ids is not None:
         qs = qs.filter(campaign_id__in=campaign_ids)
     return qs
-
-
-@dataclass
-class LinkStats:
-    """What one tracked link brought in: visits, leads, and won revenue of those leads."""
-
-    link: Any
-    visits: int = 0
-    leads: int = 0
-    won_deals: int = 0
-    revenue: Any = 0
-
-
-def tracked_link_stats(*, campaign: Campaign) -> list[LinkStats]:
-    """The campaign's links with their visits, leads and won revenue, in three queries.
-
-    A touchpoint belongs to a link when its utm_campaign/source/medium/content/term equal the
-    link's (case-insensitive). Visits are page views that start a visit; leads are the distinct
-    leads with any such touch; revenue is their won deals. A lead reached by two links counts
-    in both, so the rows do not add up to the campaign total.
-    """
-    from decimal import Decimal
-
-    from django.db.models import Q
-    from django.db.models.functions import Lower
-
-    from crm.models import Deal
-    from leads.models import Touchpoint
-
-    links = list(campaign.links.select_related("created_by"))
-    if not links:
-        return []
-    by_key = {(lk.source, lk.medium, lk.content, lk.term): LinkStats(link=lk) for lk in links}
-    rows = (
-        Touchpoint.objects.filter(utm_campaign__iexact=campaign.utm_campaign)
-        .annotate(
-            s=Lower("utm_source"),
-            m=Lower("utm_medium"),
-            c=Lower("utm_content"),
-            t=Lower("utm_term"),
-        )
-        .values("s", "m", "c", "t", "lead_id")
-        .annotate(visits=Count("id", filter=Q(kind=Touchpoint.Kind.PAGE_VIEW, self_referral=False)))
-    )
-    leads_of: dict[tuple[str, str, str, str], set[int]] = {}
-    for row in rows:
-        stats = by_key.get((row["s"], row["m"], row["c"], row["t"]))
-        if stats is None:
-            continue
-        stats.visits += row["visits"]
-        if row["lead_id"]:
-            leads_of.setdefault((row["s"], row["m"], row["c"], row["t"]), set()).add(row["lead_id"])
-    all_leads = set().union(*leads_of.values()) if leads_of else set()
-    revenue: dict[int, tuple[int, Decimal]] = {}
-    if all_leads:
-        won = (
-            Deal.objects.filter(lead_id__in=sorted(all_leads), stage__is_won=True)
-            .values("lead_id")
-            .annotate(n=Count("id"), total=Sum("amount"))
-        )
-        revenue = {r["lead_id"]: (r["n"], r["total"] or Decimal(0)) for r in won}
-    for key, lead_ids in leads_of.items():
-        stats = by_key[key]
-        stats.leads = len(lead_ids)
-        stats.won_deals = sum(revenue.get(pk, (0, 0))[0] for pk in lead_ids)
-        stats.revenue = sum((revenue.get(pk, (0, Decimal(0)))[1] for pk in lead_ids), Decimal(0))
-    return [by_key[(lk.source, lk.medium, lk.content, lk.term)] for lk in links]

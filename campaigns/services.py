@@ -9,9 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count
 from django.utils import timezone
 
+from campaigns.links import Seen
 from campaigns.models import Campaign, Channel, ChannelRule, Spend
 from campaigns.rules import bump_rules_version
 from clm import events
@@ -68,33 +68,6 @@ def campaign_save(*, campaign: Campaign) -> Campaign:
         )
     )
     return campaign
-
-
-@transaction.atomic
-def campaign_register_untracked(*, utm_campaign: str, owner: Any = None) -> Campaign:
-    """Register a utm_campaign seen on touches as a campaign, in the channel most of them have."""
-    from leads.models import Touchpoint
-
-    value = utm_campaign.strip().lower()
-    if not value:
-        raise ValueError("utm_campaign is empty")
-    if Campaign.objects.filter(utm_campaign=value, utm_source="", utm_medium="").exists():
-        raise ValueError(f"campaign {value!r} is registered already")
-    top = (
-        Touchpoint.objects.filter(utm_campaign__iexact=value)
-        .values("channel")
-        .annotate(n=Count("id"))
-        .order_by("-n")
-        .first()
-    )
-    campaign = Campaign(
-        name=value.replace("_", " ").replace("-", " ").strip().title() or value,
-        utm_campaign=value,
-        channel_id=top["channel"] if top else None,
-        owner=owner,
-        status=Campaign.Status.ACTIVE,
-    )
-    return campaign_save(campaign=campaign)
 
 
 CAMPAIGN_VERSION_KEY = "campaigns:campaign-version"
@@ -214,19 +187,20 @@ def tracked_link_create(
     content: str = "",
     term: str = "",
     by: Any = None,
+    seen: Seen,
 ) -> tuple[Any, list[str]]:
     """A tracked link for one placement of a campaign, with the warnings it raised.
 
     Values are lower-cased; the link must classify into the campaign's channel (the real
     channel rules decide), else TrackedLinkRefused. The same placement again returns the link
-    that exists.
+    that exists. `seen` gives the sources and mediums on stored traffic (near-twins of them warn).
     """
     from campaigns.links import check_link
     from campaigns.models import TrackedLink
 
     check, values = check_link(
         campaign=campaign, destination=destination, source=source, medium=medium,
-        content=content, term=term,
+        content=content, term=term, seen=seen,
     )  # fmt: skip
     if not check.ok:
         raise TrackedLinkRefused(check)

@@ -1,15 +1,15 @@
-"""Campaign, spend and channel-rule pages for marketers and admins."""
+"""Campaign edit, spend import and tracked-link pages (the campaign list and detail pages compose
+several apps: dashboards/campaigns.py)."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.db import IntegrityError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
-from campaigns import selectors, services
+from campaigns import services
 from campaigns.forms import (
     CampaignForm,
     SpendUploadForm,
@@ -17,22 +17,8 @@ from campaigns.forms import (
 from campaigns.models import Campaign
 from campaigns.spend_import import SpendImportError, import_spend
 from clm import roles
-from clm.public_url import public_base_url
 
 CAMPAIGN_EDITORS = (roles.ADMIN, roles.MARKETER)
-
-
-@roles.role_required(*CAMPAIGN_EDITORS)
-def campaign_list(request: HttpRequest) -> HttpResponse:
-    """Every campaign with channel, dates, budget and spend; untracked UTM campaigns below."""
-    return render(
-        request,
-        "campaigns/campaign_list.html",
-        {
-            "campaigns": selectors.campaigns_with_spend(),
-            "untracked": selectors.untracked_campaigns(),
-        },
-    )
 
 
 @roles.role_required(*CAMPAIGN_EDITORS)
@@ -49,22 +35,6 @@ def campaign_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             messages.success(request, _("Campaign “%(name)s” saved.") % {"name": saved.name})
             return redirect("campaigns:list")
     return render(request, "campaigns/campaign_form.html", {"form": form, "campaign": campaign})
-
-
-@require_POST
-@roles.role_required(*CAMPAIGN_EDITORS)
-def campaign_register(request: HttpRequest) -> HttpResponse:
-    """Register an untracked utm_campaign as a campaign in one click."""
-    value = request.POST.get("utm_campaign", "")[:255]
-    try:
-        campaign = services.campaign_register_untracked(utm_campaign=value, owner=request.user)
-    except ValueError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(
-            request, _("Registered “%(name)s”; its touches are linked.") % {"name": campaign.name}
-        )
-    return redirect("campaigns:list")
 
 
 @roles.role_required(*CAMPAIGN_EDITORS)
@@ -88,72 +58,6 @@ def spend_upload(request: HttpRequest) -> HttpResponse:
     return render(
         request, "campaigns/spend_upload.html", {"form": form, "report": report}, status=status
     )
-
-
-def _landing_pages(request: HttpRequest) -> list[str]:
-    from leads.models import CaptureForm
-
-    slugs = CaptureForm.objects.filter(is_active=True, slug__isnull=False).values_list(
-        "slug", flat=True
-    )
-    base = public_base_url(request)
-    return [f"{base}/l/{slug}/" for slug in slugs]
-
-
-@roles.role_required(*CAMPAIGN_EDITORS)
-def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """A campaign with the tracked-link builder and its links' visits, leads and revenue."""
-    from campaigns.links import placements_by_channel
-
-    campaign = get_object_or_404(Campaign.objects.select_related("channel", "owner"), pk=pk)
-    values = {
-        k: request.POST.get(k, "") for k in ("destination", "source", "medium", "content", "term")
-    }
-    errors: dict[str, list[str]] = {}
-    status = 200
-    if request.method == "POST":
-        try:
-            link, warnings = services.tracked_link_create(
-                campaign=campaign, by=request.user, **values
-            )
-        except services.TrackedLinkRefused as exc:
-            errors, status = exc.check.errors, 400
-        else:
-            messages.success(request, _("Tracked link ready: %s") % link.url, extra_tags="copy")
-            for warning in warnings:
-                messages.warning(request, warning)
-            return redirect(f"{request.path}#link-{link.pk}")
-    placements = placements_by_channel().get(campaign.channel.name) if campaign.channel else None
-    return render(
-        request,
-        "campaigns/campaign_detail.html",
-        {
-            "campaign": campaign,
-            "links": selectors.tracked_link_stats(campaign=campaign),
-            "placements": placements,
-            "values": values,
-            "errors": errors,
-            "landing_pages": _landing_pages(request),
-            "public_base": public_base_url(request),
-        },
-        status=status,
-    )
-
-
-@roles.role_required(*CAMPAIGN_EDITORS)
-def link_preview(request: HttpRequest, pk: int) -> JsonResponse:
-    """The tagged URL, its channel (by the real rules), errors and warnings, while typing."""
-    from campaigns.links import check_link
-
-    campaign = get_object_or_404(Campaign.objects.select_related("channel"), pk=pk)
-    check, _values = check_link(
-        campaign=campaign,
-        **{
-            k: request.GET.get(k, "")[:1000]
-            for k in ("destination", "source", "medium", "content", "term")
-        },
-    )
-    return JsonResponse(check.as_dict())
 
 
 @roles.role_required(*CAMPAIGN_EDITORS)

@@ -113,6 +113,33 @@ class TouchpointsReclassified(Event):
     job_id: int
 
 
+@dataclass(frozen=True)
+class PersonErasing(Event):
+    """A person is being erased (leads.erasure.person_erase), inside its one transaction with
+    their leads locked; leads has cleared its submissions and touchpoints.
+
+    `person` is the erasure's leads.redaction.Person. Each subscriber erases its own rows about
+    `person.lead_ids`: it first adds the values it finds there (`person.add`), so the texts of
+    the apps after it lose them too, names those rows in `person.rows` and the ids its outbox
+    messages carry in `person.ids`, then clears them and counts them in `counts` ("deals": 2).
+    After the subscribers, leads erases the outbox, the admin log and any text left naming them.
+    `at` is the erasure's time (rows that record when they changed take it).
+    """
+
+    person: Any
+    counts: dict[str, int]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PersonExporting(Event):
+    """A person's data is being exported (leads.privacy.person_export): each subscriber adds
+    its rows about the lead `lead_id` to `data`, one key per section."""
+
+    lead_id: int
+    data: dict[str, Any]
+
+
 class Moment(enum.Enum):
     IN_TRANSACTION = "in_transaction"
     AFTER_COMMIT = "after_commit"

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -90,6 +91,31 @@ def user_roles(user: Any) -> frozenset[str]:
 def has_role(user: Any, *roles: str) -> bool:
     """True when the user holds at least one of `roles`."""
     return bool(user_roles(user) & set(roles))
+
+
+# Who sees which leads, and who may own them: decided here, on the ground, so both the CRM
+# (crm.permissions, crm.selectors) and the capture side's API (leads.selectors) read one rule.
+# Roles that see every lead; a rep sees only the leads they own.
+SEE_ALL_LEADS = (ADMIN, SALES_MANAGER, MARKETER)
+# Roles that may own leads and deals.
+LEAD_OWNER_ROLES = (SALES_REP, SALES_MANAGER)
+
+
+def lead_scope(user: Any) -> str:
+    """Which leads `user` sees: "all" (admins, managers, marketers), "own" (a rep: the leads
+    they own) or "none" (anyone else, anonymous included)."""
+    if not getattr(user, "is_authenticated", False):
+        return "none"
+    if has_role(user, *SEE_ALL_LEADS):
+        return "all"
+    return "own" if has_role(user, SALES_REP) else "none"
+
+
+def lead_owners() -> Any:
+    """Active sales reps and managers: who a lead or a deal may be given to (a QuerySet)."""
+    User = get_user_model()
+    ids = User.objects.filter(is_active=True, groups__name__in=LEAD_OWNER_ROLES).values("pk")
+    return User.objects.filter(pk__in=ids).order_by("first_name", "last_name", "username")
 
 
 def role_required(*roles: str) -> Callable:

@@ -84,7 +84,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "clm.urls"
+ROOT_URLCONF = "dashboards.urls"
 WSGI_APPLICATION = "clm.wsgi.application"
 ASGI_APPLICATION = "clm.asgi.application"
 

@@ -6,7 +6,8 @@ class CrmConfig(AppConfig):
     verbose_name = "CRM"
 
     def ready(self) -> None:
-        from crm import rollups, subscribers
+        from crm import privacy, rollup_marks, subscribers
 
-        rollups.connect()
+        rollup_marks.connect()
         subscribers.connect()
+        privacy.connect()

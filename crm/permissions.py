@@ -14,14 +14,15 @@ Actor = AbstractUser | None
 # Who reads through a selector: whoever made the request.
 Viewer = AbstractUser | AnonymousUser
 
-# Roles that see every lead; a rep sees only the leads they own.
-SEE_ALL = (roles.ADMIN, roles.SALES_MANAGER, roles.MARKETER)
+# Roles that see every lead; a rep sees only the leads they own (clm.roles decides for both
+# the CRM and the capture side).
+SEE_ALL = roles.SEE_ALL_LEADS
 # Roles that change leads, activities, feedback and deals (within what they see).
 CHANGE = (roles.ADMIN, roles.SALES_MANAGER, roles.SALES_REP)
 # Roles that reassign leads and delete records.
 MANAGE = (roles.ADMIN, roles.SALES_MANAGER)
 # Roles that may own leads and deals.
-OWNER_ROLES = (roles.SALES_REP, roles.SALES_MANAGER)
+OWNER_ROLES = roles.LEAD_OWNER_ROLES
 
 
 def sees_all(user: Viewer) -> bool:
@@ -30,13 +31,8 @@ def sees_all(user: Viewer) -> bool:
 
 
 def lead_scope(user: Viewer) -> str:
-    """Which leads `user` sees: "all" (admins, managers, marketers), "own" (a rep: the leads
-    they own) or "none" (anyone else, anonymous included)."""
-    if not getattr(user, "is_authenticated", False):
-        return "none"
-    if sees_all(user):
-        return "all"
-    return "own" if roles.has_role(user, roles.SALES_REP) else "none"
+    """Which leads `user` sees: "all", "own" or "none" (clm.roles.lead_scope)."""
+    return roles.lead_scope(user)
 
 
 def may_change(user: Viewer) -> bool:

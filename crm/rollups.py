@@ -10,11 +10,8 @@ the sums of whole months, so a year reads a dozen of them and the days at its ed
 Keeping them exact: every write that changes what a day counts marks that day (a RollupMark
 row in the writer's own transaction), and `refresh()`, which the dashboards call before they
 read, recounts the marked days from their source rows and moves the month rows by the
-difference. Saves and deletes of leads,
-activities, ratings, stage changes and deals are marked by the receivers at the bottom of this
-module: those rows are written by four apps (leads, crm, the admin, the API) and a receiver
-sees them all. Bulk updates that bypass save() (reassignment, first-touch changes) call
-`mark_leads` themselves. `rebuild()` recomputes everything (`manage.py rollups_rebuild`).
+difference. The marks are written in crm/rollup_marks.py. `rebuild()` recomputes everything
+(`manage.py rollups_rebuild`).
 """
 
 from __future__ import annotations
@@ -23,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -48,14 +45,11 @@ from django.utils import timezone
 from clm import bulk
 from clm.filters import Filters, day_bounds, days_and_months, month_end, month_start
 from crm.models import Activity, DailyCount, Deal, LeadFeedback, LeadHistory, RollupMark
+from crm.rollup_marks import mark_all
 from leads.models import Lead
 
 Kind = DailyCount.Kind
 CALL_KINDS = (Activity.Kind.CALL, Activity.Kind.INBOUND_CALL)
-# Lead fields the rollups group by: a change of one re-counts every day the lead is in.
-LEAD_DIMENSIONS = frozenset({"first_channel", "first_campaign", "owner", "first_touch"})
-# Past this many leads a change marks every day instead of looking the days up.
-MANY_LEADS = 5000
 # Past this many separate runs of marked days, one range from the first to the last is redone.
 MANY_RUNS = 40
 _LOCK_KEY = 0x434C4D52  # "CLMR": one advisory lock serialises refreshes on PostgreSQL
@@ -163,59 +157,6 @@ SOURCES: dict[str, Source] = {
         split=F("new"),
     ),
 }  # fmt: skip
-
-
-# --- Marking ---------------------------------------------------------------------------------
-
-
-def day_of(moment: datetime) -> date:
-    """The day a timestamp counts on: its date in the deployment's time zone (as day_bounds)."""
-    return timezone.localdate(moment, timezone.get_default_timezone())
-
-
-def mark_days(marks: Iterable[tuple[str, date | None]]) -> None:
-    """Mark (kind, day) pairs for recomputation, in one insert (day None: every day)."""
-    rows = [RollupMark(kind=kind, day=day) for kind, day in set(marks)]
-    if rows:
-        RollupMark.objects.bulk_create(rows)
-
-
-def mark(kind: str, days: Iterable[date | None]) -> None:
-    """Mark days of `kind` for recomputation (None: every day)."""
-    mark_days((kind, day) for day in days)
-
-
-def mark_moments(kind: str, moments: Iterable[datetime | None]) -> None:
-    """Mark the days of these timestamps (None entries are skipped)."""
-    mark(kind, {day_of(m) for m in moments if m is not None})
-
-
-def mark_all() -> None:
-    """Mark every day of every kind: the next refresh rebuilds all rollups."""
-    for kind in Kind.values:
-        mark(kind, [None])
-
-
-def mark_leads(lead_ids: Iterable[int]) -> None:
-    """Mark every day on which one of these leads is counted, after a change of its first-touch
-    channel or campaign or its owner (the rollups group by them)."""
-    ids = sorted(set(lead_ids))
-    if not ids:
-        return
-    if len(ids) > MANY_LEADS:
-        mark_all()
-        return
-
-    def moments(model: Any, kind: str, at: str, **where: Any) -> QuerySet[Any]:
-        return model.objects.filter(**where).annotate(k=_text(kind)).values_list("k", at).order_by()
-
-    days = moments(Lead, Kind.LEAD, "created_at", pk__in=ids).union(
-        moments(Activity, Kind.ACTIVITY, "occurred_at", lead_id__in=ids),
-        moments(Deal, Kind.DEAL, "closed_at", lead_id__in=ids, closed_at__isnull=False),
-        moments(LeadHistory, Kind.STAGE, "at", lead_id__in=ids, field=LeadHistory.Field.STAGE),
-    )  # one query; UNION drops repeated timestamps
-    marks = {(kind, day_of(moment)) for kind, moment in days}
-    mark_days(marks | {(Kind.CONTACT, day) for kind, day in marks if kind == Kind.LEAD})
 
 
 # --- Recomputing -----------------------------------------------------------------------------
@@ -495,82 +436,3 @@ def counts(
     if campaign_id:
         qs = qs.filter(campaign_id=campaign_id)
     return qs
-
-
-# --- Receivers: saves and deletes of the source rows ------------------------------------------
-
-
-def _lead_saved(sender: Any, instance: Lead, created: bool, update_fields: Any, **kw: Any) -> None:
-    if created:
-        mark_moments(Kind.LEAD, [instance.created_at])
-    elif update_fields is None or LEAD_DIMENSIONS.intersection(update_fields):
-        mark_leads([instance.pk])
-
-
-def _lead_deleted(sender: Any, instance: Lead, **kw: Any) -> None:
-    # Its activities, deals, ratings and history go with it and mark their own days.
-    day = day_of(instance.created_at)
-    mark_days([(Kind.LEAD, day), (Kind.CONTACT, day)])
-
-
-def _captured(instance: Activity | LeadFeedback) -> list[date]:
-    """The capture day of the row's lead: from the lead already loaded, else one query."""
-    if type(instance).lead.is_cached(instance):
-        return [day_of(instance.lead.created_at)]
-    moments = Lead.objects.filter(pk=instance.lead_id).values_list("created_at", flat=True)
-    return [day_of(moment) for moment in moments]
-
-
-def _remember(field: str) -> Callable[..., None]:
-    """A pre_save receiver keeping the stored value of `field`, whose old day needs a recount."""
-
-    def receiver(sender: Any, instance: Any, raw: bool = False, **kw: Any) -> None:
-        instance._rollup_old = (
-            sender.objects.filter(pk=instance.pk).values_list(field, flat=True).first()
-            if instance.pk
-            else None
-        )
-
-    return receiver
-
-
-def _activity_changed(sender: Any, instance: Activity, **kw: Any) -> None:
-    moments = (instance.occurred_at, getattr(instance, "_rollup_old", None))
-    mark_days(
-        [(Kind.ACTIVITY, day_of(m)) for m in moments if m is not None]
-        # Activities decide the lead's first contact: its capture day's contact buckets.
-        + [(Kind.CONTACT, day) for day in _captured(instance)]
-    )
-
-
-def _deal_changed(sender: Any, instance: Deal, **kw: Any) -> None:
-    mark_moments(Kind.DEAL, [instance.closed_at, getattr(instance, "_rollup_old", None)])
-
-
-def _feedback_changed(sender: Any, instance: LeadFeedback, **kw: Any) -> None:
-    mark(Kind.LEAD, _captured(instance))
-
-
-def _history_changed(sender: Any, instance: LeadHistory, **kw: Any) -> None:
-    if instance.field == LeadHistory.Field.STAGE:
-        mark_moments(Kind.STAGE, [instance.at])
-
-
-def connect() -> None:
-    """Connect the receivers (CrmConfig.ready)."""
-    from django.db.models import signals
-
-    uid = "crm.rollups"
-    signals.post_save.connect(_lead_saved, sender=Lead, dispatch_uid=f"{uid}.lead")
-    signals.post_delete.connect(_lead_deleted, sender=Lead, dispatch_uid=f"{uid}.lead")
-    for model, field, changed in (
-        (Activity, "occurred_at", _activity_changed),
-        (Deal, "closed_at", _deal_changed),
-    ):
-        signals.pre_save.connect(_remember(field), sender=model, weak=False,
-                                 dispatch_uid=f"{uid}.{model.__name__}")  # fmt: skip
-        signals.post_save.connect(changed, sender=model, dispatch_uid=f"{uid}.{model.__name__}")
-        signals.post_delete.connect(changed, sender=model, dispatch_uid=f"{uid}.{model.__name__}")
-    for model, changed in ((LeadFeedback, _feedback_changed), (LeadHistory, _history_changed)):
-        signals.post_save.connect(changed, sender=model, dispatch_uid=f"{uid}.{model.__name__}")
-        signals.post_delete.connect(changed, sender=model, dispatch_uid=f"{uid}.{model.__name__}")

@@ -1,4 +1,5 @@
-"""Every read of the CRM side. `leads_visible_to` is the one place a user's scope is decided:
+"""Every read of the CRM side. `leads_visible_to` (leads.selectors, on clm.roles' rule) is the
+one place a user's scope is decided:
 every page, form and API query of the CRM starts from it (or from the *_visible_to helpers
 built on it), so a rep never reaches another rep's lead, activity, deal or feedback.
 """
@@ -14,6 +15,7 @@ from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from campaigns.models import Campaign, Channel
+from clm import roles
 from crm.models import (
     Activity,
     DailyCount,
@@ -24,8 +26,9 @@ from crm.models import (
     PipelineStage,
     QualityReason,
 )
-from crm.permissions import OWNER_ROLES, Viewer, lead_scope, sees_all
+from crm.permissions import Viewer, sees_all
 from leads.models import Lead, Touchpoint
+from leads.selectors import leads_visible_to
 
 Stage = Lead.Stage
 OPEN_STAGES = (Stage.NEW, Stage.CONTACTED, Stage.QUALIFIED, Stage.OPPORTUNITY)
@@ -45,14 +48,6 @@ JOURNEY_LIMIT = 500
 
 
 # --- Scope --------------------------------------------------------------------------------
-
-
-def leads_visible_to(user: Viewer) -> QuerySet[Lead]:
-    """The leads `user` may see: all for admins, managers and marketers; a rep's own; else none."""
-    scope = lead_scope(user)
-    if scope == "all":
-        return Lead.objects.all()
-    return Lead.objects.filter(owner=user) if scope == "own" else Lead.objects.none()
 
 
 def _on_visible_leads(qs: QuerySet[Any], user: Viewer) -> QuerySet[Any]:
@@ -91,9 +86,7 @@ def history_visible_to(user: Viewer) -> QuerySet[LeadHistory]:
 
 def assignable_owners() -> QuerySet[Any]:
     """Active sales reps and managers: who a lead or a deal may be given to."""
-    User = get_user_model()
-    ids = User.objects.filter(is_active=True, groups__name__in=OWNER_ROLES).values("pk")
-    return User.objects.filter(pk__in=ids).order_by("first_name", "last_name", "username")
+    return roles.lead_owners()
 
 
 def pipeline_stages() -> QuerySet[PipelineStage]:

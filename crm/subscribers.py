@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from clm import events
 from clm.events import LeadCaptured, LeadsTouchesChanged
-from crm import rollups
+from crm import rollup_marks
 from crm.services import lead_assign_new
 
 # Assignment runs before every other subscriber of a capture: the lead.created webhook and the
@@ -20,7 +20,7 @@ def assign_captured_lead(event: LeadCaptured) -> None:
 
 def mark_touched_leads(event: LeadsTouchesChanged) -> None:
     """Mark the rollup days of leads whose first touch changed."""
-    rollups.mark_leads(event.lead_ids)
+    rollup_marks.mark_leads(event.lead_ids)
 
 
 def connect() -> None:

@@ -4,7 +4,8 @@ from crm import views
 
 app_name = "crm"
 
-# The sales dashboard composes several apps: dashboards/sales.py, mounted here by clm/urls.py.
+# The sales dashboard composes several apps: dashboards/sales.py, mounted here by
+# dashboards/urls.py.
 
 urlpatterns = [
     path("", views.queue, name="queue"),

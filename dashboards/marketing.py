@@ -1,6 +1,6 @@
 """The marketing dashboard: attribution's figures with crm's lead quality and insights' advice
 and alerts. A page that composes several apps sits at the top (README, "Architecture"); its
-URL keeps its name in the attribution namespace (clm/urls.py)."""
+URL keeps its name in the attribution namespace (dashboards/urls.py)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The channel-rule bench and reclassification pages: campaigns' rules tried on a URL, a dry
 run and a preview over leads' stored touchpoints, with the revenue attribution credited to what
 would move. A page that composes several apps sits at the top (README, "Architecture"); its
-URLs keep their names in the campaigns namespace (clm/urls.py)."""
+URLs keep their names in the campaigns namespace (dashboards/urls.py)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The sales dashboard: crm's figures, drawn with attribution's charts and filters, with
 insights' alerts. A page that composes several apps sits at the top (README, "Architecture");
-its URLs keep their names in the crm namespace (clm/urls.py)."""
+its URLs keep their names in the crm namespace (dashboards/urls.py)."""
 
 from __future__ import annotations
 

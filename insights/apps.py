@@ -7,6 +7,7 @@ class InsightsConfig(AppConfig):
     verbose_name = "Insights (scores, budget advice, alerts)"
 
     def ready(self) -> None:
-        from insights import hooks
+        from insights import hooks, privacy
 
         hooks.connect()
+        privacy.connect()

@@ -9,8 +9,10 @@ class IntegrationsConfig(AppConfig):
         # Registers the bearer-token scheme with drf-spectacular.
         from integrations import (
             auth,  # noqa: F401
+            privacy,
             subscribers,
         )
 
         # Webhooks hear the domain events of the lower apps (README, "Architecture").
         subscribers.connect()
+        privacy.connect()

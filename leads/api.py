@@ -27,7 +27,7 @@ from rest_framework.views import APIView
 
 from clm.api import ErrorOutput, error_body
 from clm.client import client_ip
-from leads import selectors, services
+from leads import selectors, services, touches
 from leads.models import CaptureForm, Submission
 from leads.serializers import CaptureInput, TrackEvent, validate_custom_fields
 
@@ -424,7 +424,7 @@ class TrackView(PublicEndpoint):
         meta = services.RequestMeta(
             ip=client_ip(request), user_agent=request.headers.get("User-Agent", "")
         )
-        stored = services.page_views_record(events=cleaned, meta=meta)
+        stored = touches.page_views_record(events=cleaned, meta=meta)
         return cors_headers(JsonResponse({"accepted": stored}, status=202), self._cors_origin)
 
 

@@ -14,7 +14,7 @@ class LeadsConfig(AppConfig):
 
 def _link_campaign(event: CampaignSaved) -> None:
     """A saved campaign claims the stored touches with its UTM values (in its transaction)."""
-    from leads.services import touchpoints_link_campaign  # models are loaded by now
+    from leads.touches import touchpoints_link_campaign  # models are loaded by now
 
     touchpoints_link_campaign(
         campaign_id=event.campaign_id,

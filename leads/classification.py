@@ -225,7 +225,7 @@ def touchpoints_settle(*, visitor_ids: Iterable[str] = (), lead_ids: Iterable[in
     Only the continuation is settled; the rules are not applied again (that is
     reclassification's job, which an admin confirms).
     """
-    from leads.services import leads_first_touch_sync
+    from leads.touches import leads_first_touch_sync
 
     scope = _streams(visitor_ids=visitor_ids, lead_ids=lead_ids)
     chain = VisitChain()

@@ -16,6 +16,8 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from clm import events
+from clm.events import PersonExporting
 from leads.models import Lead, Submission, Touchpoint, Visitor, normalise_email
 from leads.selectors import leads_with_email
 
@@ -41,8 +43,6 @@ def _rows(queryset: QuerySet, *fields: str) -> list[dict[str, Any]]:
 
 def person_export(*, email: str) -> dict[str, Any]:
     """Every row about the person with this email, as JSON-ready data (dates as ISO text)."""
-    from crm.models import Activity, Deal, LeadFeedback, LeadHistory
-
     lead = _lead(email)
     data: dict[str, Any] = {
         "email": normalise_email(email),
@@ -72,22 +72,8 @@ def person_export(*, email: str) -> dict[str, Any]:
             "utm_campaign", "utm_term", "utm_content", "click_ids", "channel__name",
             "campaign__name",
         )  # fmt: skip
-        data["activities"] = _rows(
-            Activity.objects.filter(lead=lead).order_by("occurred_at"),
-            "id", "kind", "outcome", "occurred_at", "duration", "notes", "by__username",
-        )  # fmt: skip
-        data["feedback"] = _rows(
-            LeadFeedback.objects.filter(lead=lead).order_by("created_at"),
-            "id", "rating", "reason__name", "note", "is_current", "by__username", "created_at",
-        )  # fmt: skip
-        data["history"] = _rows(
-            LeadHistory.objects.filter(lead=lead), "field", "old", "new", "by__username", "at"
-        )
-        data["deals"] = _rows(
-            Deal.objects.filter(lead=lead).order_by("created_at"),
-            "id", "name", "amount", "stage__name", "close_reason", "closed_at",
-            "expected_close_date", "created_at",
-        )  # fmt: skip
+        # crm adds the activities, feedback, field history and deals.
+        events.announce(PersonExporting(lead_id=lead.pk, data=data))
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
 

@@ -20,6 +20,7 @@ from clm import events
 from clm.events import TouchpointsReclassified
 from leads.classification import FIELDS, Channeled, touchpoints_walk
 from leads.models import Touchpoint
+from leads.touches import leads_first_touch_sync
 
 CONFIRM_WORD = ReclassifyJob.CONFIRM_WORD
 
@@ -133,8 +134,6 @@ def _announce(job_id: int) -> None:
 
 def _apply(job: ReclassifyJob, changes: list[Any]) -> None:
     """Write one batch of changed touches with their change rows, in one transaction."""
-    from leads.services import leads_first_touch_sync
-
     touches, rows = [], []
     for item in changes:
         old, new = item.before, item.after
@@ -212,8 +211,6 @@ def reclassify_undo(*, job: ReclassifyJob, by: Any = None) -> int:
     A touch changed again since (by a later reclassification) is left as it is now. Undoing
     twice restores nothing the second time.
     """
-    from leads.services import leads_first_touch_sync
-
     job = ReclassifyJob.objects.select_for_update().get(pk=job.pk)
     if not job.can_undo:
         return 0

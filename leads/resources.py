@@ -19,9 +19,9 @@ from rest_framework.response import Response
 
 from clm import roles
 from clm.api import RoleAccess
-from crm.selectors import leads_visible_to
 from leads import services
 from leads.models import CaptureForm, Touchpoint
+from leads.selectors import leads_visible_to
 from leads.serializers import CLICK_ID_FIELDS
 
 BUILT_IN_FIELDS = ["name", "first_name", "last_name", "phone", "company", "message", "consent"]
@@ -130,9 +130,7 @@ class CaptureFormInput(serializers.ModelSerializer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from crm.selectors import assignable_owners
-
-        self.fields["owner"].queryset = assignable_owners()
+        self.fields["owner"].queryset = roles.lead_owners()
 
     def validate_allowed_origins(self, value: list[str]) -> list[str]:
         return [v.rstrip("/").lower() for v in value]

@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.db.models.functions import Lower
 
-from leads.models import CaptureForm, Lead, Submission, normalise_email
+from clm import roles
+from leads.models import CaptureForm, Lead, Submission, Touchpoint, normalise_email
+
+# How many of the most used UTM sources and mediums the link builder hears of.
+MAX_SEEN_UTM = 500
 
 
 def leads_with_email(email: str) -> QuerySet[Lead]:
     """The lead (at most one) with this address in any case, through the unique index on
     lower(email)."""
     return Lead.objects.alias(email_lower=Lower("email")).filter(email_lower=normalise_email(email))
+
+
+def leads_visible_to(user: Any) -> QuerySet[Lead]:
+    """The leads `user` may see: all for admins, managers and marketers; a rep's own; else none
+    (clm.roles.lead_scope). Every CRM page, form and API query starts from it (crm.selectors)."""
+    scope = roles.lead_scope(user)
+    if scope == "all":
+        return Lead.objects.all()
+    return Lead.objects.filter(owner=user) if scope == "own" else Lead.objects.none()
 
 
 def suspected_spam() -> QuerySet[Submission]:
@@ -47,3 +62,32 @@ def track_origins() -> set[str]:
             cached |= {str(o).strip().rstrip("/").lower() for o in origins or []}
         cache.set("leads:track-origins", cached, 60)
     return cached
+
+
+def utm_values_seen() -> tuple[list[str], list[str]]:
+    """The most used utm_source and utm_medium values of stored touches (cached 5 minutes):
+    what the tracked-link builder suggests and compares new values with (campaigns.links)."""
+    cached = cache.get("campaigns:seen-utm")
+    if cached is not None:
+        return cached
+    found = []
+    for name in ("utm_source", "utm_medium"):
+        rows = (
+            Touchpoint.objects.exclude(**{name: ""})
+            .values_list(name)
+            .annotate(n=Count("id"))
+            .order_by("-n")[:MAX_SEEN_UTM]
+        )
+        found.append([value for value, _n in rows])
+    result = (found[0], found[1])
+    cache.set("campaigns:seen-utm", result, 300)
+    return result
+
+
+def active_form_slugs() -> list[str]:
+    """The slugs of the active capture forms with a hosted landing page (/l/<slug>/)."""
+    return list(
+        CaptureForm.objects.filter(is_active=True, slug__isnull=False).values_list(
+            "slug", flat=True
+        )
+    )

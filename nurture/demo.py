@@ -10,6 +10,7 @@ from django.test.utils import override_settings
 
 from campaigns.models import Campaign
 from campaigns.services import TrackedLinkRefused, tracked_link_create
+from leads.selectors import utm_values_seen
 
 DEMO_SITE = "https://www.acme-analytics.example"
 LINKS = [
@@ -47,7 +48,7 @@ def generate(*, now: datetime, rng: Any, log: Callable[[str], None]) -> dict[str
         try:
             tracked_link_create(
                 campaign=campaigns[utm_campaign], destination=destination, source=source,
-                medium=medium, content=content,
+                medium=medium, content=content, seen=utm_values_seen,
             )  # fmt: skip
             links += 1
         except TrackedLinkRefused as exc:  # the rules were edited: skip, never fail the demo

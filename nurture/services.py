@@ -27,7 +27,8 @@ from django.utils.translation import gettext as _
 
 from crm.hooks import queue_attribution_refresh
 from leads.models import Lead
-from leads.services import lead_withdraw_consent, touchpoint_record_email_click
+from leads.services import lead_withdraw_consent
+from leads.touches import touchpoint_record_email_click
 from nurture import events, rendering, tokens
 from nurture.conditions import DefinitionError, compile_definition
 from nurture.models import (

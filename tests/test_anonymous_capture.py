@@ -226,7 +226,7 @@ def test_backdated_anonymous_views_never_become_a_known_leads_first_touch(client
     assert (lead.first_touch, lead.first_channel.name) == (first, "Email")
     poisoned = Touchpoint.objects.get(visitor_id=VISITOR, kind=Touchpoint.Kind.PAGE_VIEW)
     assert (poisoned.lead, poisoned.late_stitched) == (lead, True)  # kept, flagged
-    from leads.services import lead_refresh_touches
+    from leads.touches import lead_refresh_touches
 
     lead_refresh_touches(lead=lead)  # a later recount (offline touch, email click) agrees
     assert lead.first_touch == first
@@ -250,7 +250,7 @@ def test_backdated_views_sent_after_the_stitch_are_flagged_too(client, form):
 
     track(client, {"visitor_id": VISITOR, "url": f"{SITE}/?utm_source=x&utm_medium=cpc",
                    "ts": _ms(timezone.now() - timedelta(hours=5))})  # fmt: skip
-    from leads.services import lead_refresh_touches
+    from leads.touches import lead_refresh_touches
 
     lead_refresh_touches(lead=lead)
     assert lead.first_touch == first

@@ -14,18 +14,7 @@ APPS = (
 
 # "module -> imported app": why the import sits inside a function.
 ALLOWED: dict[str, str] = {
-    # Upward imports still to become events (each also in pyproject's ignore_imports).
-    "campaigns.links -> leads": "the link builder suggests UTM values seen on touches",
-    "campaigns.selectors -> crm": "campaign figures count deals: to move up",
-    "campaigns.selectors -> leads": "campaign figures count touchpoints: to move up",
-    "campaigns.services -> leads": "an untracked campaign takes its touches' top channel",
-    "campaigns.views -> leads": "a campaign page lists the capture forms' landing pages",
-    "leads.erasure -> crm": "erasure walks every app's personal data",
-    "leads.erasure -> insights": "erasure walks every app's personal data",
-    "leads.erasure -> integrations": "erasure walks every app's personal data",
-    "leads.erasure -> nurture": "erasure walks every app's personal data",
-    "leads.privacy -> crm": "the privacy export walks every app's personal data",
-    "leads.resources -> crm": "lead pages use crm's owners",
+    # None remain. An entry needs its reason here and in the README's "Architecture".
 }
 
 

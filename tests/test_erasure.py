@@ -271,3 +271,14 @@ def test_after_an_erasure_no_table_holds_any_value_of_the_person(erase, client, 
     assert Campaign.objects.get(utm_campaign="spring-sale").notes == (
         "Idea from a call with [erased] (phone [erased])"
     )
+
+
+def test_each_app_erases_its_own_rows_in_order_crm_first():
+    """crm's notes and deal names are values the texts of the apps after it lose too."""
+    from clm import events
+    from clm.events import PersonErasing, PersonExporting
+
+    erasers = [handler.__module__ for handler in events.subscribers(PersonErasing)]
+    assert erasers == ["crm.privacy", "nurture.privacy", "integrations.privacy", "insights.privacy"]
+    exporters = [handler.__module__ for handler in events.subscribers(PersonExporting)]
+    assert exporters == ["crm.privacy"]

@@ -11,24 +11,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from campaigns.channeling import (
-    DEFAULT_CATEGORIES_CSV,
-    REDIRECTOR_DOMAINS,
     UNASSIGNED,
     Condition,
     Match,
     Rule,
     RuleError,
-    SourceCategories,
-    TouchFacts,
     classify,
     classify_touch,
     compile_rules,
-    default_categories,
     default_compiled_rules,
-    extract_facts,
-    registrable_label,
 )
 from campaigns.default_rules import DEFAULT_CHANNELS, DEFAULT_RULES
+from campaigns.source_categories import DEFAULT_CATEGORIES_CSV, SourceCategories, default_categories
+from campaigns.touch_facts import REDIRECTOR_DOMAINS, TouchFacts, extract_facts
+from campaigns.touch_urls import registrable_label
 
 SHARED_CSV = Path("/work/shared/data/ga4-source-categories.csv")
 OWN = ("example.com",)

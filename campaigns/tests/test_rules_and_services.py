@@ -5,11 +5,12 @@ from django.urls import reverse
 from campaigns import services
 from campaigns.models import Campaign, Channel, ChannelRule, ReclassifyJob
 from campaigns.rules import classify
-from campaigns.selectors import campaign_id_for, untracked_campaigns
+from campaigns.selectors import campaign_id_for
 from campaigns.tests.factories import CampaignFactory
 from leads.reclassification import reclassify_run, reclassify_start
-from leads.services import lead_refresh_touches
 from leads.tests.factories import LeadFactory, TouchpointFactory
+from leads.touches import lead_refresh_touches
+from leads.untracked import campaign_register_untracked, untracked_campaigns
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +97,7 @@ def test_untracked_campaigns_are_listed_and_registered_in_one_step():
     TouchpointFactory(utm_campaign="black_friday", channel_name="Email")
     listed = untracked_campaigns()
     assert [(u["utm_campaign"], u["touches"]) for u in listed] == [("black_friday", 4)]
-    campaign = services.campaign_register_untracked(utm_campaign="black_friday")
+    campaign = campaign_register_untracked(utm_campaign="black_friday")
     assert campaign.channel.name == "Paid Social"
     assert campaign.name == "Black Friday"
     assert campaign.touchpoints.count() == 4
@@ -104,7 +105,7 @@ def test_untracked_campaigns_are_listed_and_registered_in_one_step():
     assert (lead.first_touch, lead.first_campaign) == (first, campaign)
     assert untracked_campaigns() == []
     with pytest.raises(ValueError, match="registered already"):
-        services.campaign_register_untracked(utm_campaign="black_friday")
+        campaign_register_untracked(utm_campaign="black_friday")
 
 
 def test_reclassify_applies_changed_rules_to_history():

@@ -113,7 +113,8 @@ def test_bench_says_a_self_referral_continues_the_touch_before_it(client, admin)
 
 
 def test_bench_dry_run_without_a_candidate_counts_nothing_on_captured_visits(client, admin):
-    from leads.services import RequestMeta, page_views_record
+    from leads.services import RequestMeta
+    from leads.touches import page_views_record
 
     page_views_record(
         events=[

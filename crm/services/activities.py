@@ -15,7 +15,7 @@ from crm.models import Activity
 from crm.permissions import Actor, ensure_may_change_lead, ensure_may_manage
 from crm.services.lifecycle import lead_advance_stage
 from leads.models import Lead
-from leads.services import touchpoint_record_offline
+from leads.touches import touchpoint_record_offline
 
 Kind, Outcome = Activity.Kind, Activity.Outcome
 # Activities that are contact with the lead: they set Lead.last_contacted_at.

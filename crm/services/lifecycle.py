@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from clm import events, roles
 from clm.events import LeadStageChanged
-from crm import rollups
+from crm import rollup_marks
 from crm.models import Deal, DisqualifyReason, LeadHistory
 from crm.permissions import OWNER_ROLES, Actor, ensure_may_change_lead, ensure_may_manage
 from leads.models import CaptureForm, Lead
@@ -80,7 +80,7 @@ def _set_owner(
     new = owner.pk if owner is not None else None
     Lead.objects.filter(pk=lead.pk).update(owner=owner)
     if move_deals:
-        rollups.mark_leads([lead.pk])
+        rollup_marks.mark_leads([lead.pk])
         Deal.objects.filter(lead_id=lead.pk, closed_at__isnull=True).update(owner=owner)
     lead.owner = owner
     _history_row(lead=lead, field=LeadHistory.Field.OWNER, old=old, new=new, by=by).save()
@@ -139,7 +139,7 @@ def lead_bulk_assign(*, leads: Iterable[Lead], owner: AbstractUser | None, by: A
     now = timezone.now()
     changed = [lead.pk for lead in locked]
     Lead.objects.filter(pk__in=changed).update(owner=owner)
-    rollups.mark_leads(changed)
+    rollup_marks.mark_leads(changed)
     Deal.objects.filter(lead_id__in=changed, closed_at__isnull=True).update(owner=owner)
     LeadHistory.objects.bulk_create(
         _history_row(

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from crm.models import Activity, Deal, PipelineStage
 from leads.models import Lead
-from leads.services import lead_refresh_touches
 from leads.tests.factories import LeadFactory, TouchpointFactory
+from leads.touches import lead_refresh_touches
 
 
 def stage(slug: str) -> PipelineStage:

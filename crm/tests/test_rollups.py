@@ -27,7 +27,7 @@ from crm.services import (
 )
 from crm.tests.factories import ActivityFactory, lead_with_journey
 from leads.models import Lead, Touchpoint
-from leads.services import leads_first_touch_sync
+from leads.touches import leads_first_touch_sync
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 """Property tests of the capture side's URL/UTM handling and of capture itself.
 
 campaigns/tests/test_channeling.py fuzzes the pure classifier (extract_facts, classify); these
-cover what leads/ adds around it: _tracking_values (fields vs the landing URL's query),
+cover what leads/ adds around it: tracking_values (fields vs the landing URL's query),
 touchpoint_build (classified, truncated to the columns, storable) and the HTTP endpoint.
 """
 
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from campaigns.models import Channel
 from leads.models import CaptureForm, Lead, Touchpoint
 from leads.serializers import CLICK_ID_FIELDS, UTM_FIELDS
-from leads.services import _tracking_values, touchpoint_build
+from leads.touches import touchpoint_build, tracking_values
 
 pytestmark = pytest.mark.django_db
 
@@ -51,8 +51,8 @@ SLOW = hsettings(
 
 @hsettings(max_examples=500, deadline=None)
 @given(FIELDS)
-def test_tracking_values_never_raise_and_keep_their_shape(data: dict[str, Any]) -> None:
-    values = _tracking_values(data)
+def testtracking_values_never_raise_and_keep_their_shape(data: dict[str, Any]) -> None:
+    values = tracking_values(data)
     assert set(values) == {*UTM_FIELDS, "click_ids"}
     given_utm = {name: str(data.get(name) or "") for name in UTM_FIELDS}
     if any(given_utm.values()):
@@ -80,7 +80,7 @@ def test_touchpoint_build_never_raises_and_fits_its_columns(
         url=url,
         referrer=referrer,
         title=title,
-        tracking=_tracking_values(data),
+        tracking=tracking_values(data),
     )
     for field in Touchpoint._meta.concrete_fields:
         value = getattr(touch, field.attname)

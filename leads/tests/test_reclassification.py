@@ -16,7 +16,9 @@ from campaigns.models import Channel, ChannelRule, ReclassifyChange, ReclassifyJ
 from leads.classification import touchpoints_walk
 from leads.models import CaptureForm, Lead, Submission, Touchpoint, Visitor
 from leads.reclassification import reclassify_preview, reclassify_run, reclassify_undo
-from leads.services import RequestMeta, page_views_record, submission_capture
+from leads.services import RequestMeta, submission_capture
+from leads.touches import page_views_record
+from leads.untracked import campaign_register_untracked
 
 pytestmark = pytest.mark.django_db
 
@@ -238,7 +240,7 @@ def test_registering_a_campaign_links_the_page_views_that_continue_its_touches()
         meta=RequestMeta(received_at=start + timedelta(minutes=2)),
     )  # fmt: skip
 
-    campaign = services.campaign_register_untracked(utm_campaign="spring_promo")
+    campaign = campaign_register_untracked(utm_campaign="spring_promo")
 
     assert [t.campaign_id for t in Touchpoint.objects.order_by("occurred_at")] == [campaign.pk] * 3
     assert Lead.objects.get().first_campaign_id == campaign.pk
@@ -246,8 +248,8 @@ def test_registering_a_campaign_links_the_page_views_that_continue_its_touches()
 
 
 def test_touches_logged_by_sales_keep_their_channel_and_are_continued_like_any_touch():
-    from leads.services import touchpoint_record_offline
     from leads.tests.factories import LeadFactory
+    from leads.touches import touchpoint_record_offline
 
     lead = LeadFactory()
     start = datetime(2026, 3, 2, 9, tzinfo=UTC)

@@ -137,8 +137,10 @@ def run(count: int = 100_000, rounds: int = 3) -> dict[str, Any]:
     """Time extract_facts + classify; return the throughput figures."""
     if str(REPO_ROOT) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT))
-    from campaigns.channeling import classify, compile_rules, default_categories, extract_facts
+    from campaigns.channeling import classify, compile_rules
     from campaigns.default_rules import DEFAULT_RULES
+    from campaigns.source_categories import default_categories
+    from campaigns.touch_facts import extract_facts
 
     categories = default_categories()
     compiled = compile_rules(DEFAULT_RULES, categories)

@@ -1,4 +1,4 @@
-"""clm.urls plus the bare baseline view: parse the body, one INSERT, answer 201."""
+"""dashboards.urls plus the bare baseline view: parse the body, one INSERT, answer 201."""
 
 import json
 
@@ -23,5 +23,5 @@ def bare_insert(request: HttpRequest) -> JsonResponse:
 
 urlpatterns = [
     path("bench/bare-insert/", bare_insert),
-    path("", include("clm.urls")),
+    path("", include("dashboards.urls")),
 ]

@@ -1,3 +1,6 @@
+"""The root URLconf (settings.ROOT_URLCONF): it mounts every app's pages, so it sits in the top
+layer with the pages that compose several apps (README, "Architecture")."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -9,6 +12,7 @@ from campaigns import views as campaign_views
 from clm import views
 from clm.auth import ThrottledAdminAuthenticationForm, ThrottledLoginView
 from crm import urls as crm_urls
+from dashboards import campaigns as campaign_pages
 from dashboards import marketing, rules, sales
 from leads.views import privacy_page, spam_list, spam_release
 
@@ -41,7 +45,14 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path(
         "campaigns/",
-        include((campaign_urls.urlpatterns + rules.campaigns_urlpatterns, campaign_urls.app_name)),
+        include(
+            (
+                campaign_pages.campaigns_urlpatterns
+                + campaign_urls.urlpatterns
+                + rules.campaigns_urlpatterns,
+                campaign_urls.app_name,
+            )
+        ),
     ),
     path("crm/", include((crm_urls.urlpatterns + sales.crm_urlpatterns, crm_urls.app_name))),
     path(
@@ -54,7 +65,7 @@ urlpatterns = [
         ),
     ),
     path("insights/", include("insights.urls")),
-    path("api/v1/", include("clm.api_urls")),
+    path("api/v1/", include("dashboards.api_urls")),
     path("l/", include("leads.urls")),
     path("nurture/", include("nurture.urls")),
     path("n/", include("nurture.public_urls")),

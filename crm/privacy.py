@@ -1,0 +1,72 @@
+"""crm's share of a person's rights (leads.privacy, leads.erasure): its rows in their data
+export, and its texts cleared when they are erased (clm.events PersonExporting, PersonErasing).
+
+Erasure keeps what the CRM counts: activities' kinds and times, feedback ratings, deals'
+amounts, stages and dates. What goes: notes, deal names and close reasons.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from clm import events
+from clm.events import PersonErasing, PersonExporting
+from crm.models import Activity, Deal, LeadFeedback, LeadHistory
+
+# crm erases first: its notes and deal names are values of the person that the texts of the
+# apps after it (webhook errors, alerts, outbox messages) lose too.
+ERASURE_ORDER = 10
+
+
+def _rows(queryset: QuerySet, *fields: str) -> list[dict]:
+    return list(queryset.values(*fields))
+
+
+def person_erase_crm(event: PersonErasing) -> None:
+    """The person's activity notes, feedback notes, deal names and close reasons go."""
+    person, counts = event.person, event.counts
+    of_leads = Q(lead_id__in=person.lead_ids)
+    person.add(*Activity.objects.filter(of_leads).values_list("notes", flat=True))
+    person.add(*LeadFeedback.objects.filter(of_leads).values_list("note", flat=True))
+    deals = list(Deal.objects.filter(of_leads).order_by("pk"))
+    for deal in deals:
+        person.add(deal.name, deal.close_reason)
+    person.rows[Deal] = [deal.pk for deal in deals]
+    person.rows[Activity] = list(Activity.objects.filter(of_leads).values_list("pk", flat=True))
+    person.rows[LeadFeedback] = list(
+        LeadFeedback.objects.filter(of_leads).values_list("pk", flat=True)
+    )
+    person.ids["deal_id"] = [deal.pk for deal in deals]
+    counts["activities"] = Activity.objects.filter(of_leads).update(notes="")
+    counts["feedback"] = LeadFeedback.objects.filter(of_leads).update(note="")
+    for deal in deals:
+        deal.name, deal.close_reason, deal.updated_at = f"Deal {deal.pk}", "", event.at
+    Deal.objects.bulk_update(deals, ["name", "close_reason", "updated_at"])
+    counts["deals"] = len(deals)
+
+
+def person_export_crm(event: PersonExporting) -> None:
+    """The lead's activities, feedback, field history and deals."""
+    data, lead = event.data, event.lead_id
+    data["activities"] = _rows(
+        Activity.objects.filter(lead_id=lead).order_by("occurred_at"),
+        "id", "kind", "outcome", "occurred_at", "duration", "notes", "by__username",
+    )  # fmt: skip
+    data["feedback"] = _rows(
+        LeadFeedback.objects.filter(lead_id=lead).order_by("created_at"),
+        "id", "rating", "reason__name", "note", "is_current", "by__username", "created_at",
+    )  # fmt: skip
+    data["history"] = _rows(
+        LeadHistory.objects.filter(lead_id=lead), "field", "old", "new", "by__username", "at"
+    )
+    data["deals"] = _rows(
+        Deal.objects.filter(lead_id=lead).order_by("created_at"),
+        "id", "name", "amount", "stage__name", "close_reason", "closed_at",
+        "expected_close_date", "created_at",
+    )  # fmt: skip
+
+
+def connect() -> None:
+    """Subscribe crm's part of the export and of the erasure (CrmConfig.ready)."""
+    events.subscribe(PersonErasing, person_erase_crm, order=ERASURE_ORDER)
+    events.subscribe(PersonExporting, person_export_crm)
