@@ -10,6 +10,7 @@ from attribution import services
 from attribution.models import AttributionRun
 from attribution.tests.factories import lead_with_journey, won_deal
 
+
 def test_settings_of_make_run_use_a_real_worker_on_the_filesystem_broker(tmp_path):
     """What `make run` sets (CLM_BACKGROUND=worker) is read by the settings: no eager tasks,
     the filesystem broker, a shared file cache, SQLite in WAL mode."""
