@@ -169,7 +169,10 @@ def local_worker(transactional_db: Any, tmp_path: Path) -> Any:
         proc = subprocess.Popen(
             command, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT
         )
-    saved = {k: app.conf[k] for k in ("broker_url", "result_backend", "task_always_eager")}
+    saved = {
+        k: app.conf[k]
+        for k in ("broker_url", "broker_transport", "result_backend", "task_always_eager")
+    }
     saved_options = dict(app.conf.broker_transport_options)
 
     def reset_connections() -> None:
@@ -180,6 +183,7 @@ def local_worker(transactional_db: Any, tmp_path: Path) -> Any:
 
     app.conf.update(
         broker_url="filesystem://",
+        broker_transport="clm.broker:Transport",
         result_backend=(broker / "results").as_uri(),
         task_always_eager=False,
         broker_transport_options={

@@ -191,8 +191,10 @@ CELERY_RESULT_BACKEND = env.str(
     default=(CLM_BROKER_DIR / "results").as_uri() if LOCAL_BROKER else REDIS_URL,
 )
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    # kombu's filesystem transport: one message file per task in queue/, taken by moving it
-    # (its folders are broker options, set in clm/celery.py from the same CLM_BROKER_DIR).
+    # kombu's filesystem transport: one message file per task in queue/, taken by renaming it
+    # (its folders are broker options, set in clm/celery.py from the same CLM_BROKER_DIR), as
+    # clm.broker writes it: complete files only, so a worker never reads half a message.
+    CELERY_BROKER_TRANSPORT = "clm.broker:Transport"
     for folder in ("queue", "control", "results"):
         (CLM_BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
 # No broker configured: run every task in-process, at once, raising its errors.
@@ -340,8 +342,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        # Eager tasks would log every run in the web process; workers log their own.
-        "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
+        # Eager tasks would log every run in the web process; workers log their own (but not
+        # under `make run`, where the outbox relay every 5 s would fill the terminal).
+        "celery.app.trace": {
+            "level": "WARNING" if CELERY_TASK_ALWAYS_EAGER or CLM_BACKGROUND else "INFO"
+        },
         # The in-memory broker of eager mode and the filesystem broker have no host name,
         # which kombu warns about.
         "kombu.connection": {
