@@ -81,6 +81,15 @@ def status(request: HttpRequest) -> JsonResponse:
     )
 
 
+def _progress(run: Any) -> dict[str, Any]:
+    """The run's progress with the banner's text, so the page shows it before it reloads."""
+    banner = _("Attribution run #%(pk)s is %(status)s") % {
+        "pk": run.pk,
+        "status": run.get_status_display().lower(),
+    }
+    return {**selectors.run_progress(run), "banner": banner}
+
+
 def _wants_json(request: HttpRequest) -> bool:
     return request.headers.get("Accept", "").startswith("application/json")
 
@@ -98,14 +107,14 @@ def start_run(request: HttpRequest) -> HttpResponse:
     except services.RunInProgress as exc:
         text = _("A run is in progress already.")
         if _wants_json(request):
-            body = {"detail": text, "running": selectors.run_progress(exc.run)}
+            body = {"detail": text, "running": _progress(exc.run)}
             return JsonResponse(body, status=409)
         messages.info(request, text)
     else:
         text = _("Attribution run #%(pk)s started.") % {"pk": run.pk}
         if _wants_json(request):
             run.refresh_from_db()  # eager (no worker): it ran already
-            return JsonResponse({"detail": text, "run": selectors.run_progress(run)}, status=202)
+            return JsonResponse({"detail": text, "run": _progress(run)}, status=202)
         messages.success(request, text)
     back = request.POST.get("next", "")
     if not back.startswith("/") or back.startswith("//"):

@@ -60,6 +60,7 @@ def test_the_dashboards_script_starts_one_run_and_a_second_click_gets_409(client
     assert first.json()["run"]["id"] == run.pk
     assert first.json()["run"]["status"] == "queued"
     assert first.json()["detail"] == f"Attribution run #{run.pk} started."
+    assert first.json()["run"]["banner"] == f"Attribution run #{run.pk} is queued"
     assert second.status_code == 409
     assert second.json()["running"]["id"] == run.pk
     assert second.json()["detail"] == "A run is in progress already."

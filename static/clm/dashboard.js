@@ -194,10 +194,34 @@
         .then(function (r) {
           return r.json().then(function (body) { return { ok: r.ok, body: body }; });
         })
-        .then(function (answer) { say(answer.body.detail, answer.ok ? "success" : "info"); })
+        .then(function (answer) {
+          say(answer.body.detail, answer.ok ? "success" : "info");
+          banner(answer.body.run || answer.body.running);
+        })
         .catch(function () { runForm.submit(); })
         .then(function () { starting = false; if (url) poll(); });
     });
+  }
+  // The run's banner at once, from the answer (the body is fetched again when it ends).
+  function banner(run) {
+    var slot = document.getElementById("run-banner");
+    if (!run || run.status === "done" || run.status === "failed" || !slot) return;
+    if (slot.querySelector("[data-running]")) return;
+    var card = document.createElement("div");
+    card.className = "card running";
+    card.setAttribute("data-running", String(run.id));
+    card.setAttribute("role", "status");
+    var title = document.createElement("strong");
+    title.textContent = run.banner;
+    var bar = document.createElement("progress");
+    bar.max = 100;
+    bar.value = run.percent;
+    bar.id = "run-progress";
+    var percent = document.createElement("span");
+    percent.id = "run-percent";
+    percent.textContent = run.percent + "%";
+    card.append(title, " ", bar, " ", percent);
+    slot.prepend(card);
   }
   function say(text, level) {
     // The same markup as the server's messages (base.html), below the page head.
