@@ -27,10 +27,19 @@ install: $(VENV)/.synced ## create .venv with the locked dependencies (dev group
 migrate: install
 	$(PY) manage.py migrate --noinput
 
-run: migrate ## run the app with demo data on http://127.0.0.1:8000/
+# `make run` starts a Celery worker and beat beside the dev server, all with CLM_BACKGROUND=worker
+# (clm/settings.py): tasks go to the worker over files under var/broker/ (Redis if REDIS_URL is
+# set), so long jobs never run inside a request. Ctrl-C (or the server stopping) stops the three:
+# the shell waits on the server and its trap ends the whole process group.
+run: migrate ## run the app with demo data on http://127.0.0.1:8000/ (+ a Celery worker and beat)
 	$(PY) manage.py seed_demo --if-empty
-	@echo "CLM is starting on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@echo "CLM is starting on http://$(HOST):$(PORT)/ with a Celery worker and beat  (Ctrl-C to stop)"
+	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; export CLM_BACKGROUND=worker; \
+	$(VENV)/bin/celery -A clm worker --loglevel=WARNING --concurrency=2 --without-mingle \
+		--without-gossip -n clm-run-$$$$@%h & \
+	$(VENV)/bin/celery -A clm beat --loglevel=WARNING --schedule var/celerybeat-schedule & \
+	$(PY) manage.py runserver $(HOST):$(PORT) & \
+	wait $$!
 
 test: install ## the whole test suite (browser tests skip if chromium is absent)
 	$(PY) -m pytest $(PYTEST_ARGS)

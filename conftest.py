@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -131,6 +132,86 @@ def celery_worker_process(transactional_db: Any) -> Any:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture
+def local_worker(transactional_db: Any, tmp_path: Path) -> Any:
+    """`make run`'s background set-up inside a test: a real `celery worker` subprocess with
+    CLM_BACKGROUND=worker on the serverless filesystem broker (a folder under tmp_path), using
+    the test database; this process (and its live server) sends tasks there, not eagerly.
+
+    Yields the Popen; stops the worker and puts the eager configuration back afterwards.
+    """
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from django.conf import settings
+    from django.db import connection
+
+    from clm.celery import app
+
+    broker = tmp_path / "broker"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "REDIS_URL"))}
+    env.update(CLM_BACKGROUND="worker", CLM_BROKER_DIR=str(broker))
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("postgresql"):
+        auth = f"{db['USER']}:{db['PASSWORD']}" if db["PASSWORD"] else db["USER"]
+        env["DATABASE_URL"] = f"postgres://{auth}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{Path(db['NAME']).resolve()}"
+    log = tmp_path / "worker.log"
+    with open(log, "w") as out:
+        command = [sys.executable, "-m", "celery", "-A", "clm", "worker", "--concurrency=1",
+                   "--without-mingle", "--without-gossip", "--loglevel=INFO",
+                   "-n", f"local-{os.getpid()}@%h"]  # fmt: skip
+        proc = subprocess.Popen(
+            command, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    saved = {
+        k: app.conf[k]
+        for k in ("broker_url", "broker_transport", "result_backend", "task_always_eager")
+    }
+    saved_options = dict(app.conf.broker_transport_options)
+
+    def reset_connections() -> None:
+        app._pool = None
+        app.amqp._producer_pool = None
+        app._backend_cache = None
+        app._local.__dict__.pop("backend", None)
+
+    app.conf.update(
+        broker_url="filesystem://",
+        broker_transport="clm.broker:Transport",
+        result_backend=(broker / "results").as_uri(),
+        task_always_eager=False,
+        broker_transport_options={
+            **saved_options,
+            "data_folder_in": str(broker / "queue"),
+            "data_folder_out": str(broker / "queue"),
+            "control_folder": str(broker / "control"),
+        },
+    )
+    reset_connections()
+    try:
+        deadline = time.monotonic() + 45
+        while " ready." not in log.read_text() and time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"celery worker exited early:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        if " ready." not in log.read_text():
+            pytest.fail(f"celery worker not ready in 45 s:\n{log.read_text()[-3000:]}")
+        proc.log = log  # type: ignore[attr-defined]
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        app.conf.update(**saved, broker_transport_options=saved_options)
+        reset_connections()
 
 
 @pytest.fixture

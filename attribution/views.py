@@ -68,7 +68,8 @@ def dashboard_context(
 @never_cache
 @roles.role_required(*VIEWERS)
 def status(request: HttpRequest) -> JsonResponse:
-    """The newest finished run and any run in progress: open dashboards poll this."""
+    """The newest finished run and any run in progress (its percent done): open dashboards
+    poll this, and the Recompute button stays disabled while `running` is not null."""
     latest = selectors.latest_run()
     running = dashboards.running_run()
     return JsonResponse(
@@ -80,16 +81,41 @@ def status(request: HttpRequest) -> JsonResponse:
     )
 
 
+def _progress(run: Any) -> dict[str, Any]:
+    """The run's progress with the banner's text, so the page shows it before it reloads."""
+    banner = _("Attribution run #%(pk)s is %(status)s") % {
+        "pk": run.pk,
+        "status": run.get_status_display().lower(),
+    }
+    return {**selectors.run_progress(run), "banner": banner}
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return request.headers.get("Accept", "").startswith("application/json")
+
+
+@never_cache
 @require_POST
 @roles.role_required(*RUNNERS)
 def start_run(request: HttpRequest) -> HttpResponse:
-    """Recompute attribution (all models) from the dashboard."""
+    """Recompute attribution (all models) from the dashboard: the run is queued for the
+    worker and the request returns at once. One run at a time (services.run_start): the
+    dashboard's script gets 202 with the new run's progress, or 409 with the run in progress;
+    a plain form post is redirected back with a message."""
     try:
         run = services.run_start(created_by=request.user)
-    except services.RunInProgress:
-        messages.info(request, _("A run is in progress already."))
+    except services.RunInProgress as exc:
+        text = _("A run is in progress already.")
+        if _wants_json(request):
+            body = {"detail": text, "running": _progress(exc.run)}
+            return JsonResponse(body, status=409)
+        messages.info(request, text)
     else:
-        messages.success(request, _("Attribution run #%(pk)s started.") % {"pk": run.pk})
+        text = _("Attribution run #%(pk)s started.") % {"pk": run.pk}
+        if _wants_json(request):
+            run.refresh_from_db()  # eager (no worker): it ran already
+            return JsonResponse({"detail": text, "run": _progress(run)}, status=202)
+        messages.success(request, text)
     back = request.POST.get("next", "")
     if not back.startswith("/") or back.startswith("//"):
         back = reverse("attribution:marketing-dashboard")

@@ -1,6 +1,7 @@
 """The Celery app. Settings come from Django settings under the CELERY_ prefix."""
 
 import os
+from pathlib import Path
 
 from celery import Celery
 
@@ -11,6 +12,15 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # Seconds after which a task taken by a worker that died unannounced is handed out again;
 # longer than the longest task (read here: the broker options are set before Django's settings).
 _visibility = int(os.environ.get("CLM_BROKER_VISIBILITY_TIMEOUT", "3600"))
+# The serverless broker of `make run` (CLM_BACKGROUND=worker without REDIS_URL, kombu's
+# filesystem transport): its message folders. Other transports ignore these options.
+_broker_dir = Path(
+    os.environ.get("CLM_BROKER_DIR", Path(__file__).resolve().parent.parent / "var" / "broker")
+)
+_broker = os.environ.get("CELERY_BROKER_URL") or os.environ.get("REDIS_URL") or "filesystem://"
+# How often a worker looks for new message files (kombu's default, 1 s, would add a second to
+# every step of a chord); Redis pushes messages, so this is for the filesystem broker only.
+_filesystem_polling = {"polling_interval": 0.2} if _broker.startswith("filesystem://") else {}
 app.conf.update(
     task_serializer="json",
     result_serializer="json",
@@ -35,6 +45,10 @@ app.conf.update(
         # Look for such abandoned tasks every 10 s (kombu's default scans every 100 s).
         "unacked_restore_interval": 10,
         "unacked_restore_throttle": 1,
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "control_folder": str(_broker_dir / "control"),
+        **_filesystem_polling,
     },
     redis_socket_timeout=2,
     redis_socket_connect_timeout=2,

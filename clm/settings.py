@@ -4,6 +4,14 @@ No environment at all is the embedded default: a SQLite file under var/, Celery 
 eagerly in-process, a local-memory cache and DEBUG on. DATABASE_URL switches to PostgreSQL,
 REDIS_URL to Redis as Celery broker, result backend and cache. CLM_ENV=production turns on the
 hardened settings and refuses to start without SECRET_KEY and ALLOWED_HOSTS.
+
+CLM_BACKGROUND=worker is how these settings know they run under `make run`, which sets it for
+the web server, the Celery worker and beat it starts side by side: tasks are no longer eager
+but go to a real worker, over Redis when REDIS_URL is set, else over kombu's `filesystem://`
+transport (message files under var/broker/, results under var/celery-results/, the cache in
+files under var/cache/ so the processes share it): no server to install. Tests never set it,
+so they keep eager tasks and need no worker. SQLite runs in WAL mode with a busy timeout, so
+the worker and the web server write the same file safely.
 """
 
 import os
@@ -121,14 +129,32 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "clm.sqlite3",
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
             # A file, not shared-cache memory: browser tests hit the live server from other
             # threads, and only a file gives them SQLite's real locking.
             # One file per test process, so two test runs never share (or delete) it.
             "TEST": {"NAME": VAR_DIR / f"test-clm-{os.getpid()}.sqlite3"},
         }
     }
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Several processes write one file under `make run` (web server, worker, beat): WAL lets
+    # readers go on while one writes; a writer waits up to 20 s for the lock instead of failing
+    # ("database is locked"), and IMMEDIATE takes the write lock when a transaction begins, so
+    # two transactions never deadlock upgrading their read locks.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# `make run` sets CLM_BACKGROUND=worker for the web server and the worker it starts beside it.
+CLM_BACKGROUND = env.str("CLM_BACKGROUND", default="")
+if CLM_BACKGROUND not in {"", "worker"}:
+    raise ImproperlyConfigured("CLM_BACKGROUND must be 'worker' or unset")
+# Folder of the serverless broker's message files (and its results) for CLM_BACKGROUND=worker.
+CLM_BROKER_DIR = Path(env.str("CLM_BROKER_DIR", default=str(VAR_DIR / "broker")))
 
 # --- Redis: cache, Celery broker and result backend when REDIS_URL is set --------------------
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -144,11 +170,33 @@ if REDIS_URL:
             "OPTIONS": {"socket_timeout": REDIS_TIMEOUT, "socket_connect_timeout": REDIS_TIMEOUT},
         }
     }
+elif CLM_BACKGROUND:
+    # The web server and the worker are separate processes: they share a cache in files
+    # (the run lock, "refreshed at" of the dashboards, rule versions), no server needed.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": CLM_BROKER_DIR.parent / "cache",
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
-CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
+LOCAL_BROKER = bool(CLM_BACKGROUND and not REDIS_URL)
+CELERY_BROKER_URL = env.str(
+    "CELERY_BROKER_URL", default="filesystem://" if LOCAL_BROKER else REDIS_URL
+)
+CELERY_RESULT_BACKEND = env.str(
+    "CELERY_RESULT_BACKEND",
+    default=(CLM_BROKER_DIR / "results").as_uri() if LOCAL_BROKER else REDIS_URL,
+)
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's filesystem transport: one message file per task in queue/, taken by renaming it
+    # (its folders are broker options, set in clm/celery.py from the same CLM_BROKER_DIR), as
+    # clm.broker writes it: complete files only, so a worker never reads half a message.
+    CELERY_BROKER_TRANSPORT = "clm.broker:Transport"
+    for folder in ("queue", "control", "results"):
+        (CLM_BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
 # No broker configured: run every task in-process, at once, raising its errors.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
 if not CELERY_BROKER_URL:
@@ -294,10 +342,18 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        # Eager tasks would log every run in the web process; workers log their own.
-        "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
-        # The in-memory broker of eager mode has no host name, which kombu warns about.
-        "kombu.connection": {"level": "ERROR" if CELERY_TASK_ALWAYS_EAGER else "WARNING"},
+        # Eager tasks would log every run in the web process; workers log their own (but not
+        # under `make run`, where the outbox relay every 5 s would fill the terminal).
+        "celery.app.trace": {
+            "level": "WARNING" if CELERY_TASK_ALWAYS_EAGER or CLM_BACKGROUND else "INFO"
+        },
+        # The in-memory broker of eager mode and the filesystem broker have no host name,
+        # which kombu warns about.
+        "kombu.connection": {
+            "level": "ERROR"
+            if CELERY_TASK_ALWAYS_EAGER or CELERY_BROKER_URL.startswith("filesystem://")
+            else "WARNING"
+        },
     },
 }
 

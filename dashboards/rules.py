@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from attribution import engine
@@ -22,7 +23,13 @@ from campaigns.forms import ReclassifyConfirmForm, RuleTestForm
 from campaigns.models import Channel, ChannelRule, ReclassifyJob
 from campaigns.rules import _categories, classify, own_domains, stored_rules, to_pure_rule
 from clm import roles
-from leads.reclassification import PREVIEW_LATEST, reclassify_preview, reclassify_start
+from leads.reclassification import (
+    PREVIEW_LATEST,
+    ReclassifyInProgress,
+    reclassify_in_progress,
+    reclassify_preview,
+    reclassify_start,
+)
 from leads.reclassification import reclassify_undo as undo
 
 
@@ -78,6 +85,7 @@ def _bench(request: HttpRequest, context: dict[str, Any] | None = None) -> dict[
         context["result"] = result
         context["facts"] = result.facts
     context["job"] = ReclassifyJob.objects.first()
+    context["job_active"] = reclassify_in_progress() is not None
     context["own_domains"] = own_domains()
     context.setdefault("confirm_form", ReclassifyConfirmForm())
     return context
@@ -111,8 +119,16 @@ def reclassify(request: HttpRequest) -> HttpResponse:
         context = _bench(request, {"confirm_form": form})
         _reclassify_preview(request, context)
         return render(request, "campaigns/rule_bench.html", context, status=400)
-    job = reclassify_start(started_by=request.user, confirmation=form.cleaned_data["confirm"])
-    messages.success(request, _("Reclassification #%(pk)s started.") % {"pk": job.pk})
+    try:
+        job = reclassify_start(started_by=request.user, confirmation=form.cleaned_data["confirm"])
+    except ReclassifyInProgress as exc:
+        messages.info(
+            request,
+            _("Reclassification #%(pk)s is in progress already: its progress is shown below.")
+            % {"pk": exc.job.pk},
+        )
+    else:
+        messages.success(request, _("Reclassification #%(pk)s started.") % {"pk": job.pk})
     return redirect("campaigns:rule-bench")
 
 
@@ -133,6 +149,7 @@ def reclassify_undo(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("campaigns:rule-bench")
 
 
+@never_cache
 @roles.role_required(roles.ADMIN)
 def reclassify_status(request: HttpRequest, pk: int) -> JsonResponse:
     """Progress of a reclassification, for the bench's progress bar."""
@@ -141,6 +158,7 @@ def reclassify_status(request: HttpRequest, pk: int) -> JsonResponse:
         {
             "id": job.pk,
             "status": job.status,
+            "status_display": job.get_status_display(),
             "total": job.total,
             "processed": job.processed,
             "changed": job.changed,

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from campaigns.channeling import UNASSIGNED, CompiledRules
@@ -115,13 +116,47 @@ def reclassify_preview(
     return preview
 
 
+# A job still queued or running this long after it was made lost its worker: it no longer
+# blocks a new one.
+ABANDONED_AFTER = timedelta(hours=3)
+
+
+class ReclassifyInProgress(Exception):
+    """A reclassification is queued or running: a second would only redo its work."""
+
+    def __init__(self, job: ReclassifyJob) -> None:
+        self.job = job
+        super().__init__(f"Reclassification #{job.pk} is {job.status}.")
+
+
+def reclassify_in_progress() -> ReclassifyJob | None:
+    """The reclassification queued or running (made within ABANDONED_AFTER), if any."""
+    return (
+        ReclassifyJob.objects.filter(
+            status__in=[ReclassifyJob.Status.QUEUED, ReclassifyJob.Status.RUNNING],
+            created_at__gte=timezone.now() - ABANDONED_AFTER,
+        )
+        .order_by("-id")
+        .first()
+    )
+
+
 @transaction.atomic
 def reclassify_start(*, started_by: Any = None, confirmation: str) -> ReclassifyJob:
-    """Queue a reclassification of every stored touchpoint; `confirmation` must be the word."""
+    """Queue a reclassification of every stored touchpoint; `confirmation` must be the word.
+    One at a time: while one is queued or running, ReclassifyInProgress (a double click)."""
     from leads.tasks import reclassify_touchpoints  # the task runs this module: a cycle
 
     if (confirmation or "").strip() != CONFIRM_WORD:
         raise ValueError(f"type {CONFIRM_WORD} to confirm")
+    if connection.vendor == "postgresql":
+        # Two posts at the same moment must not both see "none running": take turns. (SQLite
+        # runs transactions IMMEDIATE: the write lock is taken at the start, so they queue.)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('clm.reclassify_start'))")
+    running = reclassify_in_progress()
+    if running is not None:
+        raise ReclassifyInProgress(running)
     job = ReclassifyJob.objects.create(started_by=started_by)
     transaction.on_commit(lambda: reclassify_touchpoints.delay(job_id=job.pk))
     return job

@@ -326,3 +326,42 @@ def test_an_erased_persons_touches_keep_their_channel_when_reclassified(demo):
     assert job.changed == 0
     assert _touches() == before
     assert reclassify_preview().changed == 0
+
+
+def test_a_second_reclassification_waits_for_the_one_in_progress(client, admin):
+    """A double click on "Reclassify" starts one job: the second post is told one is running,
+    the button is disabled while it is, and the status the page polls shows its progress."""
+    from leads.reclassification import ReclassifyInProgress, reclassify_start
+
+    client.force_login(admin)
+    url = reverse("campaigns:reclassify")
+    # No commit in this test: the job stays queued, as before a worker takes it.
+    first = client.post(url, {"confirm": "RECLASSIFY"})
+    second = client.post(url, {"confirm": "RECLASSIFY"}, follow=True)
+
+    job = ReclassifyJob.objects.get()
+    assert first.status_code == 302
+    assert f"Reclassification #{job.pk} is in progress already" in second.content.decode()
+    with pytest.raises(ReclassifyInProgress):
+        reclassify_start(confirmation="RECLASSIFY")
+    page = client.get(reverse("campaigns:rule-bench"), {"preview": "1"}).content.decode()
+    if 'id="reclassify-submit"' in page:  # shown when something would change
+        assert 'id="reclassify-submit" disabled' in page
+    status = client.get(reverse("campaigns:reclassify-status", args=[job.pk]))
+    assert "no-cache" in status["Cache-Control"]
+    assert status.json()["status"] == "queued"
+    assert status.json()["status_display"] == "Queued"
+
+    reclassify_run(job_id=job.pk)
+    assert reclassify_start(confirmation="RECLASSIFY").pk != job.pk  # done: the next may start
+    assert ReclassifyJob.objects.count() == 2
+
+
+def test_a_reclassification_lost_by_its_worker_does_not_block_the_next(admin):
+    from leads.reclassification import ABANDONED_AFTER, reclassify_start
+
+    lost = ReclassifyJob.objects.create(status=ReclassifyJob.Status.RUNNING)
+    ReclassifyJob.objects.filter(pk=lost.pk).update(
+        created_at=datetime.now(UTC) - ABANDONED_AFTER - timedelta(minutes=1)
+    )
+    assert reclassify_start(confirmation="RECLASSIFY").pk != lost.pk

@@ -139,15 +139,26 @@
         box.dispatchEvent(new CustomEvent("clm:refreshed", { bubbles: true }));
       });
   }
+  // While a run is in progress: its progress bar moves, the Recompute button stays disabled
+  // (the server refuses a second run anyway: 409), and the page polls every second.
+  var button = document.getElementById("recompute");
+  var timer = null;
+  function progress(s) {
+    var bar = document.getElementById("run-progress");
+    if (s.running && bar) {
+      bar.value = s.running.percent;
+      document.getElementById("run-percent").textContent = s.running.percent + "%";
+    }
+    if (button && !starting) button.disabled = Boolean(s.running);
+  }
   function poll() {
+    clearTimeout(timer);
+    var next = 2500;
     fetch(url, { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
       .then(function (s) {
-        var bar = document.getElementById("run-progress");
-        if (s.running && bar) {
-          bar.value = s.running.percent;
-          document.getElementById("run-percent").textContent = s.running.percent + "%";
-        }
+        progress(s);
+        if (s.running) next = 1000;
         var latest = s.latest_run === null ? "" : String(s.latest_run);
         var changed = latest !== shown || (refreshed !== undefined && s.refreshed_at !== refreshed);
         var runningNow = Boolean(s.running);
@@ -156,11 +167,77 @@
         if (changed || runningNow !== hadBanner) {
           shown = latest;
           box.setAttribute("data-run", latest);
-          return refresh();
+          return refresh().then(function () { progress(s); });
         }
       })
       .catch(function () { /* offline for a moment: try again on the next tick */ })
-      .then(function () { setTimeout(poll, 2500); });
+      .then(function () { timer = setTimeout(poll, next); });
   }
-  if (url) setTimeout(poll, 2500);
+
+  // Recompute: posted in the background, the button disabled at the first click so a double
+  // click sends one request; the answer (202 started, 409 one is running) is shown and the
+  // banner with the run's progress appears at once. Without script the form posts as usual.
+  var starting = false;
+  var runForm = document.getElementById("recompute-form");
+  if (runForm && button && window.fetch) {
+    runForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (starting || button.disabled) return;
+      starting = true;
+      button.disabled = true;
+      fetch(runForm.action, {
+        method: "POST",
+        body: new FormData(runForm),
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+      })
+        .then(function (r) {
+          return r.json().then(function (body) { return { ok: r.ok, body: body }; });
+        })
+        .then(function (answer) {
+          say(answer.body.detail, answer.ok ? "success" : "info");
+          banner(answer.body.run || answer.body.running);
+        })
+        .catch(function () { runForm.submit(); })
+        .then(function () { starting = false; if (url) poll(); });
+    });
+  }
+  // The run's banner at once, from the answer (the body is fetched again when it ends).
+  function banner(run) {
+    var slot = document.getElementById("run-banner");
+    if (!run || run.status === "done" || run.status === "failed" || !slot) return;
+    if (slot.querySelector("[data-running]")) return;
+    var card = document.createElement("div");
+    card.className = "card running";
+    card.setAttribute("data-running", String(run.id));
+    card.setAttribute("role", "status");
+    var title = document.createElement("strong");
+    title.textContent = run.banner;
+    var bar = document.createElement("progress");
+    bar.max = 100;
+    bar.value = run.percent;
+    bar.id = "run-progress";
+    var percent = document.createElement("span");
+    percent.id = "run-percent";
+    percent.textContent = run.percent + "%";
+    card.append(title, " ", bar, " ", percent);
+    slot.prepend(card);
+  }
+  function say(text, level) {
+    // The same markup as the server's messages (base.html), below the page head.
+    var list = document.getElementById("recompute-message");
+    if (!list) {
+      list = document.createElement("ul");
+      list.id = "recompute-message";
+      list.className = "messages";
+      list.setAttribute("role", "status");
+      var head = document.querySelector(".pagehead");
+      head.parentNode.insertBefore(list, head.nextSibling);
+    }
+    var item = document.createElement("li");
+    item.className = level;
+    item.textContent = text || "";
+    list.replaceChildren(item);
+  }
+  if (url) timer = setTimeout(poll, 2500);
 })();
