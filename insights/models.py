@@ -54,6 +54,13 @@ class LeadScore(models.Model):
         return f"{self.lead_id}: {self.score}"
 
     @property
+    def labelled_factors(self) -> list[dict]:
+        """Every factor, labelled in the reader's language."""
+        from insights.texts import factor_label
+
+        return [{**f, "label": factor_label(f)} for f in self.factors]
+
+    @property
     def raising(self) -> list[dict]:
         """Factors that raise the score, labelled in the reader's language."""
         from insights.texts import factor_label
