@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from campaigns.models import Campaign, Channel
 from clm import roles
@@ -33,17 +34,17 @@ from leads.selectors import leads_visible_to
 
 Stage = Lead.Stage
 OPEN_STAGES = (Stage.NEW, Stage.CONTACTED, Stage.QUALIFIED, Stage.OPPORTUNITY)
-AGES: dict[str, tuple[str, timedelta | None, timedelta | None]] = {
+AGES: dict[str, tuple[Any, timedelta | None, timedelta | None]] = {
     # key: (label, newer than, older than)
-    "day": ("Last 24 hours", timedelta(days=1), None),
-    "week": ("Last 7 days", timedelta(days=7), None),
-    "month": ("Last 30 days", timedelta(days=30), None),
-    "older": ("Older than 30 days", None, timedelta(days=30)),
+    "day": (gettext_lazy("Last 24 hours"), timedelta(days=1), None),
+    "week": (gettext_lazy("Last 7 days"), timedelta(days=7), None),
+    "month": (gettext_lazy("Last 30 days"), timedelta(days=30), None),
+    "older": (gettext_lazy("Older than 30 days"), None, timedelta(days=30)),
 }
 ORDERS = {
-    "newest": "Newest first",
-    "untouched": "Oldest untouched first",
-    "score": "Best score first",
+    "newest": gettext_lazy("Newest first"),
+    "untouched": gettext_lazy("Oldest untouched first"),
+    "score": gettext_lazy("Best score first"),
 }
 JOURNEY_LIMIT = 500
 
