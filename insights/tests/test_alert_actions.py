@@ -139,9 +139,7 @@ def test_dismiss_snooze_and_assign_change_the_nav_count_of_the_viewer(
     assert response.status_code == 400
     assert "This person may not see this alert." in response.content.decode()
     client.force_login(rep)
-    response = client.post(
-        reverse("insights:alert-action", args=[flips.pk]), {"action": "dismiss"}
-    )
+    response = client.post(reverse("insights:alert-action", args=[flips.pk]), {"action": "dismiss"})
     assert response.status_code == 404
 
 

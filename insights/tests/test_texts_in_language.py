@@ -83,9 +83,7 @@ def story(rep, settings):
     return {"lead": lead, "waiting": waiting}
 
 
-def test_alerts_factors_and_journey_labels_are_in_the_readers_language(
-    client, manager, rep, story
-):
+def test_alerts_factors_and_journey_labels_are_in_the_readers_language(client, manager, rep, story):
     lead = story["lead"]
     english = english_alert_and_factor_texts()
     assert "Budi" in " ".join(english) and lead.lead_score.factors
