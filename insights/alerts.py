@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from campaigns.models import Spend
 from clm.mail import mail_subject
+from clm.models import UserPreference
 from insights import engine, selectors
 from insights.models import Alert, AlertDelivery, AlertSubscription
 from insights.texts import alert_heading
@@ -396,7 +397,26 @@ def alert_assign(
         alert.assigned_to, alert.assigned_by = assignee, by
         alert.assigned_at = now or timezone.now()
         alert.save(update_fields=["assigned_to", "assigned_by", "assigned_at"])
+        if assignee is not None and assignee.pk != by.pk and assignee.email:
+            transaction.on_commit(lambda: _email_assignee(alert, assignee, by))
     return alert
+
+
+def _email_assignee(alert: Alert, assignee: Any, by: Any) -> None:
+    """Tell the assignee, in their own language, what they were given and by whom."""
+    preference = UserPreference.objects.filter(user=assignee).first()
+    with translation.override(preference.language if preference else settings.LANGUAGE_CODE):
+        who = by.get_full_name() or by.username
+        subject = mail_subject(
+            _("[CLM] %(who)s assigned you an alert: %(title)s")
+            % {"who": who, "title": alert.heading}
+        )
+        lines = [alert.heading, "", alert.explanation, *(f"- {line}" for line in alert.items)]
+        lines += ["", reverse("insights:alerts") + "?view=mine"]
+    try:
+        send_mail(subject, "\n".join(lines) + "\n", None, [assignee.email])
+    except Exception:  # a mail outage does not undo the assignment
+        log.exception("could not email alert %s assignment to user %s", alert.pk, assignee.pk)
 
 
 @transaction.atomic

@@ -8,12 +8,14 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from clm.models import UserPreference
 from crm.tests.factories import lead_with_journey
 from insights import engine, selectors
-from insights.alerts import alert_dismiss, alerts_check_rank_flips
+from insights.alerts import alert_assign, alert_dismiss, alerts_check_rank_flips
 from insights.models import Alert
 from insights.selectors import open_alert_count
 from insights.tasks import insights_check_alerts
@@ -171,3 +173,22 @@ def test_an_alert_action_needs_a_post_and_a_known_alert(client, marketer):
     client.force_login(marketer)
     assert client.get(reverse("insights:alert-action", args=[1])).status_code == 405
     assert client.post(reverse("insights:alert-action", args=[999]), {}).status_code == 404
+
+
+def test_the_assignee_is_emailed_in_their_language(
+    manager, marketer, django_capture_on_commit_callbacks
+):
+    marketer.email = "mk@example.com"
+    marketer.save()
+    UserPreference.objects.create(user=marketer, language="id")
+    alerts_check_rank_flips(run=flipping_run())
+    alert = Alert.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        alert_assign(alert=alert, by=manager, assignee=marketer)
+    with django_capture_on_commit_callbacks(execute=True):
+        alert_assign(alert=alert, by=manager, assignee=marketer)  # no change, no second mail
+    assert [m.to for m in mail.outbox] == [["mk@example.com"]]
+    message = mail.outbox[0]
+    assert "5 saluran berbeda peringkatnya antar model atribusi" in message.subject
+    assert "Paid Social berada di peringkat #1" in message.body
+    assert "/insights/alerts/?view=mine" in message.body
