@@ -181,7 +181,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
                 url = reverse(url_name)
             except NoReverseMatch:
                 continue
-            items.append({"label": label, "url": url, "active": False})
+            items.append({"label": label, "url": url, "name": url_name, "active": False})
     # One entry is active: the longest URL the path is under (/crm/dashboard/ is Sales, not
     # Leads at /crm/).
     matching = [i for i in items if request.path.startswith(i["url"])]

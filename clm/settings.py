@@ -107,6 +107,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "clm.roles.navigation",
+                "insights.context_processors.alert_count",
                 "csp.context_processors.nonce",
             ],
         },

@@ -13,6 +13,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from campaigns.models import Campaign, Channel
 from clm import roles
@@ -32,17 +34,17 @@ from leads.selectors import leads_visible_to
 
 Stage = Lead.Stage
 OPEN_STAGES = (Stage.NEW, Stage.CONTACTED, Stage.QUALIFIED, Stage.OPPORTUNITY)
-AGES: dict[str, tuple[str, timedelta | None, timedelta | None]] = {
+AGES: dict[str, tuple[Any, timedelta | None, timedelta | None]] = {
     # key: (label, newer than, older than)
-    "day": ("Last 24 hours", timedelta(days=1), None),
-    "week": ("Last 7 days", timedelta(days=7), None),
-    "month": ("Last 30 days", timedelta(days=30), None),
-    "older": ("Older than 30 days", None, timedelta(days=30)),
+    "day": (gettext_lazy("Last 24 hours"), timedelta(days=1), None),
+    "week": (gettext_lazy("Last 7 days"), timedelta(days=7), None),
+    "month": (gettext_lazy("Last 30 days"), timedelta(days=30), None),
+    "older": (gettext_lazy("Older than 30 days"), None, timedelta(days=30)),
 }
 ORDERS = {
-    "newest": "Newest first",
-    "untouched": "Oldest untouched first",
-    "score": "Best score first",
+    "newest": gettext_lazy("Newest first"),
+    "untouched": gettext_lazy("Oldest untouched first"),
+    "score": gettext_lazy("Best score first"),
 }
 JOURNEY_LIMIT = 500
 
@@ -240,7 +242,7 @@ class LeadPage:
 
 
 def _user_label(user: Any) -> str:
-    return (user.get_full_name() or user.username) if user is not None else "System"
+    return (user.get_full_name() or user.username) if user is not None else _("System")
 
 
 def _history_steps(lead: Lead) -> list[HistoryStep]:
@@ -264,7 +266,7 @@ def _history_steps(lead: Lead) -> list[HistoryStep]:
         if e.field == LeadHistory.Field.STAGE:
             step = HistoryStep(
                 entry=e,
-                label="Stage",
+                label=_("Stage"),
                 old_label=stage_labels.get(e.old, e.old or "—"),
                 new_label=stage_labels.get(e.new, e.new),
                 after=e.at - previous_stage_at,
@@ -275,12 +277,26 @@ def _history_steps(lead: Lead) -> list[HistoryStep]:
             new = owners.get(int(e.new)) if e.new else None
             step = HistoryStep(
                 entry=e,
-                label="Owner",
-                old_label=_user_label(old) if e.old else "Unassigned",
-                new_label=_user_label(new) if e.new else "Unassigned",
+                label=_("Owner"),
+                old_label=_user_label(old) if e.old else _("Unassigned"),
+                new_label=_user_label(new) if e.new else _("Unassigned"),
             )
         steps.append(step)
     return steps
+
+
+def _label_logged_touches(touches: list[Touchpoint], activities: list[Activity]) -> None:
+    """A touch logged by sales (event, inbound call) is titled in the reader's language from
+    its activity's kind and campaign, not from the text stored when it was logged."""
+    logged = {a.touchpoint_id: a for a in activities if a.touchpoint_id}
+    for touch in touches:
+        activity = logged.get(touch.pk)
+        if activity is None:
+            touch.label = touch.title
+        elif touch.campaign is not None:
+            touch.label = f"{activity.get_kind_display()}: {touch.campaign.name}"
+        else:
+            touch.label = str(activity.get_kind_display())
 
 
 def lead_page(*, user: Viewer, lead_id: int) -> LeadPage | None:
@@ -300,13 +316,15 @@ def lead_page(*, user: Viewer, lead_id: int) -> LeadPage | None:
         .select_related("channel", "campaign")
         .order_by("occurred_at", "id")[: JOURNEY_LIMIT + 1]
     )
+    activities = list(
+        Activity.objects.filter(lead=lead).select_related("by", "channel", "campaign")
+    )
+    _label_logged_touches(touches, activities)
     return LeadPage(
         lead=lead,
         touchpoints=touches[:JOURNEY_LIMIT],
         journey_truncated=len(touches) > JOURNEY_LIMIT,
-        activities=list(
-            Activity.objects.filter(lead=lead).select_related("by", "channel", "campaign")
-        ),
+        activities=activities,
         deals=list(Deal.objects.filter(lead=lead).select_related("stage", "owner")),
         feedback=list(LeadFeedback.objects.filter(lead=lead).select_related("reason", "by")),
         history=_history_steps(lead),

@@ -32,9 +32,15 @@ class AlertSubscriptionAdmin(admin.ModelAdmin):
 
 @admin.register(Alert)
 class AlertAdmin(admin.ModelAdmin):
-    list_display = ("title", "kind", "created_at", "resolved_at")
-    list_filter = ("kind", "resolved_at")
-    readonly_fields = ("kind", "key", "title", "detail", "data", "created_at")
+    list_display = (
+        "title", "kind", "created_at", "resolved_at", "dismissed_at", "snoozed_until",
+        "assigned_to",
+    )  # fmt: skip
+    list_filter = ("kind", "resolved_at", "dismissed_at")
+    readonly_fields = (
+        "kind", "key", "title", "detail", "data", "created_at", "dismissed_at", "dismissed_by",
+        "snoozed_at", "snoozed_by", "assigned_at", "assigned_by",
+    )  # fmt: skip
 
 
 @admin.register(ScoringModel)

@@ -8,11 +8,12 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
 from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
@@ -20,15 +21,17 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from attribution.charts import MODEL_LABELS
 from campaigns.models import Spend
 from clm.mail import mail_subject
+from clm.models import UserPreference
 from insights import engine, selectors
 from insights.models import Alert, AlertDelivery, AlertSubscription
+from insights.texts import alert_heading
 from integrations.events import event_emit
 from leads.models import Lead
 
 log = logging.getLogger(__name__)
+RANK_FLIP_KEY = "models"
 
 
 def _in_site_language(check: Callable[..., int]) -> Callable[..., int]:
@@ -43,9 +46,17 @@ def _in_site_language(check: Callable[..., int]) -> Callable[..., int]:
     return wrapper
 
 
+def _item_keys(data: dict[str, Any]) -> set[str]:
+    return {str(i.get("key")) for i in data.get("items", []) if isinstance(i, dict)}
+
+
 def _sync(kind: str, found: dict[str, dict[str, Any]], *, now: datetime) -> list[Alert]:
     """Open an alert for each newly found key, resolve open ones no longer found; return the
-    new alerts (published after commit)."""
+    new alerts (published after commit).
+
+    An open alert still found keeps its state (dismissed, snoozed, assigned). A merged alert
+    (data["items"]) takes the current items when they changed; a dismissed one comes back only
+    when it gains an item it did not have. Unchanged findings write nothing."""
     open_alerts = {a.key: a for a in Alert.objects.filter(kind=kind, resolved_at__isnull=True)}
     gone = [a.pk for key, a in open_alerts.items() if key not in found]
     if gone:
@@ -53,6 +64,7 @@ def _sync(kind: str, found: dict[str, dict[str, Any]], *, now: datetime) -> list
     new = []
     for key, values in found.items():
         if key in open_alerts:
+            _refresh_merged(open_alerts[key], values)
             continue
         try:
             with transaction.atomic():
@@ -72,6 +84,17 @@ def _sync(kind: str, found: dict[str, dict[str, Any]], *, now: datetime) -> list
     return new
 
 
+def _refresh_merged(alert: Alert, values: dict[str, Any]) -> None:
+    """Bring an open merged alert's items up to date (nothing written when they are equal)."""
+    data = values.get("data", {})
+    if "items" not in data or data.get("items") == alert.data.get("items"):
+        return
+    fields = {"data": data, "title": values["title"], "detail": values["detail"]}
+    if alert.dismissed_at is not None and _item_keys(data) - _item_keys(alert.data):
+        fields.update(dismissed_at=None, dismissed_by=None)
+    Alert.objects.filter(pk=alert.pk).update(**fields)
+
+
 @_in_site_language
 def alerts_check_rank_flips(*, run: Any, now: datetime | None = None) -> int:
     """Channels whose revenue rank differs by two places or more between the run's models."""
@@ -79,39 +102,37 @@ def alerts_check_rank_flips(*, run: Any, now: datetime | None = None) -> int:
     start, end = selectors.window(run.data_cutoff, settings.CLM_INSIGHTS_WINDOW_DAYS)
     flips = engine.rank_flips(selectors.revenue_by_model(run=run, start=start, end=end))
 
+    items = [
+        {
+            "key": str(r.channel),
+            "channel": str(r.channel),
+            "best_model": r.best_model,
+            "best_rank": int(r.best_rank),
+            "worst_model": r.worst_model,
+            "worst_rank": int(r.worst_rank),
+        }
+        for r in flips.sort_values("channel").itertuples()
+    ]
     found = {}
-    for r in flips.itertuples():
-        best, worst = (
-            MODEL_LABELS.get(r.best_model, r.best_model),
-            MODEL_LABELS.get(r.worst_model, r.worst_model),
-        )
-        found[str(r.channel)] = {
-            "title": _(
-                "%(channel)s ranks #%(best_rank)s under %(best_model)s but #%(worst_rank)s "
-                "under %(worst_model)s"
-            )
-            % {
-                "channel": r.channel,
-                "best_rank": r.best_rank,
-                "best_model": best,
-                "worst_rank": r.worst_rank,
-                "worst_model": worst,
-            },
-            "detail": _(
-                "Its value depends on the attribution model: check the model comparison "
-                "before moving budget to or from it."
-            ),
-            "data": {
-                "channel": r.channel,
-                "best_model": r.best_model,
-                "best_rank": r.best_rank,
-                "worst_model": r.worst_model,
-                "worst_rank": r.worst_rank,
-                "run": run.pk,
-            },
+    if items:
+        # One alert for all channels, the channels inside (eight near-identical alerts would
+        # bury the others). Text at view time: insights.texts.
+        stub = Alert(kind=Alert.Kind.RANK_FLIP, data={"items": items})
+        found[RANK_FLIP_KEY] = {
+            "title": stub.heading,
+            "detail": stub.explanation,
+            "data": {"items": items, "run": run.pk},
         }
     with transaction.atomic():
         return len(_sync(Alert.Kind.RANK_FLIP, found, now=now))
+
+
+def _texts(kind: str, data: dict[str, Any], *, now: datetime | None = None) -> dict[str, Any]:
+    """An alert's parameters and its title and detail in the deployment's language (for email,
+    webhooks and the admin; pages render the parameters in the reader's language)."""
+    stub = Alert(kind=kind, data=data)
+    title = alert_heading(stub, now=now) if now is not None else stub.heading
+    return {"title": title[:300], "detail": stub.explanation, "data": data}
 
 
 def _windows(now: datetime) -> tuple[tuple[datetime, datetime], tuple[datetime, datetime]]:
@@ -178,53 +199,39 @@ def alerts_check_drift(
             "recent_n": [recent.at[i, "rated"] for i in ids],
         }
     )
-    money = settings.CLM_CURRENCY
+    windows = {
+        "recent_days": settings.CLM_DRIFT_RECENT_DAYS,
+        "baseline_days": settings.CLM_DRIFT_BASELINE_DAYS,
+    }
     found_cpl = {}
     for r in engine.drifts(
         cpl, metric="cpl", threshold=threshold, min_count=min_leads, higher_is_worse=True
     ).itertuples():
-        found_cpl[str(r.key)] = {
-            "title": _(
-                "%(campaign)s: cost per lead up %(change)s (%(baseline)s → %(recent)s %(currency)s)"
-            )
-            % {
-                "campaign": names[r.key],
-                "change": f"{r.change:.0%}",
-                "baseline": f"{r.baseline:,.2f}",
-                "recent": f"{r.recent:,.2f}",
-                "currency": money,
-            },
-            "detail": _("Last %(recent_days)s days against the %(baseline_days)s days before.")
-            % {
-                "recent_days": settings.CLM_DRIFT_RECENT_DAYS,
-                "baseline_days": settings.CLM_DRIFT_BASELINE_DAYS,
-            },
-            "data": {
+        found_cpl[str(r.key)] = _texts(
+            Alert.Kind.CPL_DRIFT,
+            {
                 "campaign_id": int(r.key),
+                "campaign": names[r.key],
                 "baseline": round(r.baseline, 2),
                 "recent": round(r.recent, 2),
                 "change": round(r.change, 4),
+                **windows,
             },
-        }
+        )
     found_quality = {}
     for r in engine.drifts(
         quality, metric="quality", threshold=threshold, min_count=min_rated, higher_is_worse=False
     ).itertuples():
-        found_quality[str(r.key)] = {
-            "title": _("%(campaign)s: good-fit share down from %(baseline)s to %(recent)s")
-            % {
-                "campaign": names[r.key],
-                "baseline": f"{r.baseline:.0%}",
-                "recent": f"{r.recent:.0%}",
-            },
-            "detail": _("Sales rated fewer of its recent leads a good fit."),
-            "data": {
+        found_quality[str(r.key)] = _texts(
+            Alert.Kind.QUALITY_DRIFT,
+            {
                 "campaign_id": int(r.key),
+                "campaign": names[r.key],
                 "baseline": round(r.baseline, 4),
                 "recent": round(r.recent, 4),
                 "change": round(r.change, 4),
             },
-        }
+        )
     with transaction.atomic():
         new = _sync(Alert.Kind.CPL_DRIFT, found_cpl, now=now)
         new += _sync(Alert.Kind.QUALITY_DRIFT, found_quality, now=now)
@@ -246,18 +253,18 @@ def alerts_check_contact_sla(*, now: datetime | None = None) -> int:
     ).values_list("id", "email", "first_name", "last_name", "owner_id", "created_at")
     found = {}
     for lead_id, email, first, last, owner_id, created in waiting:
-        name = f"{first} {last}".strip() or email
-        waited = (now - created).total_seconds() / 3600
-        found[f"lead:{lead_id}"] = {
-            "title": _("%(name)s has waited %(waited)s h for a first contact (SLA %(sla)s h)")
-            % {"name": name, "waited": f"{waited:.0f}", "sla": f"{hours:g}"},
-            "detail": _("Call or email the lead, or log the contact you made."),
-            "data": {
+        found[f"lead:{lead_id}"] = _texts(
+            Alert.Kind.CONTACT_SLA,
+            {
                 "lead_id": lead_id,
                 "owner_id": owner_id,
                 "url": reverse("crm:lead", args=[lead_id]),
+                "name": f"{first} {last}".strip() or email,
+                "captured_at": created.isoformat(),
+                "sla_hours": hours,
             },
-        }
+            now=now,
+        )
     with transaction.atomic():
         return len(_sync(Alert.Kind.CONTACT_SLA, found, now=now))
 
@@ -288,6 +295,10 @@ def alert_publish(alert: Alert) -> int:
     sent = 0
     subject = mail_subject(f"[CLM] {alert.title}")
     body = f"{alert.get_kind_display()}\n\n{alert.title}\n\n{alert.detail}\n"
+    with translation.override(settings.LANGUAGE_CODE):
+        lines = alert.items
+    if lines:
+        body += "\n" + "".join(f"- {line}\n" for line in lines)
     if alert.data.get("url"):
         body += f"\n{alert.data['url']}\n"
     for user in _recipients(alert):
@@ -310,15 +321,11 @@ def alert_subscribe(*, user: Any, kinds: Iterable[str]) -> AlertSubscription:
     chosen = sorted(set(kinds))
     unknown = set(chosen) - set(Alert.Kind.values)
     if unknown:
-        from django.core.exceptions import ValidationError
-
         raise ValidationError(
             {"kinds": _("unknown alert kind(s): %(kinds)s") % {"kinds": ", ".join(sorted(unknown))}}
         )
     refused = set(chosen) - set(selectors.alert_kinds_for(user))
     if refused:
-        from django.core.exceptions import PermissionDenied
-
         labels = ", ".join(str(label) for k, label in Alert.Kind.choices if k in refused)
         raise PermissionDenied(
             _("Your role may not get these alerts: %(kinds)s") % {"kinds": labels}
@@ -330,5 +337,95 @@ def alert_subscribe(*, user: Any, kinds: Iterable[str]) -> AlertSubscription:
 
 
 def alerts_resend_pending() -> int:
-    """Email open alerts to subscribers who have not had them (after a mail outage)."""
-    return sum(alert_publish(a) for a in Alert.objects.filter(resolved_at__isnull=True))
+    """Email open alerts to subscribers who have not had them (after a mail outage); dismissed
+    ones are left alone."""
+    pending = Alert.objects.filter(resolved_at__isnull=True, dismissed_at__isnull=True)
+    return sum(alert_publish(a) for a in pending)
+
+
+# --- What people do about an alert ---------------------------------------------------------
+
+SNOOZE_MAX_DAYS = 365
+
+
+def _ensure_may_act(user: Any, alert: Alert) -> None:
+    if not selectors.alert_visible_to(user, alert):
+        raise PermissionDenied(_("You may not act on this alert."))
+
+
+@transaction.atomic
+def alert_dismiss(*, alert: Alert, by: Any, now: datetime | None = None) -> Alert:
+    """Hide the alert from everyone's open list while its condition lasts (who and when are
+    kept). Dismissing a dismissed alert changes nothing."""
+    _ensure_may_act(by, alert)
+    if alert.dismissed_at is None:
+        alert.dismissed_at, alert.dismissed_by = now or timezone.now(), by
+        alert.save(update_fields=["dismissed_at", "dismissed_by"])
+    return alert
+
+
+@transaction.atomic
+def alert_snooze(*, alert: Alert, by: Any, until: date, now: datetime | None = None) -> Alert:
+    """Hide the alert until the start of `until` (a day after today, within a year)."""
+    _ensure_may_act(by, alert)
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    if until <= today:
+        raise ValidationError({"until": _("Pick a day after today.")})
+    if until > today + timedelta(days=SNOOZE_MAX_DAYS):
+        raise ValidationError(
+            {"until": _("Snooze for at most %(days)s days.") % {"days": SNOOZE_MAX_DAYS}}
+        )
+    moment = timezone.make_aware(datetime.combine(until, time.min))
+    if alert.snoozed_until != moment:
+        alert.snoozed_until, alert.snoozed_at, alert.snoozed_by = moment, now, by
+        alert.save(update_fields=["snoozed_until", "snoozed_at", "snoozed_by"])
+    return alert
+
+
+@transaction.atomic
+def alert_assign(
+    *, alert: Alert, by: Any, assignee: Any | None, now: datetime | None = None
+) -> Alert:
+    """Make `assignee` (None: nobody) responsible; they must be an active user who may see it."""
+    _ensure_may_act(by, alert)
+    if assignee is not None and (
+        not assignee.is_active or not selectors.alert_visible_to(assignee, alert)
+    ):
+        raise ValidationError({"assignee": _("This person may not see this alert.")})
+    if alert.assigned_to_id != (assignee.pk if assignee else None):
+        alert.assigned_to, alert.assigned_by = assignee, by
+        alert.assigned_at = now or timezone.now()
+        alert.save(update_fields=["assigned_to", "assigned_by", "assigned_at"])
+        if assignee is not None and assignee.pk != by.pk and assignee.email:
+            transaction.on_commit(lambda: _email_assignee(alert, assignee, by))
+    return alert
+
+
+def _email_assignee(alert: Alert, assignee: Any, by: Any) -> None:
+    """Tell the assignee, in their own language, what they were given and by whom."""
+    preference = UserPreference.objects.filter(user=assignee).first()
+    with translation.override(preference.language if preference else settings.LANGUAGE_CODE):
+        who = by.get_full_name() or by.username
+        subject = mail_subject(
+            _("[CLM] %(who)s assigned you an alert: %(title)s")
+            % {"who": who, "title": alert.heading}
+        )
+        lines = [alert.heading, "", alert.explanation, *(f"- {line}" for line in alert.items)]
+        lines += ["", reverse("insights:alerts") + "?view=mine"]
+    try:
+        send_mail(subject, "\n".join(lines) + "\n", None, [assignee.email])
+    except Exception:  # a mail outage does not undo the assignment
+        log.exception("could not email alert %s assignment to user %s", alert.pk, assignee.pk)
+
+
+@transaction.atomic
+def alert_reopen(*, alert: Alert, by: Any) -> Alert:
+    """Undo a dismissal or a snooze."""
+    _ensure_may_act(by, alert)
+    if alert.dismissed_at is not None or alert.snoozed_until is not None:
+        alert.dismissed_at = alert.dismissed_by = None
+        alert.snoozed_until = alert.snoozed_at = alert.snoozed_by = None
+        fields = ["dismissed_at", "dismissed_by", "snoozed_until", "snoozed_at", "snoozed_by"]
+        alert.save(update_fields=fields)
+    return alert

@@ -42,6 +42,6 @@ def sales_section(*, viewer: Any = None) -> dict[str, Any]:
             "sla": [a for a in alerts if a.kind == Alert.Kind.CONTACT_SLA],
             "other": [a for a in alerts if a.kind != Alert.Kind.CONTACT_SLA],
             "sla_hours": settings.CLM_CONTACT_SLA_HOURS,
-            "counts": selectors.open_alert_counts(),
+            "counts": selectors.open_alert_counts(viewer=viewer),
         }
     }

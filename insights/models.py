@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -53,12 +54,24 @@ class LeadScore(models.Model):
         return f"{self.lead_id}: {self.score}"
 
     @property
+    def labelled_factors(self) -> list[dict]:
+        """Every factor, labelled in the reader's language."""
+        from insights.texts import factor_label
+
+        return [{**f, "label": factor_label(f)} for f in self.factors]
+
+    @property
     def raising(self) -> list[dict]:
-        return [f for f in self.factors if f["effect"] > 0]
+        """Factors that raise the score, labelled in the reader's language."""
+        from insights.texts import factor_label
+
+        return [{**f, "label": factor_label(f)} for f in self.factors if f["effect"] > 0]
 
     @property
     def lowering(self) -> list[dict]:
-        return [f for f in self.factors if f["effect"] < 0]
+        from insights.texts import factor_label
+
+        return [{**f, "label": factor_label(f)} for f in self.factors if f["effect"] < 0]
 
 
 class ChannelInterval(models.Model):
@@ -195,6 +208,27 @@ class Alert(models.Model):
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # What people did about it (shared by everyone who sees it): who and when.
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    snoozed_at = models.DateTimeField(null=True, blank=True)
+    snoozed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_alerts",
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -209,6 +243,32 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    # Text at view time, in the reader's language (title and detail above are the deployment
+    # language's copy, kept for email, webhooks and rows whose parameters are missing).
+    @property
+    def heading(self) -> str:
+        from insights.texts import alert_heading
+
+        return alert_heading(self)
+
+    @property
+    def explanation(self) -> str:
+        from insights.texts import alert_explanation
+
+        return alert_explanation(self)
+
+    @property
+    def items(self) -> list[str]:
+        """The lines of a merged alert (one per channel), rendered; [] for a single one."""
+        from insights.texts import alert_items
+
+        return alert_items(self)
+
+    def is_snoozed(self, now: Any = None) -> bool:
+        from django.utils import timezone
+
+        return self.snoozed_until is not None and self.snoozed_until > (now or timezone.now())
 
 
 class AlertSubscription(models.Model):

@@ -8,9 +8,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
+from django.contrib.auth import get_user_model
 from django.db.models import Count, F, IntegerField, Q, QuerySet, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, TruncWeek
+from django.utils import timezone
 
 from attribution.models import AttributionSummary, CreditLedger
 from campaigns.models import Spend
@@ -325,24 +327,64 @@ def alert_visible_to(viewer: Any, alert: Alert) -> bool:
     return alerts_visible_to(viewer, Alert.objects.filter(pk=alert.pk)).exists()
 
 
+def _acted_on(now: datetime | None = None) -> Q:
+    """Alerts someone dismissed, or snoozed until later than `now`."""
+    return Q(dismissed_at__isnull=False) | Q(snoozed_until__gt=now or timezone.now())
+
+
 def open_alerts(
     *, viewer: Any = None, kinds: Iterable[str] | None = None, limit: int = 50
 ) -> list[Alert]:
-    """Alerts that still hold, newest first; only those `viewer` may see when one is given."""
-    alerts = Alert.objects.filter(resolved_at__isnull=True)
+    """Alerts that still hold and that nobody dismissed or snoozed, newest first; only those
+    `viewer` may see when one is given."""
+    alerts = Alert.objects.filter(resolved_at__isnull=True).exclude(_acted_on())
     if viewer is not None:
         alerts = alerts_visible_to(viewer, alerts)
     if kinds is not None:
         alerts = alerts.filter(kind__in=list(kinds))
-    return list(alerts.order_by("-created_at", "-id")[:limit])
+    return list(alerts.select_related("assigned_to").order_by("-created_at", "-id")[:limit])
 
 
-def open_alert_counts() -> dict[str, int]:
-    """Open alerts per kind."""
-    rows = (
-        Alert.objects.filter(resolved_at__isnull=True).values_list("kind").annotate(n=Count("id"))
+def open_alert_counts(*, viewer: Any = None) -> dict[str, int]:
+    """Open alerts (not dismissed, not snoozed) per kind, of those `viewer` may see if given."""
+    alerts = Alert.objects.filter(resolved_at__isnull=True).exclude(_acted_on())
+    if viewer is not None:
+        alerts = alerts_visible_to(viewer, alerts)
+    return dict(alerts.values_list("kind").annotate(n=Count("id")).order_by())
+
+
+def open_alert_count(viewer: Any) -> int:
+    """The number in the navigation: the open alerts `viewer` may see."""
+    return sum(open_alert_counts(viewer=viewer).values())
+
+
+ALERT_VIEWS = ("open", "mine", "snoozed", "dismissed")
+
+
+def alerts_page(*, viewer: Any, view: str = "open", limit: int = 200) -> list[Alert]:
+    """The alerts page's list: open ones, those assigned to the viewer (still open or not),
+    snoozed ones or dismissed ones; only alerts that still hold and `viewer` may see."""
+    now = timezone.now()
+    alerts = alerts_visible_to(viewer, Alert.objects.filter(resolved_at__isnull=True))
+    if view == "mine":
+        alerts = alerts.filter(assigned_to=viewer).filter(dismissed_at__isnull=True)
+    elif view == "snoozed":
+        alerts = alerts.filter(dismissed_at__isnull=True, snoozed_until__gt=now)
+    elif view == "dismissed":
+        alerts = alerts.filter(dismissed_at__isnull=False)
+    else:
+        alerts = alerts.exclude(_acted_on(now))
+    return list(
+        alerts.select_related("assigned_to", "dismissed_by", "snoozed_by", "assigned_by").order_by(
+            "-created_at", "-id"
+        )[:limit]
     )
-    return dict(rows)
+
+
+def alert_assignees(alert: Alert) -> list[Any]:
+    """Active users who may see `alert` (whom it may be assigned to), by name."""
+    users = get_user_model().objects.filter(is_active=True).order_by("username")
+    return [u for u in users if roles.has_role(u, *ALERT_AUDIENCE.get(alert.kind, ()))]
 
 
 def window(end: datetime | date, days: int) -> tuple[date, date]:

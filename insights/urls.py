@@ -7,4 +7,5 @@ app_name = "insights"
 urlpatterns = [
     path("scoring/", views.scoring, name="scoring"),
     path("alerts/", views.alerts, name="alerts"),
+    path("alerts/<int:pk>/action/", views.alert_action, name="alert-action"),
 ]

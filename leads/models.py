@@ -252,10 +252,10 @@ class Touchpoint(models.Model):
     """One interaction on a journey: a page view, a form submission, an offline touch."""
 
     class Kind(models.TextChoices):
-        PAGE_VIEW = "page_view", "Page view"
-        FORM_SUBMIT = "form_submit", "Form submission"
-        OFFLINE = "offline", "Offline touch"
-        EMAIL_CLICK = "email_click", "Email click"
+        PAGE_VIEW = "page_view", _("Page view")
+        FORM_SUBMIT = "form_submit", _("Form submission")
+        OFFLINE = "offline", _("Offline touch")
+        EMAIL_CLICK = "email_click", _("Email click")
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
     occurred_at = models.DateTimeField()

@@ -62,6 +62,7 @@ PK_MODELS = {
     "campaigns:reclassify-status": "campaigns.ReclassifyJob",
     "campaigns:reclassify-undo": "campaigns.ReclassifyJob",
     "crm:lead": "leads.Lead",
+    "insights:alert-action": "insights.Alert",
     "crm:lead-activity": "leads.Lead",
     "crm:lead-stage": "leads.Lead",
     "crm:lead-assign": "leads.Lead",

@@ -137,6 +137,15 @@ def _groups(model: dict[str, Any]) -> list[tuple[str, list[int]]]:
     return groups
 
 
+def _value(name: str, row: dict[str, Any]) -> str | int | bool:
+    """The row's raw value of a factor (pages label it in the reader's language)."""
+    if name in CATEGORICAL:
+        return str(row[name] or "")
+    if name in COUNTS:
+        return int(row[name])
+    return bool(row[name])
+
+
 def _describe(name: str, row: dict[str, Any]) -> str:
     if name in CATEGORICAL:
         value = str(row[name] or "") or "(none)"
@@ -166,6 +175,7 @@ def explain(frame: pd.DataFrame, model: dict[str, Any], *, top: int = 6) -> list
             factors.append(
                 {
                     "feature": name,
+                    "value": _value(name, row),
                     "label": _describe(name, row),
                     "effect": round(effect, 4),
                     "odds": round(float(np.exp(effect)), 3),
