@@ -39,7 +39,31 @@
     });
   }
   label(document);
-  document.addEventListener("clm:refreshed", function (e) { label(e.target); });
+  document.addEventListener("clm:refreshed", function (e) { label(e.target); focusable(e.target); });
+
+  // A box that scrolls sideways (a wide table on a phone) can be scrolled from the keyboard:
+  // it takes focus and is named by its caption or heading (WCAG 2.1.1).
+  function focusable(root) {
+    root.querySelectorAll(".table-scroll, table.data, .scroll-x, pre").forEach(function (box) {
+      var scrolls = box.scrollWidth > box.clientWidth + 1;
+      if (scrolls && !box.hasAttribute("tabindex")) {
+        box.setAttribute("tabindex", "0");
+        box.dataset.scrollFocus = "1";
+        if (!box.hasAttribute("aria-label") && box.tagName !== "TABLE") box.setAttribute("role", "region");
+        var heading = box.closest("section") && box.closest("section").querySelector("h2, h3");
+        if (!box.hasAttribute("aria-label") && heading) box.setAttribute("aria-label", heading.textContent.trim());
+      } else if (!scrolls && box.dataset.scrollFocus) {
+        box.removeAttribute("tabindex");
+        delete box.dataset.scrollFocus;
+      }
+    });
+  }
+  focusable(document);
+  var resizeTimer = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(function () { focusable(document); }, 200);
+  });
 
   // Copy buttons: <button type="button" class="copy" data-copy="text">; the label turns to a
   // tick for a moment. The clipboard API needs a secure context; the fallback selects a

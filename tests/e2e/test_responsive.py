@@ -1,9 +1,10 @@
 """Every page each demo role can reach fits a 390 px phone and a 1440 px desktop.
 
 At each width a page must not scroll sideways (wide tables scroll inside their own box), log no
-console error and load every request. A screenshot of each page at both widths goes to
-var/screenshots/responsive/ to be looked at. One browser; one context per role and width;
-every role at phone width, the admin (every page) and the rep (own leads) at desktop width.
+console error, load every request and have no serious or critical WCAG 2.1 A/AA violation by
+axe-core (bundled in the axe-playwright-python wheel: nothing downloads at run time). A
+screenshot of each page at both widths goes to var/screenshots/responsive/ to be looked at.
+One browser; one context per role and width; every role at phone width, the admin (every page) and the rep (own leads) at desktop width.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from django.core.management import call_command
 
 from campaigns.models import Campaign, Channel
@@ -33,6 +35,38 @@ ADMIN, MARKETER, MANAGER, REP = "admin", "marketer", "manager", "rep1"
 STAFF = (ADMIN, MARKETER, MANAGER)
 EDITORS = (ADMIN, MARKETER)
 EVERYONE = (ADMIN, MARKETER, MANAGER, REP)
+
+AXE = Axe()
+WCAG_AA = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    "resultTypes": ["violations"],
+}
+
+
+# Rules not applied on one page, each with its reason. Only third-party markup belongs here.
+AXE_EXEMPT = {
+    "api-docs": {
+        # Swagger UI (drf-spectacular's sidecar) renders each operation's summary as a button
+        # that holds the copy and expand buttons; its structure is upstream's, not ours.
+        "nested-interactive",
+    },
+}
+
+
+def accessibility_problems(page: Any, name: str) -> list[str]:
+    """axe-core's serious and critical WCAG 2.1 AA violations on the page, with where."""
+    options = dict(WCAG_AA)
+    if name in AXE_EXEMPT:
+        options["rules"] = {rule: {"enabled": False} for rule in AXE_EXEMPT[name]}
+    found = AXE.run(page, options=options).response["violations"]
+    return [
+        f"axe {v['id']} ({v['impact']}): "
+        + "; ".join(" ".join(n["target"]) for n in v["nodes"][:3])
+        + (f" (+{len(v['nodes']) - 3} more)" if len(v["nodes"]) > 3 else "")
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]
+
 
 # The elements wider than the viewport, outermost first, to say what overflows.
 WIDE = """
@@ -115,11 +149,17 @@ class Visitor:
         self.errors: list[str] = []
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        self.page.on("requestfailed", lambda r: self.errors.append(f"failed {r.url}"))
+        self.page.on("requestfailed", self._failed)
         self.page.on(
             "response",
             lambda r: self.errors.append(f"{r.status} {r.url}") if r.status >= 400 else None,
         )
+
+    def _failed(self, request: Any) -> None:
+        # A live page's poll that the next navigation cancels is not a fault of either page.
+        if request.resource_type in ("fetch", "xhr") and request.failure == "net::ERR_ABORTED":
+            return
+        self.errors.append(f"failed {request.url} ({request.failure})")
 
     def login(self, username: str) -> None:
         self.page.goto("/accounts/login/")
@@ -143,6 +183,7 @@ class Visitor:
             wide = self.page.evaluate(WIDE, self.width)
             problems.append(f"page is {scroll_width} px wide: {wide}")
         problems += self.errors
+        problems += accessibility_problems(self.page, name)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / "responsive" / f"{name}-{self.label}-{self.width}.png"
         path.parent.mkdir(exist_ok=True)
