@@ -4,7 +4,8 @@ At each width a page must not scroll sideways (wide tables scroll inside their o
 console error, load every request and have no serious or critical WCAG 2.1 A/AA violation by
 axe-core (bundled in the axe-playwright-python wheel: nothing downloads at run time). A
 screenshot of each page at both widths goes to var/screenshots/responsive/ to be looked at.
-One browser; one context per role and width; every role at phone width, the admin (every page) and the rep (own leads) at desktop width.
+One browser; one context per role and width; every role at phone width, the admin (every
+page) and the rep (own leads) at desktop width.
 """
 
 from __future__ import annotations
