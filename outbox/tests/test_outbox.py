@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 
 import pytest
 from django.core import mail
@@ -353,27 +352,49 @@ def _redis_cache(settings, port):
 
 @pytest.mark.parametrize("outage", ["frozen_redis", "closed_port"])
 def test_captures_stay_fast_and_stored_when_the_cache_redis_hangs_or_is_down(
-    client, form, rep, other_rep, settings, request, outage, django_capture_on_commit_callbacks
+    client,
+    form,
+    rep,
+    other_rep,
+    settings,
+    request,
+    outage,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
 ):
+    """One call waits out one socket timeout; the breaker keeps every later call off Redis.
+
+    Counted, not timed (the machines are shared): each call that reaches Redis is recorded,
+    with the breaker held open for the whole test so the count does not depend on speed.
+    """
+    from clm import cache as resilient
     from clm.cache import ResilientRedisCache
 
     with django_capture_on_commit_callbacks(execute=True):
         assert capture(client, form, "warm@example.com").status_code == 201  # imports, pools
     _redis_cache(settings, request.getfixturevalue(outage))
+    reached: list[str] = []
+    guard = ResilientRedisCache._guard
+
+    def counted(self, call, fallback):
+        def attempt():
+            reached.append(outage)
+            return call()
+
+        return guard(self, attempt, fallback)
+
+    monkeypatch.setattr(ResilientRedisCache, "_guard", counted)
+    monkeypatch.setattr(resilient, "BREAKER_SECONDS", 3600.0)
     try:
-        timings = []
         for i in range(20):
-            started = time.perf_counter()
             with django_capture_on_commit_callbacks(execute=True):
                 response = capture(client, form, f"p{i}@example.com", submission_id=f"id-{i}")
-            timings.append(time.perf_counter() - started)
             assert response.status_code == 201, response.content
     finally:
         ResilientRedisCache.reset_breaker()
     assert Submission.objects.filter(status="accepted").count() == 21
-    # One request waits out one socket timeout; the breaker spares the others.
-    assert sum(t > 0.25 for t in timings) <= 1, timings
-    assert max(timings) < 1.5, timings
+    # 20 captures, each of which uses the cache: only the first call went to the dead Redis.
+    assert reached == [outage]
     # Round-robin without its shared counter still spreads leads over both reps.
     from leads.models import Lead
 
