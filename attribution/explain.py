@@ -219,15 +219,6 @@ def deal_splits(
     ]
 
 
-def won_deals_of_lead(*, lead_id: int, user: Any) -> list[Deal]:
-    """The lead's won deals, if `user` may see the lead; newest first."""
-    return list(
-        deals_visible_to(user)
-        .filter(lead_id=lead_id, stage__is_won=True)
-        .order_by("-closed_at", "-id")
-    )
-
-
 def visible_won_deal(*, deal_id: int, user: Any) -> Deal | None:
     """One won deal with its lead, if `user` may see it."""
     return (

@@ -3,6 +3,7 @@ reads attribution's ledger for the lead's won deals, so crm imports nothing abov
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django import template
@@ -13,12 +14,15 @@ register = template.Library()
 
 
 @register.inclusion_tag("attribution/_lead_credits.html", takes_context=True)
-def lead_credit_splits(context: template.Context, lead: Any) -> dict[str, Any]:
-    """Each won deal of `lead` the viewer may see, split over its touches under every model."""
-    request = context.get("request")
-    user = getattr(request, "user", None)
-    deals = explain.won_deals_of_lead(lead_id=lead.pk, user=user) if user else []
+def lead_credit_splits(context: template.Context, deals: Iterable[Any]) -> dict[str, Any]:
+    """Each won deal of the lead page (already limited to what the viewer may see), split over
+    its touches under every model; no query when the lead has no won deal."""
+    won = sorted(
+        (d for d in deals if d.stage.is_won),
+        key=lambda d: (d.closed_at is not None, d.closed_at, d.pk),
+        reverse=True,
+    )
     return {
-        "splits": explain.deal_splits(deals=deals) if deals else [],
+        "splits": explain.deal_splits(deals=won) if won else [],
         "currency": context.get("currency", ""),
     }
