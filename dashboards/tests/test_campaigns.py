@@ -18,7 +18,7 @@ from attribution.models import AttributionSummary
 from attribution.tests.factories import lead_with_journey, won_deal
 from campaigns.models import Campaign, Channel, Spend
 from campaigns.tests.factories import CampaignFactory
-from dashboards.campaigns import Pacing, pacing
+from dashboards.campaign_performance import Pacing, pacing
 
 pytestmark = pytest.mark.django_db
 

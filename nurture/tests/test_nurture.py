@@ -300,7 +300,7 @@ def test_the_page_view_after_a_click_comes_back_as_email(sequence, client):
 
 def test_a_sequence_registers_its_campaign_so_its_clicks_are_never_untracked(sequence, client):
     from campaigns.models import Campaign
-    from campaigns.selectors import untracked_campaigns
+    from leads.untracked import untracked_campaigns
 
     lead_with_journey(first_name="Ann", email="ann@x.io", consent_given=True)
     services.nurture_dispatch()
