@@ -340,3 +340,30 @@ def deal_size_by_channel(rows: Sequence[Any], currency: str) -> dict[str, Any]:
         suffix=f" {currency}",
         decimals=0,
     )
+
+
+def campaign_weeks(weeks: Sequence[Any], currency: str) -> dict[str, Any]:
+    """A campaign per week: spend and credited won revenue (bars), leads (line, right axis)."""
+    if not weeks:
+        return empty(_("No spend or results for this campaign yet."))
+    x = [w.start.isoformat() for w in weeks]
+    money = label(currency)
+    traces = [
+        bar(_("Spend"), x, [float(w.results.spend) for w in weeks], marker={"color": "#94a3b8"},
+            hovertemplate="%{x}<br>" + _("spend") + " %{y:,.0f} " + money + "<extra></extra>"),
+        bar(_("Won revenue"), x, [float(w.results.revenue) for w in weeks],
+            marker={"color": "#2563eb"},
+            hovertemplate="%{x}<br>" + _("revenue") + " %{y:,.0f} " + money + "<extra></extra>"),
+        {"type": "scatter", "mode": "lines+markers", "name": _("Leads"), "x": x,
+         "y": [round(w.results.leads, 2) for w in weeks], "yaxis": "y2",
+         "line": {"color": "#f97316"},
+         "hovertemplate": "%{x}<br>" + _("leads") + " %{y:,.1f}<extra></extra>"},
+    ]  # fmt: skip
+    return figure(
+        traces,
+        barmode="group",
+        xaxis={"title": {"text": _("Week starting")}, "type": "date"},
+        yaxis={"title": {"text": _("Amount (%(currency)s)") % {"currency": money}}},
+        yaxis2={**AXIS, "title": {"text": _("Leads")}, "overlaying": "y", "side": "right",
+                "showgrid": False, "rangemode": "tozero"},
+    )  # fmt: skip

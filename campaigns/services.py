@@ -70,6 +70,34 @@ def campaign_save(*, campaign: Campaign) -> Campaign:
     return campaign
 
 
+@transaction.atomic
+def campaign_ensure(
+    *, utm_campaign: str, name: str, channel_name: str = "", utm_source: str = "",
+    utm_medium: str = "", owner: Any = None,
+) -> tuple[Campaign, bool]:  # fmt: skip
+    """The campaign that claims touches tagged `utm_campaign` (with this source and medium),
+    registered when none does, so our own tagged traffic (nurture emails) is never untracked.
+    Returns the campaign and whether it was created; a second call changes nothing."""
+    value = utm_campaign.strip().lower()
+    if not value:
+        raise ValueError("utm_campaign is empty")
+    claims = Campaign.objects.filter(
+        utm_campaign__iexact=value,
+        utm_source__in=["", utm_source.strip().lower()],
+        utm_medium__in=["", utm_medium.strip().lower()],
+    ).first()
+    if claims is not None:
+        return claims, False
+    campaign = Campaign(
+        name=name.strip()[:200] or value,
+        utm_campaign=value,
+        channel=Channel.objects.filter(name=channel_name).first() if channel_name else None,
+        owner=owner,
+        status=Campaign.Status.ACTIVE,
+    )
+    return campaign_save(campaign=campaign), True
+
+
 CAMPAIGN_VERSION_KEY = "campaigns:campaign-version"
 
 

@@ -1,8 +1,10 @@
-"""The campaign pages: campaigns with the UTM campaigns seen on touches that none claims, and
-a campaign with its tracked-link builder (checked against the sources and mediums seen on
-traffic) and its links' visits, leads and won revenue. They compose campaigns, leads' touches
-and crm's deals, so they sit at the top (README, "Architecture"); their URLs keep their names
-in the campaigns namespace (dashboards/urls.py)."""
+"""The campaign pages: campaigns with their performance under a chosen attribution model and
+the UTM campaigns seen on touches that none claims, and a campaign with its performance per
+week (dashboards/campaign_performance.py), its tracked-link builder (checked against the
+sources and mediums seen on traffic) and its links' visits, leads and won revenue. They compose
+campaigns, leads' touches, crm's deals and attribution's credits, so they sit at the top
+(README, "Architecture"); their URLs keep their names in the campaigns namespace
+(dashboards/urls.py)."""
 
 from __future__ import annotations
 
@@ -10,22 +12,26 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from campaigns import selectors, services
+from attribution import charts
+from campaigns import services
 from campaigns.links import check_link, placements_by_channel
 from campaigns.models import Campaign
 from campaigns.views import CAMPAIGN_EDITORS
 from clm import roles
 from clm.public_url import public_base_url
 from crm.models import Deal
+from dashboards import campaign_performance as performance
 from leads import selectors as leads_selectors
 from leads import untracked
 from leads.models import Touchpoint
@@ -92,12 +98,15 @@ def tracked_link_stats(*, campaign: Campaign) -> list[LinkStats]:
 
 @roles.role_required(*CAMPAIGN_EDITORS)
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    """Every campaign with channel, dates, budget and spend; untracked UTM campaigns below."""
+    """Every campaign with dates, budget, spend to date and pacing, leads, qualified leads,
+    won revenue and ROI under the chosen model; untracked UTM campaigns below."""
+    model = performance.model_of(request)
     return render(
         request,
         "campaigns/campaign_list.html",
         {
-            "campaigns": selectors.campaigns_with_spend(),
+            **performance.model_context(model),
+            "rows": performance.campaign_rows(model=model, user=request.user),
             "untracked": untracked.untracked_campaigns(),
         },
     )
@@ -126,7 +135,8 @@ def _landing_pages(request: HttpRequest) -> list[str]:
 
 @roles.role_required(*CAMPAIGN_EDITORS)
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """A campaign with the tracked-link builder and its links' visits, leads and revenue."""
+    """A campaign's spend against budget and results per week (under the chosen model) above
+    the tracked-link builder and its links' visits, leads and revenue."""
     campaign = get_object_or_404(Campaign.objects.select_related("channel", "owner"), pk=pk)
     values = {
         k: request.POST.get(k, "") for k in ("destination", "source", "medium", "content", "term")
@@ -145,6 +155,19 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
             for warning in warnings:
                 messages.warning(request, warning)
             return redirect(f"{request.path}#link-{link.pk}")
+    model = performance.model_of(request)
+    context = performance.model_context(model)
+    today = timezone.localdate()
+    weeks, to_date = performance.campaign_weeks(
+        campaign=campaign, run=context["run"], model=model, user=request.user, today=today
+    )
+    total = performance.Results()
+    for w in weeks:
+        total.spend += w.results.spend
+        total.leads += w.results.leads
+        total.qualified += w.results.qualified
+        total.deals += w.results.deals
+        total.revenue_cents += w.results.revenue_cents
     placements = (
         placements_by_channel(seen=leads_selectors.utm_values_seen).get(campaign.channel.name)
         if campaign.channel
@@ -154,7 +177,13 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "campaigns/campaign_detail.html",
         {
+            **context,
             "campaign": campaign,
+            "weeks": weeks,
+            "total": total,
+            "pacing": performance.pacing(campaign, to_date, today),
+            "spend_to_date": to_date,
+            "figure": charts.campaign_weeks(weeks, settings.CLM_CURRENCY),
             "links": tracked_link_stats(campaign=campaign),
             "placements": placements,
             "values": values,

@@ -13,7 +13,7 @@ from clm import views
 from clm.auth import ThrottledAdminAuthenticationForm, ThrottledLoginView
 from crm import urls as crm_urls
 from dashboards import campaigns as campaign_pages
-from dashboards import marketing, rules, sales
+from dashboards import explain, marketing, rules, sales
 from leads.views import privacy_page, spam_list, spam_release
 
 admin.site.site_header = "CLM administration"
@@ -59,7 +59,9 @@ urlpatterns = [
         "dashboards/",
         include(
             (
-                attribution_urls.urlpatterns + marketing.attribution_urlpatterns,
+                attribution_urls.urlpatterns
+                + marketing.attribution_urlpatterns
+                + explain.attribution_urlpatterns,
                 attribution_urls.app_name,
             )
         ),

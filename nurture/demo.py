@@ -85,6 +85,7 @@ def generate(*, now: datetime, rng: Any, log: Callable[[str], None]) -> dict[str
                 sequence=sequence, position=position, subject=subject, body=body,
                 delay_days=delay,
             )  # fmt: skip
+    services.sequence_register_campaign(sequence=sequence)
     started = now - timedelta(days=12)
     services.sequence_enroll(sequence=sequence, now=started)
     sends = []

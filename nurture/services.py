@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
+from campaigns.services import campaign_ensure
 from crm.hooks import queue_attribution_refresh
 from leads.models import Lead
 from leads.services import lead_withdraw_consent
@@ -153,6 +154,17 @@ def step_validate(*, subject: str, body: str) -> None:
         raise ValidationError(errors)
 
 
+def sequence_register_campaign(*, sequence: Sequence) -> bool:
+    """Register the campaign its emails' links are tagged with (utm_campaign = the slug,
+    medium email), so the clicks count for a campaign and never show up as untracked.
+    Returns whether one was created; an existing campaign is left as it is."""
+    _campaign, created = campaign_ensure(
+        utm_campaign=sequence.slug, name=sequence.name, channel_name="Email",
+        utm_source=sequence.utm_source, utm_medium="email", owner=sequence.created_by,
+    )  # fmt: skip
+    return created
+
+
 def sequence_set_status(*, sequence: Sequence, status: str) -> Sequence:
     """Activate, pause or return a sequence to draft; an active one needs at least one step."""
     if status not in Sequence.Status.values:
@@ -161,6 +173,7 @@ def sequence_set_status(*, sequence: Sequence, status: str) -> Sequence:
         raise ValidationError({"status": _("Add a step before activating the sequence.")})
     sequence.status = status
     sequence.save(update_fields=["status"])
+    sequence_register_campaign(sequence=sequence)
     return sequence
 
 
@@ -310,6 +323,8 @@ def nurture_dispatch(*, now: datetime | None = None) -> int:
     for sequence in Sequence.objects.filter(status=Sequence.Status.ACTIVE).select_related(
         "segment"
     ):
+        # Sequences made in the admin or before campaigns were registered get theirs here.
+        sequence_register_campaign(sequence=sequence)
         sequence_enroll(sequence=sequence, now=now)
     due = (
         Enrollment.objects.filter(

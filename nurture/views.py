@@ -167,6 +167,7 @@ def sequence_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 saved = form.save()
                 steps.instance = saved
                 steps.save()
+                services.sequence_register_campaign(sequence=saved)
             messages.success(request, _("Sequence “%(name)s” saved.") % {"name": saved.name})
             return redirect("nurture:sequence", saved.pk)
         status = 400

@@ -296,3 +296,22 @@ def test_the_page_view_after_a_click_comes_back_as_email(sequence, client):
     assert view.channel.name == "Email"
     assert view.utm_campaign == "welcome-series"
     assert lead.pk  # the visitor joins the lead when it next submits a form (capture tests)
+
+
+def test_a_sequence_registers_its_campaign_so_its_clicks_are_never_untracked(sequence, client):
+    from campaigns.models import Campaign
+    from leads.untracked import untracked_campaigns
+
+    lead_with_journey(first_name="Ann", email="ann@x.io", consent_given=True)
+    services.nurture_dispatch()
+    client.get(path_of(links_in(mail.outbox[0])[0]))
+
+    campaign = Campaign.objects.get(utm_campaign="welcome-series")
+    assert (campaign.name, campaign.channel.name) == ("Welcome", "Email")
+    click = Touchpoint.objects.get(kind=Touchpoint.Kind.EMAIL_CLICK)
+    assert click.campaign == campaign
+    assert "welcome-series" not in {u["utm_campaign"] for u in untracked_campaigns()}
+    # Dispatching again changes nothing.
+    services.nurture_dispatch()
+    assert Campaign.objects.filter(utm_campaign="welcome-series").count() == 1
+    assert services.sequence_register_campaign(sequence=sequence) is False

@@ -17,6 +17,7 @@ from axe_playwright_python.sync_playwright import Axe
 from django.core.management import call_command
 
 from campaigns.models import Campaign, Channel
+from crm.models import Deal
 from leads.models import Lead
 from nurture.models import Segment, Sequence
 
@@ -134,6 +135,13 @@ def pages_by_role() -> dict[str, list[tuple[str, str]]]:
     ]
     if sequence is not None:
         pages.append(("sequence", f"/nurture/sequences/{sequence.pk}/", EDITORS))
+    # Every credit explained: a won deal's split per model, and each model's page.
+    won = Deal.objects.filter(stage__is_won=True, lead__owner__username=REP).order_by("pk").first()
+    if won is not None:
+        pages.append(("won-lead", f"/crm/leads/{won.lead_id}/", EVERYONE))
+        pages.append(("deal-credits", f"/dashboards/deals/{won.pk}/credits/", EVERYONE))
+    pages.append(("model-markov", "/dashboards/models/markov/", EVERYONE))
+    pages.append(("model-position-based", "/dashboards/models/position_based/", EVERYONE))
     return {
         role: [(name, url) for name, url, allowed in pages if role in allowed] for role in EVERYONE
     }
