@@ -459,7 +459,7 @@ def person_erase(*, email: str, by: Any = None) -> ErasureResult:
     Attribution inputs are kept: the lead row (id, stage, owner, dates), its touchpoints' kind,
     channel, campaign and time, and its deals' amounts, stages and dates.
     """
-    from crm.models import Activity, Deal, LeadFeedback
+    from crm.models import Activity, Deal, LeadFeedback, Task
     from integrations.models import WebhookDelivery
     from nurture.models import EmailClick, EmailSend
 
@@ -495,6 +495,8 @@ def person_erase(*, email: str, by: Any = None) -> ErasureResult:
     counts["touchpoints"] = _erase_touchpoints(person)
     counts["activities"] = Activity.objects.filter(lead_id__in=lead_ids).update(notes="")
     counts["feedback"] = LeadFeedback.objects.filter(lead_id__in=lead_ids).update(note="")
+    # A follow-up's title is free text about the person ("call Ada about her mortgage").
+    counts["tasks"] = Task.objects.filter(lead_id__in=lead_ids).delete()[0]
     deals = list(Deal.objects.filter(pk__in=person.deal_ids))
     for deal in deals:
         deal.name, deal.close_reason, deal.updated_at = f"Deal {deal.pk}", "", now
