@@ -249,3 +249,14 @@ def test_tasks_are_in_the_openapi_schema(client, rep):
     client.force_login(rep)
     schema = client.get("/api/schema/").content.decode()
     assert "/api/v1/tasks/" in schema and "TaskCreateInput" in schema
+
+
+def test_erasing_a_person_erases_their_leads_follow_ups(rep):
+    from leads.erasure import person_erase
+
+    lead = LeadFactory(owner=rep, email="ada@example.com", first_name="Ada", last_name="Lovelace")
+    other = task(LeadFactory(owner=rep), by=rep, title="Someone else")
+    task(lead, by=rep, title="Call Ada Lovelace about her mortgage")
+    result = person_erase(email="ada@example.com")
+    assert result.counts["tasks"] == 1
+    assert list(Task.objects.all()) == [other]
