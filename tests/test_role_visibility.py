@@ -294,7 +294,7 @@ def _extra_urls(viewer: Any) -> list[str]:
     for lead in hidden:
         for q in (lead.email, lead.last_name, lead.company, lead.email.split("@")[1]):
             urls += [f"/crm/?stage=all&q={q}", f"/api/v1/leads/?q={q}"]
-        for resource in ("activities", "deals", "feedback", "touchpoints"):
+        for resource in ("activities", "deals", "feedback", "touchpoints", "tasks"):
             urls.append(f"/api/v1/{resource}/?lead={lead.pk}&page_size=200")
         urls.append(f"/api/v1/leads/{lead.pk}/history/")
     for owner in other_reps:
