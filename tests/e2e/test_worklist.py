@@ -2,6 +2,7 @@
 queue as a work list (search, sort, saved view, CSV export of only their leads)."""
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core import mail
@@ -94,7 +95,7 @@ def test_rep_searches_sorts_saves_a_view_and_exports_only_their_leads(
 
     with page.expect_download() as download:
         page.click("#export-csv")
-    text = open(download.value.path(), encoding="utf-8-sig").read()
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
     assert "Zed" in text and "Abel" in text
     assert "Mine" not in text and "Moss" not in text  # only their leads, only the view's
     for width, height in ((390, 844), (1440, 900)):
