@@ -63,6 +63,12 @@ def schedule() -> dict:
             "schedule": crontab(hour=2, minute=10),
             "options": {"expires": 3 * 3600},
         },
+        # Follow-up reminders: each task is claimed before its mail, so none is sent twice.
+        "task-reminders": {
+            "task": "crm.tasks.tasks_send_reminders",
+            "schedule": 60.0,
+            "options": {"expires": 55},
+        },
         "webhook-sweep": {
             "task": "integrations.tasks.webhook_sweep",
             "schedule": crontab(minute="*"),

@@ -142,6 +142,7 @@ NAVIGATION: list[tuple[Any, str, tuple[str, ...]]] = [
     (_("Marketing"), "attribution:marketing-dashboard", (ADMIN, MARKETER, SALES_MANAGER)),
     (_("Sales"), "crm:sales-dashboard", (ADMIN, MARKETER, SALES_MANAGER)),
     (_("Leads"), "crm:queue", ANY_ROLE),
+    (_("My day"), "crm:my-day", (ADMIN, SALES_MANAGER, SALES_REP)),
     (_("Campaigns"), "campaigns:list", (ADMIN, MARKETER)),
     (_("Segments"), "nurture:segments", (ADMIN, MARKETER)),
     (_("Nurture"), "nurture:sequences", (ADMIN, MARKETER)),
@@ -149,6 +150,16 @@ NAVIGATION: list[tuple[Any, str, tuple[str, ...]]] = [
     (_("Scoring"), "insights:scoring", (ADMIN,)),
     (_("Setup"), "setup", (ADMIN,)),
 ]
+
+# Counts shown beside a navigation entry (e.g. follow-ups due), by url name: apps register a
+# function of the user in AppConfig.ready, so clm needs no import of them. 0 shows nothing.
+NAV_BADGES: dict[str, Callable[[Any], int]] = {}
+
+
+def register_nav_badge(url_name: str, count: Callable[[Any], int]) -> None:
+    """Show `count(user)` beside the navigation entry `url_name` when it is above 0."""
+    NAV_BADGES[url_name] = count
+
 
 # Where each role lands after login, in order of precedence.
 LANDING = [
@@ -181,7 +192,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
                 url = reverse(url_name)
             except NoReverseMatch:
                 continue
-            items.append({"label": label, "url": url, "name": url_name, "active": False})
+            badge = NAV_BADGES[url_name](user) if url_name in NAV_BADGES else 0
+            items.append(
+                {"label": label, "url": url, "name": url_name, "active": False, "badge": badge}
+            )
     # One entry is active: the longest URL the path is under (/crm/dashboard/ is Sales, not
     # Leads at /crm/).
     matching = [i for i in items if request.path.startswith(i["url"])]

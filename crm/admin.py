@@ -20,6 +20,8 @@ from crm.models import (
     LeadHistory,
     PipelineStage,
     QualityReason,
+    SavedView,
+    Task,
 )
 
 
@@ -232,3 +234,19 @@ class DealAdmin(ServiceAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Deal]) -> None:
         for deal in queryset.select_related("lead", "stage"):
             services.deal_delete(deal=deal, by=request.user)
+
+
+@admin.register(Task)
+class TaskAdmin(admin.ModelAdmin):
+    list_display = ["title", "lead", "kind", "assignee", "due_at", "done_at", "reminder_sent_at"]
+    list_filter = ["kind"]
+    raw_id_fields = ["lead", "assignee", "created_by"]
+    readonly_fields = ["reminder_sent_at", "created_at"]
+    search_fields = ["title"]
+
+
+@admin.register(SavedView)
+class SavedViewAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner", "shared", "query"]
+    list_filter = ["shared"]
+    raw_id_fields = ["owner"]

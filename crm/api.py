@@ -29,8 +29,8 @@ from rest_framework.settings import api_settings
 
 from clm import roles
 from crm import selectors, services
-from crm.filters import ActivityFilter, DealFilter, FeedbackFilter, LeadFilter
-from crm.models import Activity, Deal, LeadFeedback
+from crm.filters import ActivityFilter, DealFilter, FeedbackFilter, LeadFilter, TaskFilter
+from crm.models import Activity, Deal, LeadFeedback, Task
 from crm.permissions import may_change, may_manage
 from crm.serializers import (
     ActivityCreateInput,
@@ -48,6 +48,9 @@ from crm.serializers import (
     PipelineStageOutput,
     QualityReasonOutput,
     QualityRowOutput,
+    TaskCreateInput,
+    TaskOutput,
+    TaskUpdateInput,
 )
 from leads.models import Lead
 
@@ -259,6 +262,42 @@ class FeedbackViewSet(
         return Response(
             {"group_by": group_by, "results": QualityRowOutput(results, many=True).data}
         )
+
+
+class TaskViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, _CrmViewSet
+):
+    """Follow-ups on visible leads (a rep: their own leads'). PATCH `done` marks one done or
+    open again; only managers and admins delete or give a task to someone else."""
+
+    serializer_class = TaskOutput
+    filterset_class = TaskFilter
+    ordering_fields = ["due_at", "created_at", "done_at"]
+    ordering = ["due_at", "id"]
+
+    def get_queryset(self) -> QuerySet[Task]:
+        return selectors.tasks_visible_to(self.request.user).select_related("assignee")
+
+    @extend_schema(request=TaskCreateInput, responses={201: TaskOutput})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = _validated(TaskCreateInput, self)
+        with service_errors():
+            task = services.task_create(by=request.user, **data)
+        return Response(TaskOutput(task).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=TaskUpdateInput, responses=TaskOutput)
+    def partial_update(self, request: Request, pk: Any = None) -> Response:
+        task = self.get_object()
+        data = _validated(TaskUpdateInput, self)
+        with service_errors():
+            task = services.task_update(task=task, by=request.user, data=data)
+        return Response(TaskOutput(task).data)
+
+    def destroy(self, request: Request, pk: Any = None) -> Response:
+        task = self.get_object()
+        with service_errors():
+            services.task_delete(task=task, by=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class PipelineStageViewSet(viewsets.ReadOnlyModelViewSet):

@@ -7,9 +7,10 @@ from typing import Any
 import django_filters as filters
 from django import forms
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from crm import selectors
-from crm.models import Activity, Deal, LeadFeedback
+from crm.models import Activity, Deal, LeadFeedback, Task
 from leads.models import Lead
 
 MAX_ID = 2**63 - 1
@@ -87,3 +88,24 @@ class FeedbackFilter(filters.FilterSet):
     class Meta:
         model = LeadFeedback
         fields: list[str] = []
+
+
+class TaskFilter(filters.FilterSet):
+    STATUS = [("open", "Open"), ("done", "Done"), ("overdue", "Overdue")]
+
+    lead = IdFilter(field_name="lead_id")
+    assignee = IdFilter(field_name="assignee_id")
+    kind = filters.MultipleChoiceFilter(choices=Task.Kind.choices)
+    status = filters.ChoiceFilter(choices=STATUS, method="by_status")
+    due_after = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
+    due_before = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+
+    class Meta:
+        model = Task
+        fields: list[str] = []
+
+    def by_status(self, queryset: QuerySet[Task], name: str, value: str) -> QuerySet[Task]:
+        if value == "done":
+            return queryset.filter(done_at__isnull=False)
+        queryset = queryset.filter(done_at__isnull=True)
+        return queryset.filter(due_at__lt=timezone.now()) if value == "overdue" else queryset

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm import selectors
-from crm.models import Activity, LeadFeedback
+from crm.models import Activity, LeadFeedback, Task
 from leads.models import Lead
 
 
@@ -122,3 +122,42 @@ class DealCloseForm(forms.Form):
 
     outcome = forms.ChoiceField(choices=[("won", "Won"), ("lost", "Lost")])
     reason = forms.CharField(required=False, max_length=300)
+
+
+class TaskForm(forms.Form):
+    """A follow-up on a lead: what, when, how; a manager may give it to someone else."""
+
+    title = forms.CharField(max_length=200, label=_("Follow-up"))
+    kind = forms.ChoiceField(choices=Task.Kind.choices, initial=Task.Kind.CALL, label=_("Kind"))
+    due_at = forms.DateTimeField(
+        label=_("Due"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    assignee = OwnerChoiceField(
+        queryset=selectors.assignable_owners(),
+        required=False,
+        empty_label=_("The lead's owner"),
+        label=_("For"),
+    )
+
+
+class SavedViewForm(forms.Form):
+    """Save the queue's current filters under a name."""
+
+    name = forms.CharField(max_length=80, label=_("View name"))
+    query = forms.CharField(max_length=2000, required=False)
+    shared = forms.BooleanField(required=False, label=_("Share with the team"))
+
+
+class BulkStageForm(forms.Form):
+    """Move the leads ticked in the queue to one lifecycle stage."""
+
+    stage = forms.ChoiceField(
+        choices=[(v, label) for v, label in Lead.Stage.choices if v != Lead.Stage.DISQUALIFIED]
+    )
+    leads = forms.ModelMultipleChoiceField(queryset=Lead.objects.none())
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["leads"].queryset = selectors.leads_visible_to(user)
+        self.fields["leads"].error_messages["required"] = _("Tick the leads to move.")

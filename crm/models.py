@@ -321,3 +321,76 @@ class RollupMark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.day or 'all days'}"
+
+
+class Task(models.Model):
+    """A follow-up a person owes a lead: call back, send the proposal, hold the meeting.
+
+    Due at `due_at`; done when `done_at` is set. A reminder (in the app and by email) goes to the
+    assignee once the task is due; `reminder_sent_at` records it so it is sent only once.
+    """
+
+    class Kind(models.TextChoices):
+        CALL = "call", _("Call")
+        EMAIL = "email", _("Email")
+        MEETING = "meeting", _("Meeting")
+        OTHER = "other", _("Other")
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="tasks")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="crm_tasks",
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.CALL)
+    title = models.CharField(max_length=200)
+    due_at = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [
+            models.Index(fields=["assignee", "done_at", "due_at"]),
+            models.Index(fields=["lead", "due_at"]),
+            # The reminder sweep: open tasks not yet reminded, by due time.
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(done_at__isnull=True, reminder_sent_at__isnull=True),
+                name="task_reminder_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.due_at:%Y-%m-%d %H:%M})"
+
+
+class SavedView(models.Model):
+    """A named set of work-queue filters: a person's own, or shared by a manager with everyone.
+
+    Only the filters are stored (a query string of whitelisted keys); whoever opens a view sees
+    the leads the filters match among the leads *they* may see.
+    """
+
+    name = models.CharField(max_length=80)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="crm_saved_views"
+    )
+    shared = models.BooleanField(default=False)
+    query = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="saved_view_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -2,7 +2,8 @@
 export, and its texts cleared when they are erased (clm.events PersonExporting, PersonErasing).
 
 Erasure keeps what the CRM counts: activities' kinds and times, feedback ratings, deals'
-amounts, stages and dates. What goes: notes, deal names and close reasons.
+amounts, stages and dates. What goes: notes, deal names and close reasons, and follow-ups
+(their titles are free text about the person: "call Ada about her mortgage").
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from django.db.models import Q, QuerySet
 
 from clm import events
 from clm.events import PersonErasing, PersonExporting
-from crm.models import Activity, Deal, LeadFeedback, LeadHistory
+from crm.models import Activity, Deal, LeadFeedback, LeadHistory, Task
 
 # crm erases first: its notes and deal names are values of the person that the texts of the
 # apps after it (webhook errors, alerts, outbox messages) lose too.
@@ -23,11 +24,12 @@ def _rows(queryset: QuerySet, *fields: str) -> list[dict]:
 
 
 def person_erase_crm(event: PersonErasing) -> None:
-    """The person's activity notes, feedback notes, deal names and close reasons go."""
+    """The person's activity notes, feedback notes, follow-ups, deal names and close reasons go."""
     person, counts = event.person, event.counts
     of_leads = Q(lead_id__in=person.lead_ids)
     person.add(*Activity.objects.filter(of_leads).values_list("notes", flat=True))
     person.add(*LeadFeedback.objects.filter(of_leads).values_list("note", flat=True))
+    person.add(*Task.objects.filter(of_leads).values_list("title", flat=True))
     deals = list(Deal.objects.filter(of_leads).order_by("pk"))
     for deal in deals:
         person.add(deal.name, deal.close_reason)
@@ -39,6 +41,7 @@ def person_erase_crm(event: PersonErasing) -> None:
     person.ids["deal_id"] = [deal.pk for deal in deals]
     counts["activities"] = Activity.objects.filter(of_leads).update(notes="")
     counts["feedback"] = LeadFeedback.objects.filter(of_leads).update(note="")
+    counts["tasks"] = Task.objects.filter(of_leads).delete()[0]
     for deal in deals:
         deal.name, deal.close_reason, deal.updated_at = f"Deal {deal.pk}", "", event.at
     Deal.objects.bulk_update(deals, ["name", "close_reason", "updated_at"])
@@ -55,6 +58,10 @@ def person_export_crm(event: PersonExporting) -> None:
     data["feedback"] = _rows(
         LeadFeedback.objects.filter(lead_id=lead).order_by("created_at"),
         "id", "rating", "reason__name", "note", "is_current", "by__username", "created_at",
+    )  # fmt: skip
+    data["tasks"] = _rows(
+        Task.objects.filter(lead_id=lead).order_by("due_at"),
+        "id", "kind", "title", "due_at", "done_at", "assignee__username", "created_at",
     )  # fmt: skip
     data["history"] = _rows(
         LeadHistory.objects.filter(lead_id=lead), "field", "old", "new", "by__username", "at"

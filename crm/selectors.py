@@ -27,8 +27,10 @@ from crm.models import (
     LeadHistory,
     PipelineStage,
     QualityReason,
+    SavedView,
+    Task,
 )
-from crm.permissions import Viewer, sees_all
+from crm.permissions import Viewer, may_manage, sees_all
 from leads.models import Lead, Touchpoint
 from leads.selectors import leads_visible_to
 
@@ -46,6 +48,17 @@ ORDERS = {
     "untouched": gettext_lazy("Oldest untouched first"),
     "score": gettext_lazy("Best score first"),
 }
+# Sortable columns of the queue: `order=<column>` ascending, `order=-<column>` descending.
+COLUMN_SORTS: dict[str, tuple[Any, ...]] = {
+    "name": ("last_name", "first_name", "email"),
+    "company": ("company",),
+    "stage": ("stage",),
+    "owner": ("owner__first_name", "owner__last_name", "owner__username"),
+    "captured": ("created_at",),
+    "contact": ("last_contacted_at",),
+    "score": ("lead_score__score",),
+}
+SORTS = frozenset({*COLUMN_SORTS, *(f"-{c}" for c in COLUMN_SORTS)})
 JOURNEY_LIMIT = 500
 
 
@@ -195,7 +208,128 @@ def queue_leads(*, user: Viewer, filters: QueueFilters) -> QuerySet[Lead]:
     if filters.order == "untouched":
         # Never contacted first (oldest capture first), then the longest without contact.
         return leads.order_by(F("last_contacted_at").asc(nulls_first=True), "created_at", "id")
+    if filters.order in SORTS:
+        column = filters.order.lstrip("-")
+        descending = filters.order.startswith("-")
+        # Empty values (no score, never contacted, no owner) sort last either way.
+        keys = [
+            F(f).desc(nulls_last=True) if descending else F(f).asc(nulls_last=True)
+            for f in COLUMN_SORTS[column]
+        ]
+        return leads.order_by(*keys, "-id" if descending else "id")
     return leads.order_by("-created_at", "-id")
+
+
+def queue_export_rows(*, user: Viewer, filters: QueueFilters, limit: int) -> Any:
+    """The queue's rows as CSV values (what the viewer may see, filtered and ordered)."""
+    leads = queue_leads(user=user, filters=filters)[:limit]
+    for lead in leads.iterator(chunk_size=1000):
+        touch = lead.first_touch
+        score = getattr(lead, "lead_score", None)
+        yield [
+            lead.pk,
+            lead.first_name,
+            lead.last_name,
+            lead.email,
+            lead.company,
+            lead.phone,
+            lead.get_stage_display(),
+            (lead.owner.get_full_name() or lead.owner.username) if lead.owner else "",
+            touch.channel.name if touch and touch.channel else "",
+            touch.campaign.name if touch and touch.campaign else "",
+            score.score if score is not None else "",
+            lead.current_rating or "",
+            timezone.localtime(lead.created_at).strftime("%Y-%m-%d %H:%M"),
+            timezone.localtime(lead.last_contacted_at).strftime("%Y-%m-%d %H:%M")
+            if lead.last_contacted_at
+            else "",
+        ]
+
+
+def saved_views_for(user: Viewer) -> QuerySet[SavedView]:
+    """The user's own views and the views shared by managers, by name."""
+    if not getattr(user, "is_authenticated", False):
+        return SavedView.objects.none()
+    return (
+        SavedView.objects.filter(Q(owner=user) | Q(shared=True))
+        .select_related("owner")
+        .order_by("-shared", "name", "id")
+    )
+
+
+# --- Tasks and follow-ups -------------------------------------------------------------------
+
+
+def tasks_visible_to(user: Viewer) -> QuerySet[Task]:
+    """Tasks on the leads `user` may see (a rep: their own leads')."""
+    return _on_visible_leads(Task.objects.all(), user)
+
+
+def due_task_count(user: Viewer, now: datetime | None = None) -> int:
+    """How many of the user's open tasks are due (the reminder badge in the navigation)."""
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    return (
+        tasks_visible_to(user)
+        .filter(assignee=user, done_at__isnull=True, due_at__lte=now or timezone.now())
+        .count()
+    )
+
+
+@dataclass
+class MyDay:
+    """A person's follow-ups: overdue, due today, upcoming, done today; a manager's team's
+    overdue ones."""
+
+    overdue: list[Task]
+    today: list[Task]
+    upcoming: list[Task]
+    done_today: list[Task]
+    team_overdue: list[Task] | None = None
+
+    @property
+    def open_count(self) -> int:
+        return len(self.overdue) + len(self.today)
+
+
+UPCOMING_LIMIT = 100
+
+
+def my_day(*, user: Viewer, now: datetime | None = None) -> MyDay:
+    """The user's open tasks split around now and the end of today (local time)."""
+    now = now or timezone.now()
+    local = timezone.localtime(now)
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    end = start + timedelta(days=1)
+    mine = tasks_visible_to(user).filter(assignee=user).select_related("lead")
+    open_tasks = mine.filter(done_at__isnull=True).order_by("due_at", "id")
+    day = MyDay(
+        overdue=list(open_tasks.filter(due_at__lt=start)),
+        today=list(open_tasks.filter(due_at__gte=start, due_at__lt=end)),
+        upcoming=list(open_tasks.filter(due_at__gte=end)[:UPCOMING_LIMIT]),
+        done_today=list(mine.filter(done_at__gte=start).order_by("-done_at", "-id")[:50]),
+    )
+    if getattr(user, "is_authenticated", False) and may_manage(user):
+        day.team_overdue = list(
+            tasks_visible_to(user)
+            .filter(done_at__isnull=True, due_at__lt=now)
+            .exclude(assignee=user)
+            .select_related("lead", "assignee")
+            .order_by("assignee__username", "due_at", "id")[:200]
+        )
+    return day
+
+
+def lead_tasks(*, user: Viewer, lead: Lead) -> list[Task]:
+    """A visible lead's follow-ups: open ones by due time, then done ones, newest first."""
+    tasks = list(tasks_visible_to(user).filter(lead=lead).select_related("assignee"))
+    return sorted(
+        tasks,
+        key=lambda t: (
+            t.done_at is not None,
+            -(t.done_at.timestamp()) if t.done_at else t.due_at.timestamp(),
+        ),
+    )
 
 
 # --- Lead page -----------------------------------------------------------------------------

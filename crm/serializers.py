@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework import serializers
 
 from campaigns.models import Campaign
@@ -21,6 +22,7 @@ from crm.models import (
     LeadHistory,
     PipelineStage,
     QualityReason,
+    Task,
 )
 from crm.permissions import may_manage
 from leads.models import Lead
@@ -328,3 +330,52 @@ class QualityRowOutput(serializers.Serializer):
     good = serializers.IntegerField()
     poor = serializers.IntegerField()
     good_share = serializers.FloatField(allow_null=True)
+
+
+class TaskOutput(serializers.ModelSerializer):
+    """A follow-up: what, when, for whom, and whether it is done or reminded."""
+
+    assignee_name = serializers.SerializerMethodField()
+    is_overdue = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Task
+        fields = [
+            "id", "lead", "kind", "title", "due_at", "done_at", "assignee", "assignee_name",
+            "reminder_sent_at", "is_overdue", "created_by", "created_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_assignee_name(self, task: Task) -> str | None:
+        return _user_label(task.assignee)
+
+    def get_is_overdue(self, task: Task) -> bool:
+        return task.done_at is None and task.due_at < timezone.now()
+
+
+class TaskCreateInput(_VisibleLeadsMixin, serializers.Serializer):
+    """A follow-up on a visible lead; `assignee` (managers only) defaults to the lead's owner."""
+
+    lead = serializers.PrimaryKeyRelatedField(queryset=Lead.objects.none())
+    title = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=Task.Kind.choices, default=Task.Kind.CALL)
+    due_at = serializers.DateTimeField()
+    assignee = serializers.PrimaryKeyRelatedField(
+        queryset=selectors.assignable_owners(), required=False, allow_null=True, default=None
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._limit_leads()
+
+
+class TaskUpdateInput(serializers.Serializer):
+    """Change a follow-up: title, kind, due time, assignee (managers), done or not."""
+
+    title = serializers.CharField(max_length=200, required=False)
+    kind = serializers.ChoiceField(choices=Task.Kind.choices, required=False)
+    due_at = serializers.DateTimeField(required=False)
+    assignee = serializers.PrimaryKeyRelatedField(
+        queryset=selectors.assignable_owners(), required=False, allow_null=True
+    )
+    done = serializers.BooleanField(required=False)

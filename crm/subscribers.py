@@ -3,9 +3,9 @@ a new lead gets its owner before anyone else hears of it, and touch changes mark
 
 from __future__ import annotations
 
-from clm import events
+from clm import events, roles
 from clm.events import LeadCaptured, LeadsTouchesChanged
-from crm import rollup_marks
+from crm import rollup_marks, selectors
 from crm.services import lead_assign_new
 
 # Assignment runs before every other subscriber of a capture: the lead.created webhook and the
@@ -27,3 +27,5 @@ def connect() -> None:
     """Subscribe crm to the events of leads (CrmConfig.ready)."""
     events.subscribe(LeadCaptured, assign_captured_lead, order=ASSIGNMENT_ORDER)
     events.subscribe(LeadsTouchesChanged, mark_touched_leads)
+    # Follow-ups due now: the reminder in the app, beside "My day" in the navigation.
+    roles.register_nav_badge("crm:my-day", selectors.due_task_count)

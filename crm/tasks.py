@@ -25,3 +25,11 @@ def rollups_rebuild() -> int | None:
     if not job_claim(job="rollups-rebuild", period_seconds=24 * 3600):
         return None
     return rollups.rebuild()
+
+
+@shared_task(ignore_result=True)
+def tasks_send_reminders() -> int:
+    """Email the assignees of follow-ups that fell due (each reminder once)."""
+    from crm.services import tasks_send_reminders as send
+
+    return send()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crm import views
+from crm import queue_views, task_views, views
 
 app_name = "crm"
 
@@ -10,6 +10,13 @@ app_name = "crm"
 urlpatterns = [
     path("", views.queue, name="queue"),
     path("assign/", views.bulk_assign, name="bulk-assign"),
+    path("bulk/stage/", queue_views.bulk_stage, name="bulk-stage"),
+    path("views/", queue_views.view_save, name="view-save"),
+    path("views/<int:pk>/delete/", queue_views.view_delete, name="view-delete"),
+    path("my-day/", task_views.my_day, name="my-day"),
+    path("tasks/<int:pk>/done/", task_views.task_done, name="task-done"),
+    path("tasks/<int:pk>/reopen/", task_views.task_reopen, name="task-reopen"),
+    path("leads/<int:pk>/tasks/", views.lead_create_task, name="lead-task"),
     path("leads/<int:pk>/", views.lead_detail, name="lead"),
     path("leads/<int:pk>/activities/", views.lead_log_activity, name="lead-activity"),
     path("leads/<int:pk>/stage/", views.lead_change_stage, name="lead-stage"),

@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.forms import Form
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -33,10 +33,15 @@ from crm.forms import (
     DealStageForm,
     FeedbackForm,
     StageForm,
+    TaskForm,
 )
 from crm.models import Activity, LeadFeedback, QualityReason
 from crm.permissions import CHANGE, MANAGE, may_change, may_manage, sees_all
+from crm.queue_views import queue_export, saved_view_of
 from crm.services.activities import OUTCOMES_BY_KIND, TOUCH_KINDS
+from crm.services.queue import VIEW_KEYS, view_query
+from crm.services.tasks import PROPOSALS
+from crm.task_views import task_context
 from leads.models import Lead
 
 QUEUE_PAGE_SIZE = 50
@@ -51,9 +56,19 @@ def _owner_filter(value: str) -> str:
     return value if value in ("me", "none") or _id_or_none(value) else ""
 
 
+def _queue_params(request: HttpRequest) -> QueryDict:
+    """The queue's parameters: the request's, or those of the saved view `?view=<id>` opened
+    alone. A view holds filters only: it applies to the leads the viewer may see."""
+    view = saved_view_of(request)
+    if view is not None and not any(k in request.GET for k in VIEW_KEYS):
+        return QueryDict(view.query)
+    return request.GET
+
+
 def _queue_filters(request: HttpRequest) -> selectors.QueueFilters:
-    get = request.GET
+    get = _queue_params(request)
     stage = get.get("stage", "open")
+    order = get.get("order", "newest")
     return selectors.QueueFilters(
         stage=stage if stage in {"open", "all", *Lead.Stage.values} else "open",
         owner=_owner_filter(get.get("owner", "")) if sees_all(request.user) else "",
@@ -61,7 +76,7 @@ def _queue_filters(request: HttpRequest) -> selectors.QueueFilters:
         campaign=_id_or_none(get.get("campaign")),
         age=get.get("age", "") if get.get("age") in selectors.AGES else "",
         q=get.get("q", "").strip()[:100],
-        order=get.get("order", "newest") if get.get("order") in selectors.ORDERS else "newest",
+        order=order if order in selectors.ORDERS or order in selectors.SORTS else "newest",
     )
 
 
@@ -69,11 +84,13 @@ def _queue_filters(request: HttpRequest) -> selectors.QueueFilters:
 def queue(request: HttpRequest) -> HttpResponse:
     """A rep's own leads to work; managers, marketers and admins see everyone's."""
     filters = _queue_filters(request)
+    if request.GET.get("format") == "csv":
+        return queue_export(request, filters)
     paginator = Paginator(
         selectors.queue_leads(user=request.user, filters=filters), QUEUE_PAGE_SIZE
     )
     page = paginator.get_page(request.GET.get("page"))
-    kept = {k: v for k, v in request.GET.items() if k != "page" and v}
+    kept = {k: v for k, v in _queue_params(request).items() if k in VIEW_KEYS and v}
     context = {
         "page": page,
         "leads": page.object_list,
@@ -88,10 +105,45 @@ def queue(request: HttpRequest) -> HttpResponse:
         "campaigns": selectors.active_campaigns(),
         "sees_all": sees_all(request.user),
         "can_manage": may_manage(request.user),
+        "can_change": may_change(request.user),
+        "sort_columns": _sort_links(filters.order, kept),
+        "sorts": _sort_choices(),
+        "saved_views": list(selectors.saved_views_for(request.user)),
+        "current_view": saved_view_of(request),
+        "view_query": view_query(urlencode(kept)),
+        "bulk_stages": [(v, label) for v, label in Lead.Stage.choices if v != "disqualified"],
     }
     if context["sees_all"]:
         context["owners"] = list(selectors.assignable_owners())
     return render(request, "crm/queue.html", context)
+
+
+def _sort_links(order: str, kept: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Per sortable column: the link that sorts by it (the second click reverses) and the
+    current direction ("asc", "desc" or "")."""
+    others = {k: v for k, v in kept.items() if k != "order"}
+    links = {}
+    for column in selectors.COLUMN_SORTS:
+        direction = "asc" if order == column else "desc" if order == f"-{column}" else ""
+        target = f"-{column}" if direction == "asc" else column
+        links[column] = {"url": "?" + urlencode({**others, "order": target}), "dir": direction}
+    return links
+
+
+def _sort_choices() -> list[tuple[str, str]]:
+    labels = {
+        "name": _("Name"),
+        "company": _("Company"),
+        "stage": _("Stage"),
+        "owner": _("Owner"),
+        "captured": _("Captured"),
+        "contact": _("Last contact"),
+        "score": _("Score"),
+    }
+    choices = [(k, _(v)) for k, v in selectors.ORDERS.items()]
+    for column, label in labels.items():
+        choices += [(column, f"{label} ↑"), (f"-{column}", f"{label} ↓")]
+    return choices
 
 
 @require_POST
@@ -174,6 +226,7 @@ def _render_lead(
         context["campaigns"] = list(selectors.active_campaigns())
     if context["can_manage"]:
         context["owners"] = list(selectors.assignable_owners())
+    context.update(task_context(request, page.lead, forms.get("task_form")))  # type: ignore[arg-type]
     return render(request, "crm/lead_detail.html", context, status=status)
 
 
@@ -195,6 +248,7 @@ def _submit(
     form_name: str,
     call: Callable[[dict[str, Any]], str],
     anchor: str,
+    then: Callable[[], str] | None = None,
 ) -> HttpResponse:
     """Validate the form, run the service; success redirects back, errors re-render (400)."""
     if form.is_valid():
@@ -208,7 +262,9 @@ def _submit(
                 form.add_error(None, exc.messages)
         else:
             messages.success(request, message)
-            return redirect(reverse("crm:lead", args=[lead_id]) + f"#{anchor}")
+            # `then` may send the user elsewhere on the page (query and anchor) after success.
+            suffix = (then() if then is not None else "") or f"#{anchor}"
+            return redirect(reverse("crm:lead", args=[lead_id]) + suffix)
     messages.error(request, _("Not saved: see the form below."))
     return _render_lead(request, lead_id, status=400, **{form_name: form})
 
@@ -218,8 +274,10 @@ def _submit(
 def lead_log_activity(request: HttpRequest, pk: int) -> HttpResponse:
     """Log an activity on the lead; the outcome button pressed is the outcome."""
     lead = _visible_lead(request, pk)
+    logged: dict[str, str] = {}
 
     def call(data: dict[str, Any]) -> str:
+        logged["outcome"] = data["outcome"]
         activity = services.activity_log(
             lead=lead,
             kind=data["kind"],
@@ -245,6 +303,39 @@ def lead_log_activity(request: HttpRequest, pk: int) -> HttpResponse:
         form_name="activity_form",
         call=call,
         anchor="activities",
+        # "Call back later", "Meeting booked": the lead page proposes the follow-up, prefilled.
+        then=lambda: (
+            "?" + urlencode({"follow_up": logged["outcome"]}) + "#follow-ups"
+            if logged.get("outcome") in PROPOSALS
+            else ""
+        ),
+    )
+
+
+@require_POST
+@roles.role_required(*CHANGE)
+def lead_create_task(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a follow-up to the lead; errors re-render the page (400)."""
+    lead = _visible_lead(request, pk)
+
+    def call(data: dict[str, Any]) -> str:
+        task = services.task_create(
+            lead=lead,
+            title=data["title"],
+            kind=data["kind"],
+            due_at=data["due_at"],
+            assignee=data["assignee"] if may_manage(request.user) else None,
+            by=request.user,
+        )
+        return _("Follow-up “%(title)s” added.") % {"title": task.title}
+
+    return _submit(
+        request,
+        lead_id=lead.pk,
+        form=TaskForm(request.POST),
+        form_name="task_form",
+        call=call,
+        anchor="follow-ups",
     )
 
 

@@ -26,7 +26,15 @@ from campaigns.models import Campaign, Spend
 from campaigns.rules import classify
 from clm import bulk
 from crm import rollups
-from crm.models import Activity, Deal, LeadFeedback, LeadHistory, PipelineStage, QualityReason
+from crm.models import (
+    Activity,
+    Deal,
+    LeadFeedback,
+    LeadHistory,
+    PipelineStage,
+    QualityReason,
+    Task,
+)
 from insights.alerts import alerts_check_all
 from insights.engine import NotEnoughData
 from insights.scoring import scoring_train
@@ -448,6 +456,8 @@ def generate(
         f"  dashboard rollups: {counts['daily_counts']:,} rows in {time.perf_counter() - started:.1f}s"
     )
 
+    counts["tasks"] = _follow_ups(now=now)
+
     with transaction.atomic():
         counts.update(nurture_demo(now=now, rng=rng, log=log))
     if not run:
@@ -460,6 +470,29 @@ def generate(
     log(f"  attribution run #{run.pk}: {run.status} in {time.perf_counter() - started:.1f}s")
     counts.update(_insights(log))
     return counts
+
+
+def _follow_ups(*, now: Any) -> int:
+    """Each owner's "My day": an overdue, a due-today and an upcoming follow-up on their
+    newest open leads (reminders of the past counted as sent, so the demo mails nobody)."""
+    rows = []
+    owner_ids = set(Lead.objects.filter(owner__isnull=False).values_list("owner_id", flat=True))
+    for owner_id in sorted(owner_ids):
+        leads = Lead.objects.filter(owner_id=owner_id, stage__in=["new", "contacted"]).order_by(
+            "-created_at", "-id"
+        )[:3]
+        for lead, (kind, title, due) in zip(leads, [
+            (Task.Kind.CALL, "Call back {}", now - timedelta(days=1, hours=2)),
+            (Task.Kind.EMAIL, "Send the proposal to {}", now + timedelta(hours=1)),
+            (Task.Kind.MEETING, "Demo with {}", now + timedelta(days=3)),
+        ], strict=False):  # fmt: skip
+            rows.append(Task(
+                lead=lead, assignee_id=owner_id, created_by_id=owner_id, kind=kind,
+                title=title.format(lead.display_name), due_at=due,
+                reminder_sent_at=due if due < now else None,
+            ))  # fmt: skip
+    Task.objects.bulk_create(rows)
+    return len(rows)
 
 
 def _insights(log: Callable[[str], None]) -> dict[str, int]:

@@ -10,7 +10,15 @@ from crm.permissions import Viewer
 from crm.selectors import current_rating, leads_visible_to
 from leads.models import Lead
 from nurture.conditions import compile_definition
-from nurture.models import EmailSend, Enrollment, Segment, SegmentChange, SegmentMembership, Step
+from nurture.models import (
+    EmailSend,
+    Enrollment,
+    Segment,
+    SegmentChange,
+    SegmentMembership,
+    Sequence,
+    Step,
+)
 
 
 def segment_leads(*, definition: Any, viewer: Viewer | None = None) -> QuerySet[Lead]:
@@ -94,3 +102,13 @@ def recent_sends(*, sequence_id: int, viewer: Viewer, limit: int = 20) -> list[E
 def send_with_lead(*, send_id: int) -> EmailSend | None:
     """A sent nurture email and its lead (the unsubscribe page), or None."""
     return EmailSend.objects.select_related("lead").filter(pk=send_id).first()
+
+
+def enrollable_sequences() -> QuerySet[Sequence]:
+    """Sequences leads may be enrolled in by hand: active or paused, with at least one step."""
+    return (
+        Sequence.objects.exclude(status=Sequence.Status.DRAFT)
+        .filter(steps__isnull=False)
+        .distinct()
+        .order_by("name")
+    )

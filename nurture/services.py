@@ -211,6 +211,57 @@ def sequence_enroll(*, sequence: Sequence, now: datetime | None = None) -> int:
     return len(rows)
 
 
+@dataclass(frozen=True)
+class Enrolment:
+    """What enrolling chosen leads did: enrolled, already in the sequence, without consent."""
+
+    enrolled: int
+    already: int
+    no_consent: int
+
+
+def sequence_enroll_leads(
+    *, sequence: Sequence, lead_ids: list[int], now: datetime | None = None
+) -> Enrolment:
+    """Enrol chosen leads (e.g. ticked in the work queue) in an active or paused sequence with
+    steps; leads without marketing consent are skipped, as at every send."""
+    if sequence.status == Sequence.Status.DRAFT:
+        raise ValidationError({"sequence": _("Activate the sequence first.")})
+    first = sequence.steps.order_by("position").first()
+    if first is None:
+        raise ValidationError({"sequence": _("The sequence has no steps.")})
+    now = now or timezone.now()
+    ids = set(lead_ids)
+    already = set(
+        Enrollment.objects.filter(sequence=sequence, lead_id__in=ids).values_list(
+            "lead_id", flat=True
+        )
+    )
+    consenting = set(
+        Lead.objects.filter(
+            pk__in=ids - already, consent_given=True, consent_withdrawn_at__isnull=True
+        ).values_list("pk", flat=True)
+    )
+    Enrollment.objects.bulk_create(
+        [
+            Enrollment(
+                sequence=sequence,
+                lead_id=pk,
+                next_position=first.position,
+                next_due_at=now + _step_delay(first),
+                enrolled_at=now,
+            )
+            for pk in sorted(consenting)
+        ],
+        ignore_conflicts=True,
+    )
+    return Enrolment(
+        enrolled=len(consenting),
+        already=len(already),
+        no_consent=len(ids) - len(already) - len(consenting),
+    )
+
+
 def _take_send_slot(now: datetime) -> bool:
     """One send of this minute's budget (CLM_NURTURE_RATE_PER_MINUTE), shared by all workers."""
     key = RATE_KEY.format(minute=now.strftime("%Y%m%d%H%M"))

@@ -14,6 +14,7 @@ urlpatterns = [
     path("segments/<int:pk>/export.csv", views.segment_export, name="segment-export"),
     path("sequences/", views.sequence_list, name="sequences"),
     path("sequences/new/", views.sequence_edit, name="sequence-create"),
+    path("sequences/enrol/", views.leads_enrol, name="leads-enrol"),
     path("sequences/dispatch/", views.sequence_dispatch, name="sequence-dispatch"),
     path("sequences/<int:pk>/", views.sequence_detail, name="sequence"),
     path("sequences/<int:pk>/edit/", views.sequence_edit, name="sequence-edit"),

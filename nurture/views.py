@@ -12,7 +12,10 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from clm import roles
@@ -221,3 +224,44 @@ def sequence_dispatch(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, _("Sending in the background."))
     return redirect("nurture:sequences")
+
+
+@require_POST
+@roles.role_required(roles.ADMIN, roles.SALES_MANAGER)
+def leads_enrol(request: HttpRequest) -> HttpResponse:
+    """Enrol the leads ticked in the work queue (those the user may see) in a sequence."""
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("crm:queue")
+    sequence = selectors.enrollable_sequences().filter(pk=_id(request.POST.get("sequence"))).first()
+    raw = [_id(v) for v in request.POST.getlist("leads")]
+    lead_ids = list(
+        selectors.leads_visible_to(request.user)
+        .filter(pk__in=[pk for pk in raw if pk is not None])
+        .values_list("pk", flat=True)
+    )
+    if sequence is None or not lead_ids:
+        messages.error(request, _("Tick the leads and choose a sequence."))
+        return redirect(target)
+    try:
+        result = services.sequence_enroll_leads(sequence=sequence, lead_ids=lead_ids)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(target)
+    parts = [
+        ngettext(
+            "%(n)d lead enrolled in %(name)s.", "%(n)d leads enrolled in %(name)s.", result.enrolled
+        )
+        % {"n": result.enrolled, "name": sequence.name}
+    ]
+    if result.already:
+        parts.append(_("%(n)d already in it.") % {"n": result.already})
+    if result.no_consent:
+        parts.append(_("%(n)d skipped: no marketing consent.") % {"n": result.no_consent})
+    messages.success(request, " ".join(parts))
+    return redirect(target)
+
+
+def _id(value: Any) -> int | None:
+    text = str(value or "")
+    return int(text) if text.isdigit() and len(text) <= 18 else None

@@ -71,6 +71,10 @@ PK_MODELS = {
     "crm:deal-stage": "crm.Deal",
     "crm:deal-close": "crm.Deal",
     "crm:deal-reopen": "crm.Deal",
+    "crm:lead-task": "leads.Lead",
+    "crm:task-done": "crm.Task",
+    "crm:task-reopen": "crm.Task",
+    "crm:view-delete": "crm.SavedView",
     "integrations:token-revoke": "integrations.ApiToken",
     "nurture:segment": "nurture.Segment",
     "nurture:segment-edit": "nurture.Segment",
@@ -164,6 +168,18 @@ def _pages_with_ids(users: dict[str, Any], segment: Any, now: Any) -> None:
     )
     Step.objects.create(sequence=sequence, position=1, subject="Hi", body="Hello", delay_days=0)
     Lead.objects.filter(email__startswith="walk-").update(consent_given=True)
+    from crm.models import SavedView, Task
+
+    for lead in Lead.objects.filter(email__startswith="walk-"):  # follow-ups naming the lead
+        Task.objects.create(
+            lead=lead, assignee=lead.owner, title=f"Call {lead.first_name} {lead.last_name}",
+            due_at=now - timedelta(hours=1), created_by=lead.owner,
+        )  # fmt: skip
+    # A manager's view shared with everyone, filtered to rep1's leads.
+    SavedView.objects.create(
+        owner=users["manager"], name="rep1 walk", shared=True,
+        query=f"stage=all&owner={users['rep1'].pk}&q=walk",
+    )  # fmt: skip
     nurture_services.sequence_enroll(sequence=sequence, now=now - timedelta(hours=1))
     nurture_services.nurture_dispatch(now=now)
 
@@ -263,6 +279,7 @@ def _urls_of(name: str, path: str, pattern: Any, viewer: Any) -> list[str]:
 def _extra_urls(viewer: Any) -> list[str]:
     """Searches, filters, drill-downs and member lists aimed at leads the viewer may not see."""
     from campaigns.models import Campaign, Channel
+    from crm.models import SavedView
     from nurture.models import Segment
 
     hidden = list(_hidden_leads(viewer).filter(email__startswith="walk-")[:2])
@@ -271,10 +288,14 @@ def _extra_urls(viewer: Any) -> list[str]:
         for u in viewer.__class__.objects.filter(groups__name=roles.SALES_REP).exclude(pk=viewer.pk)
     ]
     urls = ["/crm/?stage=all", "/crm/?stage=all&page=2", "/api/v1/leads/?page_size=200"]
+    urls += ["/crm/?stage=all&format=csv", "/crm/?stage=all&q=walk&format=csv"]
+    urls += ["/api/v1/tasks/?page_size=200", "/crm/my-day/"]
+    for view in SavedView.objects.values_list("pk", flat=True):
+        urls += [f"/crm/?view={view}", f"/crm/?view={view}&format=csv"]
     for lead in hidden:
         for q in (lead.email, lead.last_name, lead.company, lead.email.split("@")[1]):
             urls += [f"/crm/?stage=all&q={q}", f"/api/v1/leads/?q={q}"]
-        for resource in ("activities", "deals", "feedback", "touchpoints"):
+        for resource in ("activities", "deals", "feedback", "touchpoints", "tasks"):
             urls.append(f"/api/v1/{resource}/?lead={lead.pk}&page_size=200")
         urls.append(f"/api/v1/leads/{lead.pk}/history/")
     for owner in other_reps:

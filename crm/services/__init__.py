@@ -34,6 +34,22 @@ from crm.services.lifecycle import (
     lead_step_back_from_customer,
     validate_owner,
 )
+from crm.services.queue import (
+    BulkResult,
+    leads_bulk_change_stage,
+    saved_view_delete,
+    saved_view_save,
+    view_query,
+)
+from crm.services.tasks import (
+    follow_up_proposal,
+    task_complete,
+    task_create,
+    task_delete,
+    task_reopen,
+    task_update,
+    tasks_send_reminders,
+)
 
 __all__ = [
     "CONTACT_KINDS",
@@ -41,6 +57,7 @@ __all__ = [
     "NOT_REACHED",
     "OUTCOMES_BY_KIND",
     "TOUCH_KINDS",
+    "BulkResult",
     "active_reps",
     "activity_delete",
     "activity_log",
@@ -52,6 +69,7 @@ __all__ = [
     "deal_reopen",
     "deal_update",
     "feedback_rate",
+    "follow_up_proposal",
     "lead_advance_stage",
     "lead_assign",
     "lead_assign_new",
@@ -59,5 +77,15 @@ __all__ = [
     "lead_change_stage",
     "lead_contact_times_refresh",
     "lead_step_back_from_customer",
+    "leads_bulk_change_stage",
+    "saved_view_delete",
+    "saved_view_save",
+    "task_complete",
+    "task_create",
+    "task_delete",
+    "task_reopen",
+    "task_update",
+    "tasks_send_reminders",
     "validate_owner",
+    "view_query",
 ]

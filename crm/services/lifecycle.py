@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from clm import events, roles
 from clm.events import LeadStageChanged
 from crm import rollup_marks
-from crm.models import Deal, DisqualifyReason, LeadHistory
+from crm.models import Deal, DisqualifyReason, LeadHistory, Task
 from crm.permissions import OWNER_ROLES, Actor, ensure_may_change_lead, ensure_may_manage
 from leads.models import CaptureForm, Lead
 
@@ -68,6 +68,17 @@ def validate_owner(*, owner: AbstractUser | None) -> None:
         raise ValidationError({"owner": _("Leads go to active sales reps or sales managers.")})
 
 
+def _move_open_tasks(
+    *, lead_ids: list[int], old_owner_ids: set[int | None], owner: AbstractUser | None
+) -> None:
+    """Open follow-ups of the old owner go with the lead to the new one (none: they stay)."""
+    old = [pk for pk in old_owner_ids if pk is not None]
+    if owner is not None and old:
+        Task.objects.filter(lead_id__in=lead_ids, done_at__isnull=True, assignee_id__in=old).update(
+            assignee=owner
+        )
+
+
 def _set_owner(
     *, lead: Lead, owner: AbstractUser | None, by: Actor, move_deals: bool = True
 ) -> None:
@@ -82,6 +93,7 @@ def _set_owner(
     if move_deals:
         rollup_marks.mark_leads([lead.pk])
         Deal.objects.filter(lead_id=lead.pk, closed_at__isnull=True).update(owner=owner)
+        _move_open_tasks(lead_ids=[lead.pk], old_owner_ids={old}, owner=owner)
     lead.owner = owner
     _history_row(lead=lead, field=LeadHistory.Field.OWNER, old=old, new=new, by=by).save()
 
@@ -141,6 +153,9 @@ def lead_bulk_assign(*, leads: Iterable[Lead], owner: AbstractUser | None, by: A
     Lead.objects.filter(pk__in=changed).update(owner=owner)
     rollup_marks.mark_leads(changed)
     Deal.objects.filter(lead_id__in=changed, closed_at__isnull=True).update(owner=owner)
+    _move_open_tasks(
+        lead_ids=changed, old_owner_ids={lead.owner_id for lead in locked}, owner=owner
+    )
     LeadHistory.objects.bulk_create(
         _history_row(
             lead=lead, field=LeadHistory.Field.OWNER, old=lead.owner_id, new=new, by=by, at=now

@@ -8,6 +8,7 @@ the CRM data exactly as it was.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,6 +22,8 @@ from crm.models import (
     LeadFeedback,
     LeadHistory,
     QualityReason,
+    SavedView,
+    Task,
 )
 from crm.tests.factories import ActivityFactory, DealFactory, stage
 from leads.models import Lead
@@ -37,6 +40,8 @@ class World:
     deal: Deal
     won_deal: Deal
     feedback: LeadFeedback
+    task: Task
+    view: SavedView
 
 
 @pytest.fixture
@@ -57,6 +62,10 @@ def world(rep, other_rep, manager, marketer, admin) -> World:
             lead=lead, name="Won deal", stage=stage("won"), closed_at=timezone.now()
         ),
         feedback=LeadFeedback.objects.create(lead=lead, rating="good", by=rep),
+        task=Task.objects.create(
+            lead=lead, assignee=rep, title="Call back", due_at=timezone.now(), created_by=rep
+        ),
+        view=SavedView.objects.create(owner=rep, name="Mine", query="q=x"),
     )
 
 
@@ -78,6 +87,11 @@ def api(name: str, obj: str | None = None) -> Any:
 
 def lead_id(w: World) -> dict[str, Any]:
     return {"lead": w.lead.pk}
+
+
+def task_input(w: World) -> dict[str, Any]:
+    due = timezone.localtime() + timedelta(hours=1)
+    return {"title": "Follow up", "kind": "call", "due_at": due.strftime("%Y-%m-%dT%H:%M")}
 
 
 # endpoint -> (call, expected status for anonymous, rep_a, rep_b, manager, marketer, admin).
@@ -127,6 +141,36 @@ MATRIX: dict[str, tuple[Call, tuple[int, ...]]] = {
         Call("post", page("crm:bulk-assign"),
              lambda w: {"leads": [w.lead.pk], "owner": w.users["rep_b"].pk}),
         (302, 403, 403, 302, 403, 302),
+    ),
+    "page my day read": (Call("get", page("crm:my-day")), (302, 200, 200, 200, 403, 200)),
+    "page lead add follow-up": (
+        Call("post", page("crm:lead-task", "lead"), task_input),
+        (302, 302, 404, 302, 403, 302),
+    ),
+    "page task done": (
+        Call("post", page("crm:task-done", "task"), lambda w: {}),
+        (302, 302, 404, 302, 403, 302),
+    ),
+    "page task reopen": (
+        Call("post", page("crm:task-reopen", "task"), lambda w: {}),
+        (302, 302, 404, 302, 403, 302),
+    ),
+    "page task done by GET": (
+        Call("get", page("crm:task-done", "task")), (405, 405, 405, 405, 405, 405),
+    ),
+    # rep B's ticked lead is not one they may choose: the form refuses it (a message, no change).
+    "page bulk stage": (
+        Call("post", page("crm:bulk-stage"),
+             lambda w: {"leads": [w.lead.pk], "stage": "contacted"}),
+        (302, 302, 302, 302, 403, 302),
+    ),
+    "page save view": (
+        Call("post", page("crm:view-save"), lambda w: {"name": "New view", "query": "q=y"}),
+        (302, 302, 302, 302, 302, 302),
+    ),
+    "page delete view": (
+        Call("post", page("crm:view-delete", "view"), lambda w: {}),
+        (302, 302, 404, 404, 404, 404),
     ),
     "page sales dashboard read": (
         Call("get", page("crm:sales-dashboard")), (302, 403, 403, 200, 200, 200),
@@ -221,6 +265,25 @@ MATRIX: dict[str, tuple[Call, tuple[int, ...]]] = {
     "api feedback quality read": (
         Call("get", api("feedback-quality"), api=True), (401, 200, 200, 200, 200, 200),
     ),
+    # --- API: tasks ---
+    "api tasks list": (Call("get", api("task-list"), api=True), (401, 200, 200, 200, 200, 200)),
+    "api tasks read": (
+        Call("get", api("task-detail", "task"), api=True), (401, 200, 404, 200, 200, 200),
+    ),
+    "api tasks create": (
+        Call("post", api("task-list"),
+             lambda w: {**lead_id(w), "title": "API task",
+                        "due_at": (timezone.now() + timedelta(hours=1)).isoformat()},
+             api=True),
+        (401, 201, 400, 201, 403, 201),
+    ),
+    "api tasks update": (
+        Call("patch", api("task-detail", "task"), lambda w: {"done": True}, api=True),
+        (401, 200, 404, 200, 403, 200),
+    ),
+    "api tasks delete": (
+        Call("delete", api("task-detail", "task"), api=True), (401, 403, 403, 204, 403, 204),
+    ),
     # --- API: the editable lists (edited in the admin only) ---
     "api pipeline stages list": (
         Call("get", api("pipeline-stage-list"), api=True), (401, 200, 200, 200, 200, 200),
@@ -269,6 +332,8 @@ def snapshot(w: World) -> tuple[Any, ...]:
         deals,
         tuple(LeadFeedback.objects.order_by("id").values_list("id", "is_current")),
         LeadHistory.objects.count(),
+        tuple(Task.objects.order_by("id").values_list("id", "done_at", "title", "assignee_id")),
+        tuple(SavedView.objects.order_by("id").values_list("id", "name", "query", "shared")),
     )
 
 

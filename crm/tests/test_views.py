@@ -140,9 +140,9 @@ def test_queue_runs_a_fixed_number_of_queries_whatever_the_rows(
         if n % 2:
             LeadFeedback.objects.create(lead=lead, rating="good", by=rep)
     client.force_login(manager)
-    # session, user, roles, count, page of leads, channels, campaigns, owners; open alerts in
-    # the nav
-    with django_assert_num_queries(9):
+    # session, user, roles, count, page of leads, channels, campaigns, owners, saved views,
+    # follow-ups due (the nav badge), sequences to enrol in (managers); open alerts in the nav
+    with django_assert_num_queries(12):
         response = client.get(reverse("crm:queue"))
     assert len(response.context["leads"]) == rows
 
@@ -219,8 +219,8 @@ def test_lead_page_runs_a_fixed_number_of_queries_whatever_the_rows(
     client.force_login(manager)
     # session, user, roles; lead, touchpoints, activities, deals, feedback, history, history
     # owners; disqualify reasons, open pipeline stages, quality reasons, channels, campaigns,
-    # owners; open alerts in the nav
-    with django_assert_num_queries(17):
+    # owners; follow-ups; follow-ups due (the nav badge); open alerts in the nav
+    with django_assert_num_queries(19):
         response = client.get(lead_url(lead))
     assert len(response.context["p"].touchpoints) == rows
 

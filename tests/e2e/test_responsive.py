@@ -111,6 +111,13 @@ def pages_by_role() -> dict[str, list[tuple[str, str]]]:
         ("queue", "/crm/", EVERYONE),
         ("lead", f"/crm/leads/{any_lead.pk}/", STAFF),
         ("own-lead", f"/crm/leads/{own_lead.pk}/", (REP,)),
+        (
+            "own-lead-follow-up",
+            f"/crm/leads/{own_lead.pk}/?follow_up=call_back#follow-ups",
+            (REP,),
+        ),
+        ("my-day", "/crm/my-day/", (ADMIN, MANAGER, REP)),
+        ("queue-sorted", "/crm/?order=-captured&q=a", EVERYONE),
         ("campaigns", "/campaigns/", EDITORS),
         ("campaign-links", f"/campaigns/{campaign.pk}/", EDITORS),
         ("campaign-form", "/campaigns/new/", EDITORS),
