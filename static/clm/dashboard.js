@@ -63,12 +63,42 @@
     return { data: data, layout: layout, config: narrow ? Object.assign({}, config, { displayModeBar: false }) : config };
   }
 
+  function plot(el) {
+    var source = document.getElementById(el.getAttribute("data-figure"));
+    if (!source) return;
+    var fig = fit(JSON.parse(source.textContent), el.clientWidth || window.innerWidth);
+    window.Plotly.react(el, fig.data, fig.layout, fig.config);
+    el.classList.remove("pending");
+  }
+
+  // plotly.min.js (4.8 MB) is a deferred script after this one: the page paints without it.
+  // Charts wait for it, and a chart below the fold is drawn only when it scrolls into view.
+  var waiting = [];
+  function whenPlotly(fn) {
+    if (window.Plotly) { fn(); return; }
+    waiting.push(fn);
+  }
+  function plotlyArrived() {
+    if (!window.Plotly) return;
+    var queued = waiting; waiting = [];
+    queued.forEach(function (fn) { fn(); });
+  }
+  var script = document.getElementById("plotly-js");
+  if (script) script.addEventListener("load", plotlyArrived);
+  window.addEventListener("load", plotlyArrived);
+
+  var seen = "IntersectionObserver" in window ? new IntersectionObserver(function (entries) {
+    entries.forEach(function (e) {
+      if (!e.isIntersecting) return;
+      seen.unobserve(e.target);
+      whenPlotly(function () { plot(e.target); });
+    });
+  }, { rootMargin: "300px 0px" }) : null;
+
   function draw(root) {
     root.querySelectorAll("[data-figure]").forEach(function (el) {
-      var source = document.getElementById(el.getAttribute("data-figure"));
-      if (!source || !window.Plotly) return;
-      var fig = fit(JSON.parse(source.textContent), el.clientWidth || window.innerWidth);
-      window.Plotly.react(el, fig.data, fig.layout, fig.config);
+      el.classList.add("pending");
+      if (seen) seen.observe(el); else whenPlotly(function () { plot(el); });
     });
     root.querySelectorAll("table.sortable").forEach(sortable);
   }
