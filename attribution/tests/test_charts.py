@@ -26,6 +26,8 @@ def roi(name, spend, revenue, channel="", leads=10.0):
                   revenue=Decimal(revenue))  # fmt: skip
 
 
+FUNNEL_ROW = {"channel": "Email", "leads": 4.0, "qualified": 2.0, "opportunities": 1.0, "won": 0.5}
+QUALITY_ROW = {"channel": "Email", "good": 2, "poor": 1}
 ROWS = [roi("Email", 100, 4825), roi("Paid Search", 5000, 9000), roi("Display", 3000, 1200)]
 
 
@@ -43,22 +45,9 @@ def all_figures(currency="USD"):
         "roi": charts.roi_by_channel(ROWS, currency, COLOURS),
         "spend_revenue": charts.spend_vs_revenue(ROWS, currency, COLOURS),
         "revenue_time": charts.revenue_over_time(series, COLOURS, currency=currency),
-        "funnel": charts.funnel_by_channel(
-            [
-                {
-                    "channel": "Email",
-                    "leads": 4.0,
-                    "qualified": 2.0,
-                    "opportunities": 1.0,
-                    "won": 0.5,
-                }
-            ],
-            COLOURS,
-        ),  # fmt: skip
+        "funnel": charts.funnel_by_channel([FUNNEL_ROW], COLOURS),
         "models": charts.model_comparison({"linear": {"Email": 10.0}}, currency),
-        "quality": charts.lead_quality(
-            [{"channel": "Email", "good": 2, "poor": 1}], colours=COLOURS
-        ),  # fmt: skip
+        "quality": charts.lead_quality([QUALITY_ROW], colours=COLOURS),
         "pipeline": charts.pipeline_by_owner(pipeline, currency),
         "first_contact": charts.first_contact_by_rep([rep]),
         "win_rate": charts.win_rate_by_channel([source]),

@@ -20,7 +20,7 @@
   // The server builds one figure for every width; here it is laid out for the width it gets.
   // Vertical bars over categories whose names would not fit side by side become horizontal
   // bars (names read left of their bar, never rotated or cut); axes make room for their
-  // labels; the legend sits below the plot, clear of them. On a phone, dates get fewer ticks
+  // labels; the legend sits above the plot, clear of them. On a phone, dates get fewer ticks
   // and the mode bar (it would cover the legend; a finger cannot hover) is left out.
   function fit(fig, width) {
     var layout = Object.assign({}, fig.layout || {});
@@ -56,8 +56,9 @@
       layout.yaxis = Object.assign({}, layout.yaxis || {}, { automargin: true });
     }
     if (layout.showlegend !== false) {
+      // Above the plot, left-aligned: never in the way of the x labels and the axis title.
       layout.legend = Object.assign({}, layout.legend || {}, {
-        orientation: "h", x: 0, xanchor: "left", y: 0, yanchor: "bottom", yref: "container",
+        orientation: "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom",
       });
     }
     return { data: data, layout: layout, config: narrow ? Object.assign({}, config, { displayModeBar: false }) : config };
@@ -71,21 +72,35 @@
     el.classList.remove("pending");
   }
 
-  // plotly.min.js (4.8 MB) is a deferred script after this one: the page paints without it.
-  // Charts wait for it, and a chart below the fold is drawn only when it scrolls into view.
+  // plotly.min.js (4.8 MB) is not in the page: it is requested once the page has painted
+  // (or a chart comes into view), so neither its download nor its parsing (seconds on a slow
+  // phone, even from the cache) holds the first paint. A chart below the fold is drawn only
+  // when it scrolls into view.
+  var current = document.currentScript;
+  var plotlySrc = current ? current.getAttribute("data-plotly") : null;
+  var requested = false;
   var waiting = [];
-  function whenPlotly(fn) {
-    if (window.Plotly) { fn(); return; }
-    waiting.push(fn);
-  }
   function plotlyArrived() {
     if (!window.Plotly) return;
     var queued = waiting; waiting = [];
     queued.forEach(function (fn) { fn(); });
   }
-  var script = document.getElementById("plotly-js");
-  if (script) script.addEventListener("load", plotlyArrived);
-  window.addEventListener("load", plotlyArrived);
+  function loadPlotly() {
+    if (requested || window.Plotly || !plotlySrc) return;
+    requested = true;
+    var script = document.createElement("script");
+    script.src = plotlySrc;
+    script.async = true;
+    script.addEventListener("load", plotlyArrived);
+    document.head.appendChild(script);
+  }
+  function whenPlotly(fn) {
+    if (window.Plotly) { fn(); return; }
+    waiting.push(fn);
+    loadPlotly();
+  }
+  // After the first frame has been painted.
+  requestAnimationFrame(function () { setTimeout(loadPlotly, 0); });
 
   var seen = "IntersectionObserver" in window ? new IntersectionObserver(function (entries) {
     entries.forEach(function (e) {

@@ -76,9 +76,10 @@ def ensure_database() -> None:
 class Gunicorn:
     """gunicorn serving the app on a free loopback port, for the duration of a `with`."""
 
-    def __init__(self, workers: int = 4) -> None:
+    def __init__(self, workers: int = 4, boot_seconds: float = 30) -> None:
         self.port = _free_port()
         self.workers = workers
+        self.boot_seconds = boot_seconds
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -94,7 +95,7 @@ class Gunicorn:
             ],
             cwd=ROOT, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + self.boot_seconds
         while time.monotonic() < deadline:
             try:
                 # Our own gunicorn on a loopback http:// address, never a user-given URL.
@@ -104,7 +105,7 @@ class Gunicorn:
                         return self
             except OSError:
                 time.sleep(0.3)
-        raise RuntimeError("gunicorn did not answer /healthz within 30 s")
+        raise RuntimeError(f"gunicorn did not answer /healthz within {self.boot_seconds:.0f} s")
 
     def __exit__(self, *exc: object) -> None:
         if self.proc:
@@ -338,13 +339,22 @@ def bench_first_paint(args: argparse.Namespace) -> list[Row]:
     from django.core.management import call_command
     from playwright.sync_api import sync_playwright
 
+    from attribution.models import AttributionRun
     from leads.models import Lead
+    from tests.benchmarks.bench_attribution import Worker
 
     if not Lead.objects.exists():
         call_command("seed_demo", verbosity=0)
+    if not AttributionRun.objects.filter(status="done").exists():
+        with Worker():  # the demo's attribution run was queued for a worker
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                if AttributionRun.objects.filter(status="done").exists():
+                    break
+                time.sleep(2)
     chromium = os.environ.get("CLM_CHROMIUM", "/usr/bin/chromium")
-    paints, loads, charts = [], [], []
-    with Gunicorn(workers=2) as server, sync_playwright() as pw:
+    paints, loads, charts, served = [], [], [], []
+    with Gunicorn(workers=2, boot_seconds=120) as server, sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=chromium,
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
@@ -368,16 +378,23 @@ def bench_first_paint(args: argparse.Namespace) -> list[Row]:
             timing = page.evaluate(
                 "() => ({fcp: (performance.getEntriesByName('first-contentful-paint')[0]"
                 " || {}).startTime, load: performance.getEntriesByType('navigation')[0]"
-                ".domContentLoadedEventEnd})"
+                ".domContentLoadedEventEnd, served: performance.getEntriesByType('navigation')[0]"
+                ".responseEnd})"
             )
             paints.append(timing["fcp"] / 1000)
             loads.append(timing["load"] / 1000)
+            served.append(timing["served"] / 1000)
         browser.close()
     return [
         (
             "marketing dashboard: first paint",
             f"{statistics.median(paints):.2f} s",
             "Chromium, demo data, warm cache, loopback (first-contentful-paint); target < 1 s",
+        ),
+        (
+            "marketing dashboard: HTML received",
+            f"{statistics.median(served):.2f} s",
+            "responseEnd: the server's part of the first paint (dashboard cache warm)",
         ),
         (
             "marketing dashboard: DOM ready",
