@@ -94,7 +94,7 @@ def figure(
 # Above the plot, left-aligned: x labels below never run into it.
 LEGEND = {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom"}
 # Drawn in a lighter, hatched version of the same colour: spend, poor fit, the current budget.
-HATCHED = {"pattern": {"shape": "/", "fillmode": "overlay", "solidity": 0.35}, "opacity": 0.55}
+HATCHED = {"pattern": {"shape": "/", "fillmode": "overlay", "fgcolor": "#ffffff", "solidity": 0.5}}
 
 
 def bar(name: str | None, x: Sequence[Any], y: Sequence[Any], **extra: Any) -> dict[str, Any]:
@@ -190,12 +190,12 @@ def roi_by_channel(
                 "line": {"color": [BAD if v < 0 else "rgba(0,0,0,0)" for v in values],
                          "width": 1.5},
                 "pattern": {"shape": ["/" if limit is not None and v > limit else ""
-                                      for v in values], "fgcolor": "#ffffff"},
+                                      for v in values], "fgcolor": "#ffffff",
+                            "fillmode": "overlay", "solidity": 0.3},
             },
-            # Clipped bars say their true value at their end.
+            # Clipped bars say their true value at their end (hover and a label).
             text=[f"{v:,.0f}% ▸" if limit is not None and v > limit else "" for v in values],
-            textposition="inside", insidetextanchor="end",
-            textfont={"color": "#ffffff", "size": 11},
+            textposition="none",
             customdata=[[v, float(r.spend), float(r.revenue)]
                         for v, r in zip(values, paid, strict=True)],
             hovertemplate="%{y}<br>" + _("ROI") + " %{customdata[0]:,.0f}%<br>" + _("spend")
@@ -204,10 +204,18 @@ def roi_by_channel(
         ))  # fmt: skip
     xaxis: dict[str, Any] = {"ticksuffix": "%", "zeroline": True, "zerolinecolor": "#94a3b8",
                              "showgrid": True}  # fmt: skip
+    annotations = []
     if limit is not None:
         xaxis["range"] = [min(min(shown), 0) - 0.05 * limit, limit]
+        annotations = [
+            {"x": limit, "y": label(r.name), "xanchor": "right", "showarrow": False,
+             "text": f"{v:,.0f}% ▸", "bgcolor": "rgba(255,255,255,0.9)",
+             "font": {"color": "#1f2937", "size": 11}}
+            for v, r in zip(values, paid, strict=True) if v > limit
+        ]  # fmt: skip
     return figure(
         traces,
+        annotations=annotations,
         height=max(220, 34 * len(names) + 80),
         x=_("ROI (%)"),
         y=breakdown_title(by),
@@ -305,7 +313,8 @@ def revenue_over_time(
             "x": [w.isoformat() for w in weeks],
             "y": [round(points.get(w, 0.0), 2) for w in weeks],
             "marker": {"color": col, "pattern": {"shape": ["/" if n else "" for n in notes],
-                                                 "fgcolor": "#ffffff", "solidity": 0.3}},
+                                                 "fgcolor": "#ffffff", "fillmode": "overlay",
+                                                 "solidity": 0.4}},
             "customdata": [[date_format(w, "MONTH_DAY_FORMAT"), n]
                            for w, n in zip(weeks, notes, strict=True)],
             "hovertemplate": _("Week of %(day)s") % {"day": "%{customdata[0]}"}
@@ -323,7 +332,7 @@ def revenue_over_time(
         height=360,
         x=_("Week"),
         y=unit(_("Attributed revenue"), currency),
-        xaxis={"type": "date", "tickformat": "%d %b", "ticklabelmode": "period"},
+        xaxis={"type": "date", "tickformat": "%d %b"},
         legend={**LEGEND, "itemclick": "toggleothers", "itemdoubleclick": "toggle"},
         annotations=annotations,
         bargap=0.15,
@@ -350,9 +359,8 @@ def funnel_by_channel(
         ("won", _("Won"), 1.0),
     ]
     traces = [
-        bar(stage, names, [round(r[key], 2) for r in rows],
-            marker={"color": colour_list, "opacity": opacity,
-                    "line": {"color": colour_list, "width": 1}},
+        bar(stage, names, [round(r[key], 2) for r in rows], opacity=opacity,
+            marker={"color": colour_list, "line": {"color": colour_list, "width": 1}},
             hovertemplate="%{x}<br>" + stage + ": %{y:,.1f}<extra></extra>")
         for key, stage, opacity in stages
     ]  # fmt: skip

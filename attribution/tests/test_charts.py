@@ -129,6 +129,8 @@ def test_an_outlier_roi_is_clipped_and_keeps_its_true_value():
     assert trace["x"][email] == limit < true_roi
     assert trace["customdata"][email][0] == true_roi  # the hover says the true value
     assert trace["text"][email].startswith("4,725%")
+    label = fig["layout"]["annotations"][0]
+    assert (label["y"], label["x"], label["text"]) == ("Email", limit, "4,725% ▸")
     assert trace["marker"]["pattern"]["shape"][email] == "/"
     others = [x for i, x in enumerate(trace["x"]) if i != email]
     assert others == [-60.0, 80.0] and max(map(abs, others)) > limit / 20

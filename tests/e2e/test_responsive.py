@@ -185,8 +185,7 @@ class Visitor:
         if response is None or response.status != 200:
             problems.append(f"status {response and response.status}")
         if self.page.locator("[data-figure]").count():
-            self.page.wait_for_selector("[data-figure] .main-svg", timeout=20000)
-            draw_all(self.page)  # charts below the fold are drawn when scrolled into view
+            draw_all(self.page)  # each chart is drawn when scrolled into view
         self.page.wait_for_load_state("networkidle")
         scroll_width = self.page.evaluate("document.documentElement.scrollWidth")
         if scroll_width > self.width:
