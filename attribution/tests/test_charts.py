@@ -196,3 +196,37 @@ def test_legends_sit_above_the_plot_clear_of_the_x_labels():
     for name, fig in all_figures().items():
         legend = fig["layout"]["legend"]
         assert legend["yanchor"] == "bottom" and legend["y"] >= 1, name
+
+
+@pytest.mark.django_db
+def test_the_sales_dashboard_breaks_a_filtered_channel_down_by_campaign(client):
+    from django.contrib.auth import get_user_model
+
+    from campaigns.models import Channel
+
+    channel = Channel.objects.get(name="Paid Search")
+    client.force_login(get_user_model().objects.create_superuser("s", password="pw-123-tests"))
+    page = client.get(f"/crm/dashboard/?channel={channel.pk}")
+    assert page.status_code == 200
+    assert page.context["breakdown"] == "campaign"
+    assert "Win rate by source campaign" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_admins_edit_a_channel_colour_and_a_bad_one_is_refused(client):
+    from django.contrib.auth import get_user_model
+
+    from campaigns.models import Channel
+
+    client.force_login(get_user_model().objects.create_superuser("a", password="pw-123-tests"))
+    listing = client.get("/admin/campaigns/channel/")
+    assert listing.status_code == 200 and b'<svg class="swatch"' in listing.content
+    channel = Channel.objects.get(name="Email")
+    url = f"/admin/campaigns/channel/{channel.pk}/change/"
+    form = {"name": "Email", "description": "", "color": "red;x", "display_order": 1,
+            "is_active": "on"}  # fmt: skip
+    refused = client.post(url, form)
+    assert refused.status_code == 200 and "six hex digits" in refused.content.decode()
+    assert client.post(url, {**form, "color": "#123456"}).status_code == 302
+    channel.refresh_from_db()
+    assert channel.color == "#123456"
