@@ -44,14 +44,13 @@ def dashboard_context(
     quality = lead_quality_by_channel(user=user, f=f)
     parts_quality = lead_quality_by_campaign(user=user, f=f) if by == "campaign" else quality
     colours = dashboards.channel_colors()
-    channel_name = next(
-        (c["name"] for c in dashboards.filter_choices()["channels"] if c["id"] == f.channel_id), ""
-    )
+    choices = dashboards.filter_choices()
+    channel_name = next((c["name"] for c in choices["channels"] if c["id"] == f.channel_id), "")
     return {
         "filters": f,
         "presets": PRESETS,
         "models": [(m, charts.MODEL_LABELS[m]) for m in engine.MODELS],
-        "choices": dashboards.filter_choices(),
+        "choices": choices,
         "run": run,
         "currency": currency,
         "tiles": dashboards.kpi_tiles(run, f),
