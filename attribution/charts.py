@@ -7,11 +7,12 @@ plotly renders a subset of HTML in text and hover labels.
 from __future__ import annotations
 
 import html
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from django.utils.formats import get_format
+from django.utils.formats import date_format, get_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -43,21 +44,43 @@ AXIS = {
 }  # fmt: skip
 
 
-def figure(traces: list[dict[str, Any]], *, height: int = 330, **layout: Any) -> dict[str, Any]:
-    """A figure dict with the house layout: white, light grid, legend below."""
+def title(text: Any) -> dict[str, Any]:
+    """An axis title (plotly's title object)."""
+    return {"text": label(text), "standoff": 8}
+
+
+def unit(text: Any, currency: str) -> str:
+    """An axis title with its unit or currency: "Revenue (USD)"."""
+    return f"{text} ({currency})" if currency else str(text)
+
+
+def figure(
+    traces: list[dict[str, Any]],
+    *,
+    height: int = 330,
+    x: Any = None,
+    y: Any = None,
+    **layout: Any,
+) -> dict[str, Any]:
+    """A figure dict with the house layout: white, light grid, legend above the plot (clear of
+    the x labels), axis titles `x` and `y` (every figure with data has both)."""
     # Category axes (x on bars) need no grid; value axes get a light one.
     xaxis = {**AXIS, "showgrid": False, **layout.pop("xaxis", {})}
     yaxis = {**AXIS, **layout.pop("yaxis", {})}
+    if x is not None:
+        xaxis["title"] = title(x)
+    if y is not None:
+        yaxis["title"] = title(y)
     return {
         "data": traces,
         "layout": {
             "height": height,
-            "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
+            "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
             "font": {"family": FONT, "size": 12, "color": "#1f2937"},
             "paper_bgcolor": "#ffffff",
             "plot_bgcolor": "#ffffff",
             "colorway": COLORWAY,
-            "legend": {"orientation": "h", "y": -0.18},
+            "legend": LEGEND,
             "hoverlabel": {"font": {"family": FONT}},
             # Plotly's number format ("decimal" then "thousands") in the active language.
             "separators": get_format("DECIMAL_SEPARATOR") + get_format("THOUSAND_SEPARATOR"),
@@ -66,6 +89,12 @@ def figure(traces: list[dict[str, Any]], *, height: int = 330, **layout: Any) ->
             **layout,
         },
     }
+
+
+# Above the plot, left-aligned: x labels below never run into it.
+LEGEND = {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom"}
+# Drawn in a lighter, hatched version of the same colour: spend, poor fit, the current budget.
+HATCHED = {"pattern": {"shape": "/", "fillmode": "overlay", "fgcolor": "#ffffff", "solidity": 0.5}}
 
 
 def bar(name: str | None, x: Sequence[Any], y: Sequence[Any], **extra: Any) -> dict[str, Any]:
@@ -97,121 +126,307 @@ def empty(message: str) -> dict[str, Any]:
     )
 
 
-def roi_by_channel(rows: Sequence[Any], currency: str) -> dict[str, Any]:
-    """ROI per channel with spend, best first; green when it pays, red when it does not."""
-    paid = [r for r in rows if r.spend]
-    if not paid:
+def colour(name: Any, colours: Mapping[str, str]) -> str:
+    """The fixed chart colour of a channel (by name), grey if it has none."""
+    return colours.get(str(name)) or NEUTRAL
+
+
+def row_colour(row: Any, colours: Mapping[str, str]) -> str:
+    """The colour of a channel row, or of a campaign row's channel."""
+    return colours.get(row.name) or colour(getattr(row, "channel", ""), colours)
+
+
+def clip_bound(values: Sequence[float], floor: float = 100.0) -> float | None:
+    """The axis end that keeps one outlier from flattening the rest: three times the second
+    largest value (at least `floor`), if the largest is beyond it; None when none is."""
+    top = sorted(values)
+    if len(top) < 2 or top[-1] <= 3 * max(top[-2], floor):
+        return None
+    return 3 * max(top[-2], floor)
+
+
+def breakdown_title(by: str) -> str:
+    return _("Campaign") if by == "campaign" else _("Channel")
+
+
+def roi_by_channel(
+    rows: Sequence[Any],
+    currency: str,
+    colours: Mapping[str, str] | None = None,
+    by: str = "channel",
+) -> dict[str, Any]:
+    """ROI per channel (or campaign) with spend, best on top, in the channel's colour.
+
+    One outlier (a channel with a huge ROI on tiny spend) would flatten every other bar: the
+    axis stops at a robust bound and the clipped bar is hatched, with its true value written
+    at its end and in the hover. Rows with outcomes but no spend are listed as "no spend".
+    """
+    colours = colours or {}
+    paid = sorted((r for r in rows if r.spend), key=lambda r: r.roi or 0)
+    free = [r for r in rows if not r.spend and (r.revenue or r.leads)]
+    if not paid and not free:
         return empty(_("No spend in this period: ROI needs spend."))
-    paid.sort(key=lambda r: r.roi or 0)
     money = label(currency)
-    trace = bar(
-        None,
-        [round((r.roi or 0) * 100, 1) for r in paid],
-        [label(r.name) for r in paid],
-        orientation="h",
-        marker={"color": [GOOD if (r.roi or 0) >= 0 else BAD for r in paid]},
-        customdata=[[float(r.spend), float(r.revenue)] for r in paid],
-        hovertemplate="%{y}<br>"
-        + _("ROI")
-        + " %{x:.0f}%<br>"
-        + _("spend")
-        + " %{customdata[0]:,.0f} "
-        + money
-        + "<br>"
-        + _("revenue")
-        + " %{customdata[1]:,.0f} "
-        + money
-        + "<extra></extra>",
-    )
+    values = [round((r.roi or 0) * 100, 1) for r in paid]
+    limit = clip_bound(values)
+    shown = [min(v, limit) if limit is not None else v for v in values]
+    no_spend = _("no spend")
+    names = [label(r.name) for r in free] + [label(r.name) for r in paid]
+    traces = []
+    if free:
+        traces.append(bar(
+            None, [0] * len(free), [label(r.name) for r in free], orientation="h",
+            marker={"color": [row_colour(r, colours) for r in free]},
+            text=[no_spend] * len(free), textposition="outside", cliponaxis=False,
+            customdata=[[float(r.revenue)] for r in free],
+            hovertemplate="%{y}<br>" + no_spend + "<br>" + _("revenue")
+            + " %{customdata[0]:,.0f} " + money + "<extra></extra>",
+        ))  # fmt: skip
+    if paid:
+        traces.append(bar(
+            None, shown, [label(r.name) for r in paid], orientation="h",
+            marker={
+                "color": [row_colour(r, colours) for r in paid],
+                "line": {"color": [BAD if v < 0 else "rgba(0,0,0,0)" for v in values],
+                         "width": 1.5},
+                "pattern": {"shape": ["/" if limit is not None and v > limit else ""
+                                      for v in values], "fgcolor": "#ffffff",
+                            "fillmode": "overlay", "solidity": 0.3},
+            },
+            # Clipped bars say their true value at their end (hover and a label).
+            text=[f"{v:,.0f}% ▸" if limit is not None and v > limit else "" for v in values],
+            textposition="none",
+            customdata=[[v, float(r.spend), float(r.revenue)]
+                        for v, r in zip(values, paid, strict=True)],
+            hovertemplate="%{y}<br>" + _("ROI") + " %{customdata[0]:,.0f}%<br>" + _("spend")
+            + " %{customdata[1]:,.0f} " + money + "<br>" + _("revenue")
+            + " %{customdata[2]:,.0f} " + money + "<extra></extra>",
+        ))  # fmt: skip
+    xaxis: dict[str, Any] = {"ticksuffix": "%", "zeroline": True, "zerolinecolor": "#94a3b8",
+                             "showgrid": True}  # fmt: skip
+    annotations = []
+    if limit is not None:
+        xaxis["range"] = [min(min(shown), 0) - 0.05 * limit, limit]
+        annotations = [
+            {"x": limit, "y": label(r.name), "xanchor": "right", "showarrow": False,
+             "text": f"{v:,.0f}% ▸", "bgcolor": "rgba(255,255,255,0.9)",
+             "font": {"color": "#1f2937", "size": 11}}
+            for v, r in zip(values, paid, strict=True) if v > limit
+        ]  # fmt: skip
     return figure(
-        [trace],
-        height=max(220, 34 * len(paid) + 60),
-        xaxis={"ticksuffix": "%", "zeroline": True, "zerolinecolor": "#94a3b8", "showgrid": True},
+        traces,
+        annotations=annotations,
+        height=max(220, 34 * len(names) + 80),
+        x=_("ROI (%)"),
+        y=breakdown_title(by),
+        xaxis=xaxis,
+        yaxis={"showgrid": False, "categoryorder": "array", "categoryarray": names},
+        showlegend=False,
+    )
+
+
+def spend_vs_revenue(
+    rows: Sequence[Any],
+    currency: str,
+    colours: Mapping[str, str] | None = None,
+    by: str = "channel",
+) -> dict[str, Any]:
+    """Spend (hatched) against attributed revenue (solid) per channel, in its colour; names
+    read left of horizontal bars, most revenue on top."""
+    colours = colours or {}
+    shown = sorted((r for r in rows if r.spend or r.revenue), key=lambda r: r.revenue)
+    if not shown:
+        return empty(_("No spend or revenue in this period."))
+    names = [label(r.name) for r in shown]
+    money = label(currency)
+    colour_list = [row_colour(r, colours) for r in shown]
+    traces = [
+        bar(_("Spend"), [float(r.spend) for r in shown], names, orientation="h",
+            marker={"color": colour_list, **HATCHED},
+            hovertemplate="%{y}<br>" + _("Spend") + " %{x:,.0f} " + money + "<extra></extra>"),
+        bar(_("Revenue"), [float(r.revenue) for r in shown], names, orientation="h",
+            marker={"color": colour_list},
+            hovertemplate="%{y}<br>" + _("Revenue") + " %{x:,.0f} " + money
+            + "<extra></extra>"),
+    ]  # fmt: skip
+    return figure(
+        traces,
+        barmode="group",
+        height=max(260, 44 * len(shown) + 90),
+        x=unit(_("Amount"), currency),
+        y=breakdown_title(by),
+        xaxis={"showgrid": True},
         yaxis={"showgrid": False},
     )
 
 
-def spend_vs_revenue(rows: Sequence[Any], currency: str) -> dict[str, Any]:
-    """Spend against attributed revenue per channel."""
-    shown = [r for r in rows if r.spend or r.revenue]
-    if not shown:
-        return empty(_("No spend or revenue in this period."))
-    names = [label(r.name) for r in shown]
-    traces = [
-        bar(_("Spend"), names, [float(r.spend) for r in shown], marker={"color": "#94a3b8"}),
-        bar(_("Revenue"), names, [float(r.revenue) for r in shown], marker={"color": "#2563eb"}),
-    ]
-    return figure(traces, barmode="group", yaxis={"ticksuffix": f" {label(currency)}"})
+def _partial(week: date, start: date | None, end: date | None) -> str:
+    """Why a week is partial ("" when the period covers all of it)."""
+    last = week + timedelta(days=6)
+    if start and week < start:
+        return _("partial week: from %(day)s") % {"day": date_format(start, "MONTH_DAY_FORMAT")}
+    if end and last > end:
+        return _("partial week: to %(day)s") % {"day": date_format(end, "MONTH_DAY_FORMAT")}
+    return ""
 
 
 def revenue_over_time(
-    series: Mapping[str, Mapping[date, float]], colors: Mapping[str, str]
+    series: Mapping[str, Mapping[date, float]],
+    colours: Mapping[str, str],
+    *,
+    currency: str = "",
+    start: date | None = None,
+    end: date | None = None,
+    top: int = 6,
 ) -> dict[str, Any]:
-    """Attributed revenue per week, stacked by channel."""
+    """Attributed revenue per week as stacked bars: the `top` channels (or campaigns) by
+    revenue, the rest summed as "Other". A click on a legend entry shows that one alone.
+
+    Weeks the period covers only in part (the first and last) are hatched and say so in the
+    hover and above the bar, so a short week does not read as a drop.
+    """
     if not series:
         return empty(_("No won deals in this period."))
     totals = {name: sum(points.values()) for name, points in series.items()}
+    order = sorted(series, key=lambda n: (-totals[n], n))
+    shown, rest = order[:top], order[top:]
+    if len(rest) == 1:
+        shown, rest = order, []
+    groups: list[tuple[str, dict[date, float], str]] = [
+        (name, dict(series[name]), colours.get(name) or COLORWAY[i % len(COLORWAY)])
+        for i, name in enumerate(shown)
+    ]
+    if rest:
+        other: dict[date, float] = defaultdict(float)
+        for name in rest:
+            for week, value in series[name].items():
+                other[week] += value
+        groups.append((_("Other (%(n)s)") % {"n": len(rest)}, dict(other), "#cbd5e1"))
+    weeks = sorted({w for _n, points, _c in groups for w in points})
+    notes = [_partial(w, start, end) for w in weeks]
+    money = label(currency)
     traces = []
-    for name in sorted(series, key=lambda n: -totals[n]):
-        points = sorted(series[name].items())
-        traces.append(
-            {
-                "type": "scatter",
-                "name": label(name),
-                "x": [d.isoformat() for d, _ in points],
-                "y": [v for _, v in points],
-                "stackgroup": "revenue",
-                "mode": "lines",
-                "line": {"width": 0.5, "color": colors.get(name, NEUTRAL)},
-                "hovertemplate": "%{x}<br>" + label(name) + ": %{y:,.0f}<extra></extra>",
-            }
-        )
-    return figure(traces)
+    for name, points, col in groups:
+        traces.append({
+            "type": "bar",
+            "name": label(name),
+            "x": [w.isoformat() for w in weeks],
+            "y": [round(points.get(w, 0.0), 2) for w in weeks],
+            "marker": {"color": col, "pattern": {"shape": ["/" if n else "" for n in notes],
+                                                 "fgcolor": "#ffffff", "fillmode": "overlay",
+                                                 "solidity": 0.4}},
+            "customdata": [[date_format(w, "MONTH_DAY_FORMAT"), n]
+                           for w, n in zip(weeks, notes, strict=True)],
+            "hovertemplate": _("Week of %(day)s") % {"day": "%{customdata[0]}"}
+            + " %{customdata[1]}<br>" + label(name) + ": %{y:,.0f} " + money + "<extra></extra>",
+        })  # fmt: skip
+    week_totals = [sum(points.get(w, 0.0) for _n, points, _c in groups) for w in weeks]
+    annotations = [
+        {"x": w.isoformat(), "y": t, "yanchor": "bottom", "showarrow": False,
+         "text": _("partial"), "font": {"size": 10, "color": NEUTRAL}}
+        for w, t, n in zip(weeks, week_totals, notes, strict=True) if n
+    ]  # fmt: skip
+    return figure(
+        traces,
+        barmode="stack",
+        height=360,
+        x=_("Week"),
+        y=unit(_("Attributed revenue"), currency),
+        xaxis={"type": "date", "tickformat": "%d %b"},
+        legend={**LEGEND, "itemclick": "toggleothers", "itemdoubleclick": "toggle"},
+        annotations=annotations,
+        bargap=0.15,
+    )
 
 
-def funnel_by_channel(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Leads, qualified, opportunities and won deals per channel."""
+def funnel_by_channel(
+    rows: Sequence[Mapping[str, Any]],
+    colours: Mapping[str, str] | None = None,
+    by: str = "channel",
+) -> dict[str, Any]:
+    """Leads, qualified, opportunities and won deals per channel: each channel in its colour,
+    paler for the early stages."""
+    colours = colours or {}
     if not rows:
         return empty(_("No leads in this period."))
     names = [label(r["channel"]) for r in rows]
+    colour_list = [colours.get(r["channel"]) or colour(r.get("parent", ""), colours)
+                   for r in rows]  # fmt: skip
     stages = [
-        ("leads", _("Leads"), "#93c5fd"),
-        ("qualified", _("Qualified"), "#60a5fa"),
-        ("opportunities", _("Opportunities"), "#2563eb"),
-        ("won", _("Won"), "#1e3a8a"),
+        ("leads", _("Leads"), 0.3),
+        ("qualified", _("Qualified"), 0.5),
+        ("opportunities", _("Opportunities"), 0.75),
+        ("won", _("Won"), 1.0),
     ]
     traces = [
-        bar(title, names, [round(r[key], 2) for r in rows], marker={"color": color})
-        for key, title, color in stages
-    ]
-    return figure(traces, barmode="group")
+        bar(stage, names, [round(r[key], 2) for r in rows], opacity=opacity,
+            marker={"color": colour_list, "line": {"color": colour_list, "width": 1}},
+            hovertemplate="%{x}<br>" + stage + ": %{y:,.1f}<extra></extra>")
+        for key, stage, opacity in stages
+    ]  # fmt: skip
+    return figure(traces, barmode="group", x=breakdown_title(by), y=_("Leads and deals (credited)"))
 
 
-def model_comparison(matrix: Mapping[str, Mapping[str, float]]) -> dict[str, Any]:
-    """Each channel's credited revenue under every model, side by side."""
+MODEL_COLOURS = ("#1e3a8a", "#2563eb", "#60a5fa", "#0f766e", "#14b8a6", "#a16207", "#f59e0b",
+                 "#7c2d12", "#be185d", "#64748b")  # fmt: skip
+
+
+def model_comparison(
+    matrix: Mapping[str, Mapping[str, float]], currency: str = "", by: str = "channel"
+) -> dict[str, Any]:
+    """Each channel's credited revenue under every model, side by side (colours are models)."""
     channels = sorted({c for values in matrix.values() for c in values})
     if not channels:
         return empty(_("No won deals in this period."))
     order = sorted(channels, key=lambda c: -max(v.get(c, 0) for v in matrix.values()))
     x = [label(c) for c in order]
-    traces = [
-        bar(str(MODEL_LABELS.get(model, model)), x, [round(values.get(c, 0.0), 2) for c in order])
-        for model, values in matrix.items()
-    ]
-    return figure(traces, barmode="group", height=360)
+    money = label(currency)
+    traces = []
+    for i, (model, values) in enumerate(matrix.items()):
+        name = str(MODEL_LABELS.get(model, model))
+        traces.append(bar(
+            name, x, [round(values.get(c, 0.0), 2) for c in order],
+            marker={"color": MODEL_COLOURS[i % len(MODEL_COLOURS)]},
+            hovertemplate="%{x}<br>" + label(name) + ": %{y:,.0f} " + money + "<extra></extra>",
+        ))  # fmt: skip
+    return figure(
+        traces,
+        barmode="group",
+        height=380,
+        x=breakdown_title(by),
+        y=unit(_("Revenue credited"), currency),
+    )
 
 
-def lead_quality(rows: Iterable[Mapping[str, Any]], key: str = "channel") -> dict[str, Any]:
-    """Sales' good and poor fit ratings per channel (or campaign)."""
+def lead_quality(
+    rows: Iterable[Mapping[str, Any]],
+    key: str = "channel",
+    colours: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Sales' good (solid) and poor (hatched) fit ratings per channel (or campaign), in the
+    channel's colour."""
+    colours = colours or {}
     rows = [r for r in rows if (r.get("good", 0) or r.get("poor", 0))]
     if not rows:
         return empty(_("No lead-quality ratings from sales yet."))
     names = [label(r.get(key) or r.get("name") or "—") for r in rows]
+    colour_list = [colours.get(str(r.get(key) or "")) or colour(r.get("parent", ""), colours)
+                   for r in rows]  # fmt: skip
     traces = [
-        bar(_("Good fit"), names, [r.get("good", 0) for r in rows], marker={"color": GOOD}),
-        bar(_("Poor fit"), names, [r.get("poor", 0) for r in rows], marker={"color": BAD}),
-    ]
-    return figure(traces, barmode="stack", height=300)
+        bar(_("Good fit"), names, [r.get("good", 0) for r in rows],
+            marker={"color": colour_list},
+            hovertemplate="%{x}<br>" + _("Good fit") + ": %{y:,.0f}<extra></extra>"),
+        bar(_("Poor fit"), names, [r.get("poor", 0) for r in rows],
+            marker={"color": colour_list, **HATCHED},
+            hovertemplate="%{x}<br>" + _("Poor fit") + ": %{y:,.0f}<extra></extra>"),
+    ]  # fmt: skip
+    return figure(
+        traces,
+        barmode="stack",
+        height=320,
+        x=_("Campaign") if key == "campaign" else _("Channel"),
+        y=_("Leads rated by sales"),
+    )
 
 
 def bars(
@@ -222,8 +437,11 @@ def bars(
     suffix: str = "",
     decimals: int = 1,
     height: int = 300,
+    x: str | None = None,
+    y: str | None = None,
 ) -> dict[str, Any]:
-    """A simple bar chart (sales figures); `suffix` follows the values on the axis and hover."""
+    """A simple bar chart (sales figures); `suffix` follows the values on the axis and hover;
+    `x` and `y` are the axis titles."""
     if not names:
         return empty(_("Nothing to show yet."))
     trace = bar(
@@ -234,7 +452,7 @@ def bars(
         hovertemplate=f"%{{x}}: %{{y:,.{int(decimals)}f}}{label(suffix)}<extra></extra>",
     )
     yaxis = {"ticksuffix": label(suffix)} if suffix else {}
-    return figure([trace], height=height, yaxis=yaxis)
+    return figure([trace], height=height, yaxis=yaxis, x=x, y=y)
 
 
 def stacked(
@@ -244,15 +462,17 @@ def stacked(
     *,
     suffix: str = "",
     height: int = 320,
+    x: str | None = None,
+    y: str | None = None,
 ) -> dict[str, Any]:
     """Stacked bars: one trace per series (e.g. pipeline by stage per owner)."""
     if not names:
         return empty(_("Nothing to show yet."))
-    x = [label(n) for n in names]
+    xs = [label(n) for n in names]
     traces = [
         bar(
             label(s),
-            x,
+            xs,
             list(v),
             marker={"color": colors.get(s)},
             hovertemplate="%{x}<br>" + label(s) + ": %{y:,.0f}" + label(suffix)
@@ -261,7 +481,7 @@ def stacked(
         for s, v in series.items()
     ]  # fmt: skip
     yaxis = {"ticksuffix": label(suffix)} if suffix else {}
-    return figure(traces, barmode="stack", height=height, yaxis=yaxis)
+    return figure(traces, barmode="stack", height=height, yaxis=yaxis, x=x, y=y)
 
 
 # --- Sales dashboard -------------------------------------------------------------------------
@@ -290,6 +510,8 @@ def pipeline_by_owner(pipeline: Any, currency: str) -> dict[str, Any]:
         stage_colors(pipeline.stages),
         suffix=f" {currency}",
         height=340,
+        x=_("Owner"),
+        y=unit(_("Open pipeline"), currency),
     )
 
 
@@ -307,6 +529,8 @@ def first_contact_by_rep(rows: Sequence[Any]) -> dict[str, Any]:
         color="#0891b2",
         suffix=" " + _("h"),
         height=340,
+        x=_("Rep"),
+        y=_("Median hours to first contact"),
     )
 
 
@@ -314,7 +538,7 @@ def _with_deals(rows: Sequence[Any]) -> list[Any]:
     return [r for r in rows if r.deals_won or r.deals_lost]
 
 
-def win_rate_by_channel(rows: Sequence[Any]) -> dict[str, Any]:
+def win_rate_by_channel(rows: Sequence[Any], by: str = "channel") -> dict[str, Any]:
     """Won / (won + lost) per first-touch channel of the closed deals, best first."""
     closed = sorted(_with_deals(rows), key=lambda r: -(r.win_rate or 0))
     if not closed:
@@ -325,10 +549,12 @@ def win_rate_by_channel(rows: Sequence[Any]) -> dict[str, Any]:
         color=[r.color or NEUTRAL for r in closed],
         suffix="%",
         decimals=0,
+        x=_("First-touch campaign") if by == "campaign" else _("First-touch channel"),
+        y=_("Win rate (%)"),
     )
 
 
-def deal_size_by_channel(rows: Sequence[Any], currency: str) -> dict[str, Any]:
+def deal_size_by_channel(rows: Sequence[Any], currency: str, by: str = "channel") -> dict[str, Any]:
     """Average won deal size per first-touch channel, largest first."""
     won = sorted((r for r in rows if r.deals_won), key=lambda r: -(r.avg_deal or 0))
     if not won:
@@ -339,6 +565,8 @@ def deal_size_by_channel(rows: Sequence[Any], currency: str) -> dict[str, Any]:
         color=[r.color or NEUTRAL for r in won],
         suffix=f" {currency}",
         decimals=0,
+        x=_("First-touch campaign") if by == "campaign" else _("First-touch channel"),
+        y=unit(_("Average won deal"), currency),
     )
 
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from attribution import selectors
 from attribution.models import AttributionRun, AttributionSummary, CreditLedger
+from campaigns import selectors as campaign_selectors
 from campaigns.models import Campaign, Channel, Spend
 from clm.filters import Filters, day_bounds, days_and_months
 from crm import rollups
@@ -130,27 +131,36 @@ def roi_rows(run: AttributionRun | None, f: Filters, group_by: str) -> list[sele
     return rows
 
 
-def revenue_over_time(run: AttributionRun | None, f: Filters) -> dict[str, dict[date, float]]:
-    """Credited revenue per channel per week."""
+NO_CAMPAIGN = _("(no campaign)")
+
+
+def revenue_over_time(
+    run: AttributionRun | None, f: Filters, by: str = "channel"
+) -> dict[str, dict[date, float]]:
+    """Credited revenue per channel (or campaign) per week (weeks start on Monday)."""
     out: dict[str, dict[date, float]] = defaultdict(dict)
     if run is None:
         return out
+    name = f"{by}__name"
     rows = (
         _results(run, f, f.start, f.end, by_day=True)
         .filter(milestone="deal")
         .annotate(week=TruncWeek("day"))
-        .values("week", "channel__name")
+        .values("week", name)
         .annotate(v=Sum("value_cents"))
         .order_by("week")
     )
     for r in rows:
         week = r["week"].date() if hasattr(r["week"], "date") else r["week"]
-        out[r["channel__name"]][week] = (r["v"] or 0) / 100
+        out[r[name] or str(NO_CAMPAIGN)][week] = (r["v"] or 0) / 100
     return out
 
 
-def model_comparison(run: AttributionRun | None, f: Filters) -> dict[str, dict[str, float]]:
-    """Each channel's credited revenue under every model of the run: model -> channel -> value."""
+def model_comparison(
+    run: AttributionRun | None, f: Filters, by: str = "channel"
+) -> dict[str, dict[str, float]]:
+    """Each channel's (or campaign's) credited revenue under every model of the run:
+    model -> channel -> value."""
     out: dict[str, dict[str, float]] = {}
     if run is None:
         return out
@@ -159,13 +169,19 @@ def model_comparison(run: AttributionRun | None, f: Filters) -> dict[str, dict[s
     )
     if f.campaign_id:
         qs = qs.filter(campaign_id=f.campaign_id)
-    for r in qs.values("model", "channel__name").annotate(v=Sum("value_cents")):
-        out.setdefault(r["model"], {})[r["channel__name"]] = (r["v"] or 0) / 100
+    if by == "campaign" and f.channel_id:
+        qs = qs.filter(channel_id=f.channel_id)
+    name = f"{by}__name"
+    for r in qs.values("model", name).annotate(v=Sum("value_cents")):
+        out.setdefault(r["model"], {})[r[name] or str(NO_CAMPAIGN)] = (r["v"] or 0) / 100
     return {m: out.get(m, {}) for m in run.model_names}
 
 
-def funnel_by_channel(run: AttributionRun | None, f: Filters) -> list[dict[str, Any]]:
-    """Credited leads, qualified leads (first touch), opportunities and won deals per channel.
+def funnel_by_channel(
+    run: AttributionRun | None, f: Filters, by: str = "channel"
+) -> list[dict[str, Any]]:
+    """Credited leads, qualified leads (first touch), opportunities and won deals per channel
+    (or campaign, each with its channel as "parent").
 
     Qualified: the leads that entered the qualified stage in the period, per first-touch
     channel, from the daily rollup of stage changes (narrowed to the channel and campaign).
@@ -174,26 +190,31 @@ def funnel_by_channel(run: AttributionRun | None, f: Filters) -> list[dict[str, 
     if run is None:
         return []
     counts: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    parents: dict[str, str] = {}
+    field = f"{by}__name"
     for r in (
         _results(run, f, f.start, f.end)
-        .values("channel__name", "milestone")
+        .values(field, "channel__name", "milestone")
         .annotate(c=Sum("conversions"))
     ):
-        counts[r["channel__name"]][r["milestone"]] += r["c"] or 0.0
+        name = r[field] or str(NO_CAMPAIGN)
+        counts[name][r["milestone"]] += r["c"] or 0.0
+        parents[name] = r["channel__name"] or ""
     qualified = (
         rollups.counts(DailyCount.Kind.STAGE, f=f)
         .filter(key=Lead.Stage.QUALIFIED)
-        .values("channel__name")
+        .values(field)
         .annotate(n=Sum("count"))
         .order_by()
     )  # fmt: skip
     for r in qualified:
-        name = r["channel__name"]
+        name = r[field]
         if name:
             counts[name]["qualified"] += r["n"] or 0
     rows = [
         {
             "channel": name,
+            "parent": parents.get(name, ""),
             "leads": c.get("lead", 0.0),
             "qualified": c.get("qualified", 0.0),
             "opportunities": c.get("opportunity", 0.0),
@@ -297,7 +318,12 @@ def filter_choices() -> dict[str, Any]:
 
 def channel_colors() -> dict[str, str]:
     """Chart colour per channel name."""
-    return {c.name: c.color or "#64748b" for c in Channel.objects.all()}
+    return campaign_selectors.channel_colours()
+
+
+def breakdown(f: Filters) -> str:
+    """What the "by channel" figures break down by: campaigns when one channel is filtered."""
+    return "campaign" if f.channel_id and not f.campaign_id else "channel"
 
 
 def running_run() -> AttributionRun | None:

@@ -21,7 +21,7 @@ from clm import roles
 from clm.csvexport import csv_response
 from clm.filters import PRESETS, parse_filters
 from crm import rollups
-from crm.selectors import lead_quality_by_channel
+from crm.selectors import lead_quality_by_campaign, lead_quality_by_channel
 
 VIEWERS = services.SHARE_VIEWERS["marketing"]
 RUNNERS = (roles.ADMIN, roles.MARKETER)
@@ -37,12 +37,20 @@ def dashboard_context(
     channels = dashboards.roi_rows(run, f, "channel")
     campaigns = dashboards.roi_rows(run, f, "campaign")
 
-    quality = lead_quality_by_channel(user=viewer or request.user, f=f)
+    # One channel filtered: the "by channel" figures break it down by its campaigns.
+    by = dashboards.breakdown(f)
+    parts = campaigns if by == "campaign" else channels
+    user = viewer or request.user
+    quality = lead_quality_by_channel(user=user, f=f)
+    parts_quality = lead_quality_by_campaign(user=user, f=f) if by == "campaign" else quality
+    colours = dashboards.channel_colors()
+    choices = dashboards.filter_choices()
+    channel_name = next((c["name"] for c in choices["channels"] if c["id"] == f.channel_id), "")
     return {
         "filters": f,
         "presets": PRESETS,
         "models": [(m, charts.MODEL_LABELS[m]) for m in engine.MODELS],
-        "choices": dashboards.filter_choices(),
+        "choices": choices,
         "run": run,
         "currency": currency,
         "tiles": dashboards.kpi_tiles(run, f),
@@ -50,17 +58,27 @@ def dashboard_context(
         "campaign_rows": campaigns,
         "paths": dashboards.top_paths(run, f),
         "quality_rows": quality,
+        "breakdown": by,
+        "breakdown_channel": channel_name,
         "can_run": roles.has_role(request.user, *RUNNERS),
         "can_share": roles.has_role(request.user, roles.ADMIN),
         "figures": {
-            "roi": charts.roi_by_channel(channels, currency),
-            "spend_revenue": charts.spend_vs_revenue(channels, currency),
+            "roi": charts.roi_by_channel(parts, currency, colours, by=by),
+            "spend_revenue": charts.spend_vs_revenue(parts, currency, colours, by=by),
             "revenue_time": charts.revenue_over_time(
-                dashboards.revenue_over_time(run, f), dashboards.channel_colors()
+                dashboards.revenue_over_time(run, f, by=by),
+                colours if by == "channel" else {},
+                currency=currency,
+                start=f.start,
+                end=f.end,
             ),
-            "funnel": charts.funnel_by_channel(dashboards.funnel_by_channel(run, f)),
-            "models": charts.model_comparison(dashboards.model_comparison(run, f)),
-            "quality": charts.lead_quality(quality),
+            "funnel": charts.funnel_by_channel(
+                dashboards.funnel_by_channel(run, f, by=by), colours, by=by
+            ),
+            "models": charts.model_comparison(
+                dashboards.model_comparison(run, f, by=by), currency, by=by
+            ),
+            "quality": charts.lead_quality(parts_quality, key=by, colours=colours),
         },
     }
 

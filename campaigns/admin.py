@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from campaigns import services
 from campaigns.forms import ChannelRuleAdminForm
@@ -21,13 +23,26 @@ from campaigns.models import (
     Spend,
 )
 from campaigns.rules import bump_rules_version
+from clm.templatetags.clm_csp import swatch
 
 
 @admin.register(Channel)
 class ChannelAdmin(admin.ModelAdmin):
-    list_display = ["name", "is_paid", "is_offline", "color", "display_order", "is_active"]
-    list_editable = ["display_order", "is_active"]
+    list_display = ["name", "is_paid", "is_offline", "colour_swatch", "color", "display_order",
+                    "is_active"]  # fmt: skip
+    list_editable = ["color", "display_order", "is_active"]
     search_fields = ["name"]
+
+    def formfield_for_dbfield(self, db_field: Any, request: Any, **kwargs: Any) -> Any:
+        if db_field.name == "color":
+            kwargs["widget"] = forms.TextInput(
+                attrs={"size": 8, "placeholder": "#4e79a7", "pattern": "#[0-9a-fA-F]{6}"}
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @admin.display(description=_("Chart colour"))
+    def colour_swatch(self, obj: Channel) -> str:
+        return swatch(obj.color)
 
     def save_model(self, request: Any, obj: Channel, form: Any, change: bool) -> None:
         services.channel_save(channel=obj)

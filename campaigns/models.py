@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -10,6 +11,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
+
+from campaigns.colours import colour_validator, next_colour
 
 
 class SourceCategory(models.Model):
@@ -47,7 +50,13 @@ class Channel(models.Model):
     is_offline = models.BooleanField(
         default=False, help_text="Offline touches logged by sales (calls, events, imports)."
     )
-    color = models.CharField(max_length=7, blank=True, help_text="Chart colour, e.g. #2563eb")
+    color = models.CharField(
+        _("colour"),
+        max_length=7,
+        blank=True,
+        validators=[colour_validator],
+        help_text=_("Its colour in every chart, e.g. #4e79a7; left empty, a free one is picked."),
+    )
     display_order = models.PositiveIntegerField(default=0)
     is_active = models.BooleanField(default=True)
 
@@ -56,6 +65,12 @@ class Channel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.color:
+            used = Channel.objects.exclude(pk=self.pk).values_list("color", flat=True)
+            self.color = next_colour(self.name, used)
+        super().save(*args, **kwargs)
 
 
 class ChannelRule(models.Model):

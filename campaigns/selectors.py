@@ -7,7 +7,8 @@ from typing import Any
 from django.core.cache import cache
 from django.db.models import Count, QuerySet, Sum
 
-from campaigns.models import Campaign, Spend
+from campaigns.colours import FALLBACK
+from campaigns.models import Campaign, Channel, Spend
 from clm.localcache import remember
 
 _campaign_map: dict[str, Any] = {"version": None, "map": {}}
@@ -75,3 +76,10 @@ def spend_daily(*, campaign_ids: list[int] | None = None) -> QuerySet[Spend]:
     if campaign_ids is not None:
         qs = qs.filter(campaign_id__in=campaign_ids)
     return qs
+
+
+def channel_colours() -> dict[str, str]:
+    """Each channel's fixed chart colour by name (every chart colours a channel this way)."""
+    return {
+        name: colour or FALLBACK for name, colour in Channel.objects.values_list("name", "color")
+    }

@@ -42,6 +42,7 @@ from leads.models import Lead
 
 WAITING_LIMIT = 20
 NO_CHANNEL = "Unknown source"
+NO_CAMPAIGN = "No campaign"
 UNASSIGNED = "Unassigned"
 
 
@@ -520,25 +521,24 @@ class SourceRow:
         }  # fmt: skip
 
 
-def sources(*, user: Viewer, f: Filters) -> list[SourceRow]:
-    """Per first-touch channel of the lead: leads captured, deals won and lost, revenue won,
-    win rate and average deal size in the period; most revenue first."""
+def sources(*, user: Viewer, f: Filters, by: str = "channel") -> list[SourceRow]:
+    """Per first-touch channel (or campaign, `by`) of the lead: leads captured, deals won and
+    lost, revenue won, win rate and average deal size in the period; most revenue first.
+    A campaign row carries its channel's colour."""
     rows: dict[int | None, SourceRow] = {}
+    key, name = f"{by}_id", f"{by}__name"
+    colour = "channel__color" if by == "channel" else "campaign__channel__color"
+    missing = NO_CHANNEL if by == "channel" else NO_CAMPAIGN
 
     def row(r: dict[str, Any]) -> SourceRow:
-        key = r["channel_id"]
         return rows.setdefault(
-            key,
-            SourceRow(
-                channel_id=key,
-                channel=r["channel__name"] or NO_CHANNEL,
-                color=r["channel__color"] or "",
-            ),
+            r[key],
+            SourceRow(channel_id=r[key], channel=r[name] or missing, color=r[colour] or ""),
         )
 
     for r in (
         rollups.counts((DailyCount.Kind.LEAD, DailyCount.Kind.DEAL), user=user, f=f)
-        .values("channel_id", "channel__name", "channel__color", "kind", "key")
+        .values(key, name, colour, "kind", "key")
         .annotate(n=Sum("count"), amount=Sum("amount"))
         .order_by()
     ):

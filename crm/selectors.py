@@ -504,6 +504,16 @@ def lead_quality_by_channel(*, user: Viewer, f: Any = None) -> list[dict[str, An
     return _quality_rows(user, "channel", "name", f)
 
 
-def lead_quality_by_campaign(*, user: Viewer) -> list[dict[str, Any]]:
-    """Per first-touch campaign: leads, rated, good, poor and good share (good / rated)."""
-    return _quality_rows(user, "campaign", "name")
+def lead_quality_by_campaign(*, user: Viewer, f: Any = None) -> list[dict[str, Any]]:
+    """Per first-touch campaign: leads, rated, good, poor and good share (good / rated); all
+    leads, or those captured in the period of dashboard filters `f`; each row's channel as
+    "parent"."""
+    rows = _quality_rows(user, "campaign", "name", f)
+    parents = dict(
+        Campaign.objects.filter(
+            pk__in=[r["campaign_id"] for r in rows if r["campaign_id"]]
+        ).values_list("pk", "channel__name")
+    )
+    for row in rows:
+        row["parent"] = parents.get(row["campaign_id"]) or ""
+    return rows

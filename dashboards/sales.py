@@ -35,6 +35,9 @@ def _dashboard_context(request: HttpRequest) -> dict[str, Any]:
     medians = dashboards.contact_medians(user=user, f=f)  # one pass for tiles and leaderboard
     reps = dashboards.rep_leaderboard(user=user, f=f, medians=medians)
     sources = dashboards.sources(user=user, f=f)
+    # One channel filtered: the "by channel" charts break it down by its campaigns.
+    by = attribution_dashboards.breakdown(f)
+    parts = dashboards.sources(user=user, f=f, by="campaign") if by == "campaign" else sources
     return {
         "filters": f,
         "presets": PRESETS,
@@ -47,13 +50,14 @@ def _dashboard_context(request: HttpRequest) -> dict[str, Any]:
         "pipeline": pipeline,
         "rep_rows": reps,
         "source_rows": sources,
+        "breakdown": by,
         "waiting_rows": dashboards.waiting_rows(user=user, f=f),
         "waiting_limit": dashboards.WAITING_LIMIT,
         "figures": {
             "pipeline": charts.pipeline_by_owner(pipeline, currency),
             "first_contact": charts.first_contact_by_rep(reps),
-            "win_rate": charts.win_rate_by_channel(sources),
-            "deal_size": charts.deal_size_by_channel(sources, currency),
+            "win_rate": charts.win_rate_by_channel(parts, by=by),
+            "deal_size": charts.deal_size_by_channel(parts, currency, by=by),
         },
     }
 

@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.utils.translation import gettext as _
 
-from attribution.charts import BAD, GOOD, NEUTRAL, bar, empty, figure, label
+from attribution.charts import BAD, HATCHED, NEUTRAL, bar, clip_bound, empty, figure, label, unit
 
 
 def roi_intervals(rows: Sequence[Any]) -> dict[str, Any]:
-    """ROI per paid channel with its 90% bootstrap interval as error bars; thin channels grey."""
+    """ROI per paid channel with its 90% bootstrap interval as error bars, in the channel's
+    colour; thin channels pale and marked ⚠, negative ROI outlined in red."""
     paid = [r for r in rows if r.roi is not None]
     if not paid:
         return empty(_("No channel with spend and won deals in the window."))
     paid = sorted(paid, key=lambda r: r.roi)
     names = [label(r.channel.name) + (" ⚠" if r.small_sample else "") for r in paid]
-    colors = [NEUTRAL if r.small_sample else (GOOD if r.roi >= 0 else BAD) for r in paid]
+    colors = [getattr(r.channel, "color", "") or NEUTRAL for r in paid]
     trace = bar(
         None,
         [round(r.roi * 100, 1) for r in paid],
         names,
         orientation="h",
-        marker={"color": colors},
+        marker={
+            "color": colors,
+            "opacity": [0.45 if r.small_sample else 1 for r in paid],
+            "line": {"color": [BAD if r.roi < 0 else "rgba(0,0,0,0)" for r in paid], "width": 1.5},
+        },
         error_x={
             "type": "data",
             "symmetric": False,
@@ -45,11 +50,10 @@ def roi_intervals(rows: Sequence[Any]) -> dict[str, Any]:
     )
     # One tiny channel with a huge ROI would squash the others: the axis stops at three times
     # the next largest upper end, and the clipped bars say their value at the axis end.
-    highs = sorted(r.roi_high * 100 for r in paid)
     xaxis = {"ticksuffix": "%", "zeroline": True, "zerolinecolor": "#94a3b8", "showgrid": True}
     annotations = []
-    if len(highs) >= 2 and highs[-1] > 3 * max(highs[-2], 100):
-        limit = 3 * max(highs[-2], 100)
+    limit = clip_bound([r.roi_high * 100 for r in paid])
+    if limit is not None:
         low = min(min(r.roi_low * 100 for r in paid), 0)
         xaxis["range"] = [low - 0.05 * (limit - low), limit]
         annotations = [
@@ -61,27 +65,47 @@ def roi_intervals(rows: Sequence[Any]) -> dict[str, Any]:
     return figure(
         [trace],
         height=max(220, 34 * len(paid) + 60),
+        x=_("ROI (%)"),
+        y=_("Channel"),
         xaxis=xaxis,
         yaxis={"showgrid": False},
         annotations=annotations,
     )
 
 
-def budget_shift(channels: Sequence[dict[str, Any]], currency: str) -> dict[str, Any]:
-    """Current and recommended spend of the next period per channel."""
+def budget_shift(
+    channels: Sequence[dict[str, Any]], currency: str, colours: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Current (hatched) and recommended (solid) spend of the next period per channel, in the
+    channel's colour."""
     if not channels:
         return empty(_("No channel had spend in the last four weeks."))
+    colours = colours or {}
     names = [label(c["name"]) for c in channels]
-    money = f" {label(currency)}"
+    colour_list = [colours.get(c["name"]) or NEUTRAL for c in channels]
+    money = label(currency)
     traces = [
         bar(
-            _("Current rate"), names, [c["current"] for c in channels], marker={"color": "#94a3b8"}
+            _("Current rate"),
+            names,
+            [c["current"] for c in channels],
+            marker={"color": colour_list, **HATCHED},
+            hovertemplate="%{x}<br>" + _("Current rate") + ": %{y:,.0f} " + money
+            + "<extra></extra>",
         ),
         bar(
             _("Recommended"),
             names,
             [c["recommended"] for c in channels],
-            marker={"color": "#2563eb"},
+            marker={"color": colour_list},
+            hovertemplate="%{x}<br>" + _("Recommended") + ": %{y:,.0f} " + money
+            + "<extra></extra>",
         ),
-    ]
-    return figure(traces, barmode="group", height=300, yaxis={"ticksuffix": money})
+    ]  # fmt: skip
+    return figure(
+        traces,
+        barmode="group",
+        height=300,
+        x=_("Channel"),
+        y=unit(_("Spend in the period"), currency),
+    )

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 
+from campaigns.selectors import channel_colours
 from insights import charts, selectors
 from insights.models import Alert
 
@@ -28,7 +29,9 @@ def marketing_section(*, run: Any, model: str, viewer: Any = None) -> dict[str, 
             "min_deals": settings.CLM_INSIGHTS_MIN_DEALS,
             "figures": {
                 "roi_intervals": charts.roi_intervals(intervals),
-                "budget": charts.budget_shift(advice.channels if advice else [], currency),
+                "budget": charts.budget_shift(
+                    advice.channels if advice else [], currency, channel_colours()
+                ),
             },
         }
     }

@@ -20,7 +20,7 @@
   // The server builds one figure for every width; here it is laid out for the width it gets.
   // Vertical bars over categories whose names would not fit side by side become horizontal
   // bars (names read left of their bar, never rotated or cut); axes make room for their
-  // labels; the legend sits below the plot, clear of them. On a phone, dates get fewer ticks
+  // labels; the legend sits above the plot, clear of them. On a phone, dates get fewer ticks
   // and the mode bar (it would cover the legend; a finger cannot hover) is left out.
   function fit(fig, width) {
     var layout = Object.assign({}, fig.layout || {});
@@ -56,19 +56,64 @@
       layout.yaxis = Object.assign({}, layout.yaxis || {}, { automargin: true });
     }
     if (layout.showlegend !== false) {
+      // Above the plot, left-aligned: never in the way of the x labels and the axis title.
       layout.legend = Object.assign({}, layout.legend || {}, {
-        orientation: "h", x: 0, xanchor: "left", y: 0, yanchor: "bottom", yref: "container",
+        orientation: "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom",
       });
     }
     return { data: data, layout: layout, config: narrow ? Object.assign({}, config, { displayModeBar: false }) : config };
   }
 
+  function plot(el) {
+    var source = document.getElementById(el.getAttribute("data-figure"));
+    if (!source) return;
+    var fig = fit(JSON.parse(source.textContent), el.clientWidth || window.innerWidth);
+    window.Plotly.react(el, fig.data, fig.layout, fig.config);
+    el.classList.remove("pending");
+  }
+
+  // plotly.min.js (4.8 MB) is not in the page: it is requested once the page has painted
+  // (or a chart comes into view), so neither its download nor its parsing (seconds on a slow
+  // phone, even from the cache) holds the first paint. A chart below the fold is drawn only
+  // when it scrolls into view.
+  var current = document.currentScript;
+  var plotlySrc = current ? current.getAttribute("data-plotly") : null;
+  var requested = false;
+  var waiting = [];
+  function plotlyArrived() {
+    if (!window.Plotly) return;
+    var queued = waiting; waiting = [];
+    queued.forEach(function (fn) { fn(); });
+  }
+  function loadPlotly() {
+    if (requested || window.Plotly || !plotlySrc) return;
+    requested = true;
+    var script = document.createElement("script");
+    script.src = plotlySrc;
+    script.async = true;
+    script.addEventListener("load", plotlyArrived);
+    document.head.appendChild(script);
+  }
+  function whenPlotly(fn) {
+    if (window.Plotly) { fn(); return; }
+    waiting.push(fn);
+    loadPlotly();
+  }
+  // After the first frame has been painted.
+  requestAnimationFrame(function () { setTimeout(loadPlotly, 0); });
+
+  var seen = "IntersectionObserver" in window ? new IntersectionObserver(function (entries) {
+    entries.forEach(function (e) {
+      if (!e.isIntersecting) return;
+      seen.unobserve(e.target);
+      whenPlotly(function () { plot(e.target); });
+    });
+  }, { rootMargin: "300px 0px" }) : null;
+
   function draw(root) {
     root.querySelectorAll("[data-figure]").forEach(function (el) {
-      var source = document.getElementById(el.getAttribute("data-figure"));
-      if (!source || !window.Plotly) return;
-      var fig = fit(JSON.parse(source.textContent), el.clientWidth || window.innerWidth);
-      window.Plotly.react(el, fig.data, fig.layout, fig.config);
+      el.classList.add("pending");
+      if (seen) seen.observe(el); else whenPlotly(function () { plot(el); });
     });
     root.querySelectorAll("table.sortable").forEach(sortable);
   }

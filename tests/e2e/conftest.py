@@ -84,3 +84,18 @@ def login(page: Any) -> Callable[[str, str], None]:
         page.wait_for_load_state("networkidle")
 
     return do
+
+
+ALL_DRAWN = """() => [...document.querySelectorAll('[data-figure]')]
+  .filter(e => e.offsetParent !== null).every(e => e.querySelector('.main-svg'))"""
+
+
+def draw_all(page: Any, timeout: int = 20000) -> None:
+    """Scroll every chart into view (dashboard.js draws a chart when it is seen), wait until
+    all are drawn, then go back to the top."""
+    figures = page.locator("[data-figure]")
+    for i in range(figures.count()):
+        if figures.nth(i).is_visible():
+            figures.nth(i).scroll_into_view_if_needed()
+    page.wait_for_function(ALL_DRAWN, timeout=timeout)
+    page.evaluate("window.scrollTo(0, 0)")

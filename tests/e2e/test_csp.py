@@ -13,6 +13,7 @@ import pytest
 from django.core.management import call_command
 
 from leads.models import CaptureForm, Lead
+from tests.e2e.conftest import draw_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,6 +61,7 @@ def test_staff_pages_run_under_the_policy_without_a_violation(
     assert violations(page) == []
 
     visit(page, "/dashboards/marketing/?range=365d", "[data-figure] .main-svg")
+    draw_all(page)  # charts below the fold are drawn when scrolled into view
     assert page.locator("[data-figure] .main-svg").count() >= 6
     # plotly's own stylesheet applied through the nonce'd <style>: the modebar is hidden
     # until hover, which only its CSS rules do.
@@ -69,6 +71,7 @@ def test_staff_pages_run_under_the_policy_without_a_violation(
     screenshot("csp-marketing-dashboard")
 
     visit(page, "/dashboards/sales/?range=365d", "[data-figure] .main-svg")
+    draw_all(page)
     assert page.locator("[data-figure] .main-svg").count() >= 4
 
     visit(page, "/crm/", "table")

@@ -5,6 +5,8 @@ import re
 import pytest
 from django.core.management import call_command
 
+from tests.e2e.conftest import draw_all
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -15,6 +17,7 @@ def demo(celery_eager):
 
 def charts_rendered(page) -> int:
     page.wait_for_selector("[data-figure] .main-svg", timeout=15000)
+    draw_all(page)  # charts below the fold are drawn when scrolled into view
     return page.locator("[data-figure] .main-svg").count()
 
 

@@ -6,7 +6,7 @@ import re
 import pytest
 from django.core.management import call_command
 
-from tests.e2e.conftest import SCREENSHOTS
+from tests.e2e.conftest import SCREENSHOTS, draw_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,10 +47,12 @@ def test_a_marketer_sees_budget_advice_and_roi_intervals(page, login, screenshot
     assert "Budget advice for the next 28 days" in advice.inner_text()
     assert page.locator("#advice-table tbody tr").count() >= 5
     assert re.search(r"[+-][\d,]+ USD", page.locator("#advice-change").inner_text())
+    page.locator("#roi-intervals").scroll_into_view_if_needed()  # drawn when seen
     page.wait_for_selector("[data-figure=fig-roi-intervals] .main-svg", timeout=15000)
     page.wait_for_selector("[data-figure=fig-budget] .main-svg", timeout=15000)
     # Error bars are drawn on the interval chart.
     assert page.locator("[data-figure=fig-roi-intervals] g.errorbar").count() >= 3
+    draw_all(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.locator("#insights").screenshot(path=str(SCREENSHOTS / "budget-advice.png"))
     screenshot("marketing-dashboard-insights")

@@ -21,7 +21,7 @@ from crm.models import Deal
 from leads.models import Lead
 from nurture.models import Segment, Sequence
 
-from .conftest import SCREENSHOTS
+from .conftest import SCREENSHOTS, draw_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -192,7 +192,7 @@ class Visitor:
         if response is None or response.status != 200:
             problems.append(f"status {response and response.status}")
         if self.page.locator("[data-figure]").count():
-            self.page.wait_for_selector("[data-figure] .main-svg", timeout=20000)
+            draw_all(self.page)  # each chart is drawn when scrolled into view
         self.page.wait_for_load_state("networkidle")
         scroll_width = self.page.evaluate("document.documentElement.scrollWidth")
         if scroll_width > self.width:
