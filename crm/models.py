@@ -11,7 +11,28 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
+
+# The reasons migration 0002 seeds, marked for the catalogue: shown in the reader's language.
+# A reason an admin typed (or renamed) is shown as typed.
+SEEDED_REASONS = frozenset(
+    (
+        gettext_noop("No budget"), gettext_noop("No need"), gettext_noop("Not the decision maker"),
+        gettext_noop("Outside our market"), gettext_noop("Chose a competitor"),
+        gettext_noop("Unresponsive"), gettext_noop("Spam or fake"), gettext_noop("Duplicate"),
+        gettext_noop("Matches our ideal customer"), gettext_noop("Clear need and timeline"),
+        gettext_noop("Budget confirmed"), gettext_noop("Wrong industry or size"),
+        gettext_noop("Student or job seeker"), gettext_noop("Wrong country"),
+        gettext_noop("No real need"), gettext_noop("Spam or fake details"),
+        gettext_noop("Existing customer"),
+    )
+)  # fmt: skip
+
+
+def reason_label(name: str) -> str:
+    """A reason's name in the reader's language when it is one of the seeded ones."""
+    return gettext(name) if name in SEEDED_REASONS else name
 
 
 class DisqualifyReason(models.Model):
@@ -26,6 +47,10 @@ class DisqualifyReason(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def label(self) -> str:
+        return reason_label(self.name)
 
 
 class QualityReason(models.Model):
@@ -46,6 +71,10 @@ class QualityReason(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def label(self) -> str:
+        return reason_label(self.name)
 
 
 class LeadHistory(models.Model):
