@@ -9,155 +9,43 @@ queries whatever the number of leads, deals or activities.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.db.models import (
-    Aggregate,
-    Case,
     Count,
-    F,
     Min,
     Q,
     QuerySet,
     Sum,
-    Value,
-    When,
-    Window,
 )
-from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clm import roles
 from clm.filters import Filters, day_bounds
 from crm import rollups
-from crm.models import DailyCount, Deal
+from crm.contact_times import ContactMedians, contact_medians
+from crm.models import DailyCount
 from crm.permissions import Viewer
-from crm.selectors import deals_visible_to, leads_visible_to
+from crm.sales_scope import (
+    fill_figure,
+    lost_in,
+    open_at,
+    ratio,
+    scoped_deals,
+    scoped_leads,
+    to_cents,
+    to_hours,
+    won_in,
+)
 from leads.models import Lead
 
 WAITING_LIMIT = 20
 NO_CHANNEL = "Unknown source"
 NO_CAMPAIGN = "No campaign"
 UNASSIGNED = "Unassigned"
-
-
-# --- Scope and periods ---------------------------------------------------------------------
-
-
-def _by_first_touch(qs: QuerySet[Any], f: Filters, lead: str = "") -> QuerySet[Any]:
-    """Narrow rows to leads whose first touch is in the filter's channel and campaign."""
-    if f.channel_id:
-        qs = qs.filter(**{f"{lead}first_channel_id": f.channel_id})
-    if f.campaign_id:
-        qs = qs.filter(**{f"{lead}first_campaign_id": f.campaign_id})
-    return qs
-
-
-# Which figure of a leaderboard or sources row each (kind, key) of the daily rollups gives.
-_FIGURES = {
-    (DailyCount.Kind.LEAD, ""): "leads",
-    (DailyCount.Kind.ACTIVITY, ""): "activities",
-    (DailyCount.Kind.ACTIVITY, "connected"): "calls_connected",
-    (DailyCount.Kind.DEAL, "won"): "deals_won",
-    (DailyCount.Kind.DEAL, "lost"): "deals_lost",
-}
-
-
-def _fill(row: Any, cell: dict[str, Any]) -> None:
-    """Set the figure a summed rollup cell (kind, key, n, amount) gives, if the row has it."""
-    figure = _FIGURES.get((cell["kind"], cell["key"]))
-    if figure is None or not hasattr(row, figure):
-        return
-    setattr(row, figure, cell["n"])
-    if figure == "deals_won":
-        row.revenue_won = _money(cell["amount"])
-
-
-def scoped_leads(*, user: Viewer, f: Filters) -> QuerySet[Lead]:
-    """Leads the user may see whose first touch matches the filter's channel and campaign."""
-    return _by_first_touch(leads_visible_to(user), f)
-
-
-def scoped_deals(*, user: Viewer, f: Filters) -> QuerySet[Deal]:
-    """Deals the user may see on leads matching the filter's channel and campaign."""
-    return _by_first_touch(deals_visible_to(user), f, "lead__")
-
-
-def _won_in(start_at: datetime, end_at: datetime) -> Q:
-    return Q(stage__is_won=True, closed_at__gte=start_at, closed_at__lt=end_at)
-
-
-def _lost_in(start_at: datetime, end_at: datetime) -> Q:
-    return Q(stage__is_lost=True, closed_at__gte=start_at, closed_at__lt=end_at)
-
-
-def _open_at(moment: datetime) -> Q:
-    """Deals open at `moment`: opened before it, closed after it or not at all.
-
-    A reopened deal has lost its old close date, so it counts as open since it was opened.
-    """
-    still_open = Q(closed_at__isnull=True, stage__is_won=False, stage__is_lost=False)
-    return Q(opportunity_created_at__lt=moment) & (still_open | Q(closed_at__gte=moment))
-
-
-def _money(value: Any) -> Decimal:
-    """A sum of amounts to the cent, whatever the database returned (None for no rows)."""
-    return Decimal(value or 0).quantize(Decimal("0.01"))
-
-
-def _ratio(part: Any, whole: Any) -> float | None:
-    return float(part) / float(whole) if whole else None
-
-
-def _hours(value: timedelta | None) -> float | None:
-    return None if value is None else value.total_seconds() / 3600
-
-
-# --- Time to first contact -----------------------------------------------------------------
-
-
-def _with_time_to_contact(leads: QuerySet[Lead]) -> QuerySet[Lead]:
-    """Annotate the time from capture to first contact (None until contacted)."""
-    return leads.annotate(to_contact=rollups.TIME_TO_CONTACT)
-
-
-class _Median(Aggregate):
-    """PostgreSQL's continuous median: the middle value, or the mean of the middle two."""
-
-    function = "PERCENTILE_CONT"
-    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
-
-
-def median_by(qs: QuerySet[Any], value: str, group: str) -> dict[Any, Any]:
-    """Median of `value` per `group`, without reading every row.
-
-    PostgreSQL: one ordered-set aggregate per group. Elsewhere one query numbers the rows of
-    each group by `value`; only the middle row (odd count) or the middle two (even count,
-    averaged here) leave the database. Both give the mean of the middle two for even counts.
-    """
-    present = qs.filter(**{f"{value}__isnull": False})
-    if connection.vendor == "postgresql":
-        field = present.query.annotations[value].output_field
-        rows = present.values(group).annotate(m=_Median(F(value), output_field=field)).order_by()
-        return {row[group]: row["m"] for row in rows}
-    ranked = (
-        present.annotate(
-            _rank=Window(RowNumber(), partition_by=[F(group)], order_by=[F(value).asc()]),
-            _count=Window(Count("pk"), partition_by=[F(group)]),
-        )
-        .filter(_rank__gte=(F("_count") + 1) / 2, _rank__lte=(F("_count") + 2) / 2)
-        .order_by()
-        .values_list(group, value)
-    )
-    middles: dict[Any, list[Any]] = {}
-    for key, middle in ranked:
-        middles.setdefault(key, []).append(middle)
-    return {key: sum(values[1:], values[0]) / len(values) for key, values in middles.items()}
 
 
 # --- KPI tiles -----------------------------------------------------------------------------
@@ -188,142 +76,28 @@ def deal_totals(*, user: Viewer, f: Filters) -> dict[str, dict[str, Any]]:
     start_at, end_at = day_bounds(f.start, f.end)
     before_start, before_end = day_bounds(*f.previous)
     row = scoped_deals(user=user, f=f).aggregate(
-        pipeline=Sum("amount", filter=_open_at(end_at)),
-        pipeline_before=Sum("amount", filter=_open_at(before_end)),
-        won=Count("pk", filter=_won_in(start_at, end_at)),
-        won_before=Count("pk", filter=_won_in(before_start, before_end)),
-        lost=Count("pk", filter=_lost_in(start_at, end_at)),
-        lost_before=Count("pk", filter=_lost_in(before_start, before_end)),
-        revenue=Sum("amount", filter=_won_in(start_at, end_at)),
-        revenue_before=Sum("amount", filter=_won_in(before_start, before_end)),
+        pipeline=Sum("amount", filter=open_at(end_at)),
+        pipeline_before=Sum("amount", filter=open_at(before_end)),
+        won=Count("pk", filter=won_in(start_at, end_at)),
+        won_before=Count("pk", filter=won_in(before_start, before_end)),
+        lost=Count("pk", filter=lost_in(start_at, end_at)),
+        lost_before=Count("pk", filter=lost_in(before_start, before_end)),
+        revenue=Sum("amount", filter=won_in(start_at, end_at)),
+        revenue_before=Sum("amount", filter=won_in(before_start, before_end)),
     )
     out = {}
     for period, suffix in (("now", ""), ("before", "_before")):
         won, lost = row[f"won{suffix}"], row[f"lost{suffix}"]
-        revenue = _money(row[f"revenue{suffix}"])
+        revenue = to_cents(row[f"revenue{suffix}"])
         out[period] = {
-            "pipeline": _money(row[f"pipeline{suffix}"]),
+            "pipeline": to_cents(row[f"pipeline{suffix}"]),
             "won": won,
             "lost": lost,
             "revenue": revenue,
-            "win_rate": _ratio(won, won + lost),
+            "win_rate": ratio(won, won + lost),
             "avg_deal": (revenue / won).quantize(Decimal("0.01")) if won else None,
         }
     return out
-
-
-@dataclass
-class ContactMedians:
-    """Median hours from capture to first contact: of the leads captured in this period and in
-    the previous one, and per owner of the leads captured in this period."""
-
-    now: float | None
-    before: float | None
-    by_owner: dict[int, float | None]
-
-
-def contact_medians(*, user: Viewer, f: Filters) -> ContactMedians:
-    """The period's, the previous period's and each owner's median time to first contact
-    (computed once per page for the KPI tile and the leaderboard).
-
-    Exact, without sorting every lead: the daily contact rollup says how many leads fell in
-    each bucket of time to contact, so the bucket holding the middle rank is known; only the
-    leads of that bucket are then read and sorted. A channel or campaign filter (the rollup is
-    not split by them) sorts the filtered leads directly.
-    """
-    start_at, end_at = day_bounds(f.start, f.end)
-    before_start, _ = day_bounds(*f.previous)
-    leads = _with_time_to_contact(
-        scoped_leads(user=user, f=f).filter(created_at__gte=before_start, created_at__lt=end_at)
-    )
-    if not f.campaign_id and not f.channel_id:
-        medians = _medians_from_buckets(user=user, f=f, leads=leads, start_at=start_at)
-        if medians is not None:
-            return medians
-    periods = median_by(
-        leads.annotate(
-            period=Case(When(created_at__gte=start_at, then=Value("now")), default=Value("before"))
-        ),
-        "to_contact",
-        "period",
-    )
-    owners = median_by(
-        leads.filter(created_at__gte=start_at, owner__isnull=False), "to_contact", "owner_id"
-    )
-    return ContactMedians(
-        now=_hours(periods.get("now")),
-        before=_hours(periods.get("before")),
-        by_owner={owner: _hours(median) for owner, median in owners.items()},
-    )
-
-
-def _middle(histogram: dict[str, int]) -> list[tuple[str, int]]:
-    """(bucket, rank within it) of the middle value, or of the middle two for an even count."""
-    total = sum(histogram.values())
-    if not total:
-        return []
-    wanted, found, below = sorted({(total - 1) // 2, total // 2}), [], 0
-    for key in sorted(histogram):
-        for rank in wanted:
-            if below <= rank < below + histogram[key]:
-                found.append((key, rank - below))
-        below += histogram[key]
-    return found
-
-
-def _medians_from_buckets(
-    *, user: Viewer, f: Filters, leads: QuerySet[Lead], start_at: datetime
-) -> ContactMedians | None:
-    """Medians via the contact rollup; None if the leads changed between the two reads."""
-    histograms: dict[Any, dict[str, int]] = {}
-    now, before = rollups.period(f.start, f.end), rollups.period(*f.previous)
-    for r in (
-        rollups.counts(DailyCount.Kind.CONTACT, user=user, within=now | before)
-        .values("person_id", "key")
-        .annotate(now=Sum("count", filter=now), before=Sum("count", filter=before))
-        .order_by()
-    ):
-        groups = [("now", r["now"]), ("before", r["before"])]
-        if r["person_id"] is not None:
-            groups.append((r["person_id"], r["now"]))
-        for group, n in groups:
-            if n:
-                cell = histograms.setdefault(group, {})
-                cell[r["key"]] = cell.get(r["key"], 0) + n
-    wanted = {group: _middle(histogram) for group, histogram in histograms.items()}
-
-    def in_bucket(key: str) -> Q:
-        low, high = rollups.contact_bucket_range(key)
-        q = Q(to_contact__isnull=False)
-        q &= Q(to_contact__gte=low) if low is not None else Q()
-        return q & (Q(to_contact__lt=high) if high is not None else Q())
-
-    # The few buckets holding a middle (often the same ones for every group): one read.
-    needed = Q(pk__in=[])
-    for key in {key for middles in wanted.values() for key, _rank in middles}:
-        needed |= in_bucket(key)
-    rows = list(leads.filter(needed).order_by().values_list("created_at", "owner_id", "to_contact"))
-    medians: dict[Any, timedelta | None] = {}
-    for group, middles in wanted.items():
-        values = []
-        for key, rank in middles:
-            low, high = rollups.contact_bucket_range(key)
-            bucket = sorted(
-                delay
-                for created_at, owner_id, delay in rows
-                if (low is None or delay >= low) and (high is None or delay < high)
-                and (created_at < start_at if group == "before" else created_at >= start_at)
-                and group in ("now", "before", owner_id)
-            )  # fmt: skip
-            if rank >= len(bucket):
-                return None
-            values.append(bucket[rank])
-        medians[group] = sum(values[1:], values[0]) / len(values) if values else None
-    return ContactMedians(
-        now=_hours(medians.get("now")),
-        before=_hours(medians.get("before")),
-        by_owner={g: _hours(m) for g, m in medians.items() if g not in ("now", "before")},
-    )
 
 
 def waiting_leads(*, user: Viewer, f: Filters) -> QuerySet[Lead]:
@@ -362,7 +136,7 @@ def kpi_tiles(
     ]
     # A count of leads waiting now has no meaningful previous value: show the oldest wait.
     oldest = waiting["oldest"]
-    tiles[-1]["oldest_hours"] = _hours(timezone.now() - oldest) if oldest else None
+    tiles[-1]["oldest_hours"] = to_hours(timezone.now() - oldest) if oldest else None
     return tiles
 
 
@@ -390,7 +164,7 @@ def pipeline_by_owner(*, user: Viewer, f: Filters) -> Pipeline:
     _, end_at = day_bounds(f.start, f.end)
     rows = (
         scoped_deals(user=user, f=f)
-        .filter(_open_at(end_at), stage__is_won=False, stage__is_lost=False)
+        .filter(open_at(end_at), stage__is_won=False, stage__is_lost=False)
         .values(
             "owner_id", "owner__first_name", "owner__last_name", "owner__username",
             "stage__name", "stage__order", "stage_id",
@@ -406,7 +180,7 @@ def pipeline_by_owner(*, user: Viewer, f: Filters) -> Pipeline:
             r["owner__first_name"], r["owner__last_name"], r["owner__username"]
         )
         stage_order[r["stage__name"]] = (r["stage__order"], r["stage_id"])
-        cells[(r["owner_id"], r["stage__name"])] = _money(r["amount"])
+        cells[(r["owner_id"], r["stage__name"])] = to_cents(r["amount"])
     totals = {o: sum((v for (k, _), v in cells.items() if k == o), Decimal(0)) for o in owners}
     ordered = sorted(owners, key=lambda o: (o is None, -totals[o], owners[o]))
     stages = sorted(stage_order, key=stage_order.__getitem__)
@@ -437,7 +211,7 @@ class RepRow:
 
     @property
     def win_rate(self) -> float | None:
-        return _ratio(self.deals_won, self.deals_won + self.deals_lost)
+        return ratio(self.deals_won, self.deals_won + self.deals_lost)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -472,7 +246,7 @@ def rep_leaderboard(
         .annotate(n=Sum("count"), amount=Sum("amount"))
         .order_by()
     ):
-        _fill(row(r["person_id"]), r)
+        fill_figure(row(r["person_id"]), r)
     for owner_id, hours in (medians or contact_medians(user=user, f=f)).by_owner.items():
         row(owner_id).first_contact_hours = hours
     people = get_user_model().objects.filter(
@@ -502,7 +276,7 @@ class SourceRow:
 
     @property
     def win_rate(self) -> float | None:
-        return _ratio(self.deals_won, self.deals_won + self.deals_lost)
+        return ratio(self.deals_won, self.deals_won + self.deals_lost)
 
     @property
     def avg_deal(self) -> Decimal | None:
@@ -542,7 +316,7 @@ def sources(*, user: Viewer, f: Filters, by: str = "channel") -> list[SourceRow]
         .annotate(n=Sum("count"), amount=Sum("amount"))
         .order_by()
     ):
-        _fill(row(r), r)
+        fill_figure(row(r), r)
     return sorted(rows.values(), key=lambda r: (-r.revenue_won, -r.leads, r.channel.lower()))
 
 

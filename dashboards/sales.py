@@ -20,7 +20,7 @@ from clm import roles
 from clm.csvexport import csv_response
 from clm.dashcache import cached_data
 from clm.filters import PRESETS, parse_filters
-from crm import dashboards, rollups
+from crm import contact_times, dashboards, rollups
 from insights.dashboards import sales_section
 from leads.privacy import export_excluded_lead_ids
 
@@ -32,7 +32,7 @@ def _dashboard_context(request: HttpRequest) -> dict[str, Any]:
     f = parse_filters(request.GET)
     user, currency = request.user, settings.CLM_CURRENCY
     pipeline = dashboards.pipeline_by_owner(user=user, f=f)
-    medians = dashboards.contact_medians(user=user, f=f)  # one pass for tiles and leaderboard
+    medians = contact_times.contact_medians(user=user, f=f)  # one pass for tiles and leaderboard
     reps = dashboards.rep_leaderboard(user=user, f=f, medians=medians)
     sources = dashboards.sources(user=user, f=f)
     # One channel filtered: the "by channel" charts break it down by its campaigns.

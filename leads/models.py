@@ -176,7 +176,7 @@ class Lead(models.Model):
                 name="lead_waiting_idx",
             ),
             # Time to first contact: the sales dashboard reads the leads of one bucket of it
-            # to find exact medians (crm.dashboards.contact_medians).
+            # to find exact medians (crm.contact_times.contact_medians).
             models.Index(
                 models.ExpressionWrapper(
                     models.F("first_contacted_at") - models.F("created_at"),

@@ -69,6 +69,7 @@ PK_MODELS = {
     "crm:lead-rate": "leads.Lead",
     "crm:lead-deal": "leads.Lead",
     "crm:deal-stage": "crm.Deal",
+    "attribution:deal-credits": "crm.Deal",  # a deal's split over its touches, per model
     "crm:deal-close": "crm.Deal",
     "crm:deal-reopen": "crm.Deal",
     "crm:lead-task": "leads.Lead",
@@ -267,6 +268,11 @@ def _urls_of(name: str, path: str, pattern: Any, viewer: Any) -> list[str]:
 
             tables = list(EXPORT_COLUMNS)
         return [reverse(name, kwargs={"table": t}) for t in tables]
+    if params == ["model"]:
+        # A model's page works through a won deal the viewer may see: walk every model.
+        from attribution.engine import MODELS
+
+        return [reverse(name, kwargs={"model": m}) for m in MODELS]
     if params == ["pk"]:
         model = _model_of(name)
         assert model is not None, f"tell the walk which objects fill <pk> of {name} ({path})"

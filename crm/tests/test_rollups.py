@@ -180,7 +180,7 @@ def test_medians_from_contact_buckets_equal_the_medians_of_every_lead(
     make_user, manager, query, monkeypatch
 ):
     from clm.filters import day_bounds, parse_filters
-    from crm import dashboards
+    from crm import contact_times
 
     reps = [make_user(roles.SALES_REP) for _ in range(3)]
     rng = random.Random(9)
@@ -206,8 +206,8 @@ def test_medians_from_contact_buckets_equal_the_medians_of_every_lead(
         raise AssertionError("the medians should come from the contact buckets")
 
     if "channel" not in query:
-        monkeypatch.setattr(dashboards, "median_by", counting_every_lead)
-    got = dashboards.contact_medians(user=manager, f=f)
+        monkeypatch.setattr(contact_times, "median_by", counting_every_lead)
+    got = contact_times.contact_medians(user=manager, f=f)
 
     start_at, end_at = day_bounds(f.start, f.end)
     before_at, _ = day_bounds(*f.previous)
