@@ -330,6 +330,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TouchpointKindEnum": "leads.models.Touchpoint.Kind",
         "ActivityKindEnum": "crm.models.Activity.Kind",
+        "TaskKindEnum": "crm.models.Task.Kind",
         "CampaignStatusEnum": "campaigns.models.Campaign.Status",
         "RunStatusEnum": "attribution.models.AttributionRun.Status",
     },
