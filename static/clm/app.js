@@ -86,12 +86,14 @@
       button.setAttribute("aria-live", "polite");
       setTimeout(function () { button.textContent = label; }, 1500);
     };
+    // The label turns at once: the clipboard's promise can take a while (or wait for focus), and
+    // when it refuses, the textarea fallback copies instead.
     if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text).then(done, function () { fallbackCopy(text); done(); });
+      navigator.clipboard.writeText(text).catch(function () { fallbackCopy(text); });
     } else {
       fallbackCopy(text);
-      done();
     }
+    done();
   }
   document.addEventListener("click", function (event) {
     var button = event.target.closest("button.copy");
