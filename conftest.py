@@ -89,6 +89,55 @@ def other_rep(make_user: Callable[..., Any]) -> Any:
     return make_user(roles.SALES_REP, username="rep_b")
 
 
+def _worker_database_url() -> str:
+    """The test database as a DATABASE_URL, for a worker subprocess."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("postgresql"):
+        auth = f"{db['USER']}:{db['PASSWORD']}" if db["PASSWORD"] else db["USER"]
+        return f"postgres://{auth}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    return f"sqlite:///{Path(db['NAME']).resolve()}"
+
+
+def _start_worker(name: str, options: list[str], env: dict[str, str], log: Path) -> Any:
+    """Start `celery worker` on the test database and wait until it says it is ready."""
+    import subprocess
+    import sys
+    import time
+
+    from django.conf import settings
+
+    env = {**env, "DATABASE_URL": _worker_database_url(), "PYTHONUNBUFFERED": "1"}
+    with open(log, "w") as out:
+        command = [sys.executable, "-m", "celery", "-A", "clm", "worker", *options]
+        command += ["--without-mingle", "--without-gossip", "--loglevel=INFO", "-n", name]
+        proc = subprocess.Popen(
+            command, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    proc.log = log  # type: ignore[attr-defined]
+    # Generous: on a loaded machine importing Django and Celery alone has taken most of a minute.
+    deadline = time.monotonic() + 120
+    while " ready." not in log.read_text() and time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"celery worker exited early:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+    if " ready." not in log.read_text():
+        _stop_worker(proc)
+        pytest.fail(f"celery worker not ready in 120 s:\n{log.read_text()[-3000:]}")
+    return proc
+
+
+def _stop_worker(proc: Any) -> None:
+    import subprocess
+
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 @pytest.fixture
 def celery_worker_process(transactional_db: Any) -> Any:
     """A real `celery worker` subprocess on the configured broker, using the test database.
@@ -96,42 +145,17 @@ def celery_worker_process(transactional_db: Any) -> Any:
     Skips on the embedded default (no broker). Yields the Popen; stops the worker afterwards.
     """
     import os
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
 
     from django.conf import settings
-    from django.db import connection
 
     if settings.CELERY_TASK_ALWAYS_EAGER:
         pytest.skip("needs REDIS_URL: a real broker for a real Celery worker")
-    env = dict(os.environ)
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("postgresql"):
-        auth = f"{db['USER']}:{db['PASSWORD']}" if db["PASSWORD"] else db["USER"]
-        env["DATABASE_URL"] = f"postgres://{auth}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
     log = Path(settings.VAR_DIR) / "test-celery-worker.log"
-    with open(log, "w") as out:
-        command = [sys.executable, "-m", "celery", "-A", "clm", "worker", "--pool=solo",
-                   "--without-mingle", "--without-gossip", "--loglevel=INFO",
-                   "-n", f"test-{os.getpid()}@%h"]  # fmt: skip
-        proc = subprocess.Popen(
-            command, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    deadline = time.monotonic() + 30
-    while "ready" not in log.read_text() and time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"celery worker exited early:\n{log.read_text()[-3000:]}")
-        time.sleep(0.2)
+    proc = _start_worker(f"test-{os.getpid()}@%h", ["--pool=solo"], dict(os.environ), log)
     try:
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop_worker(proc)
 
 
 @pytest.fixture
@@ -143,32 +167,12 @@ def local_worker(transactional_db: Any, tmp_path: Path) -> Any:
     Yields the Popen; stops the worker and puts the eager configuration back afterwards.
     """
     import os
-    import subprocess
-    import sys
-    import time
-
-    from django.conf import settings
-    from django.db import connection
 
     from clm.celery import app
 
     broker = tmp_path / "broker"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "REDIS_URL"))}
     env.update(CLM_BACKGROUND="worker", CLM_BROKER_DIR=str(broker))
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("postgresql"):
-        auth = f"{db['USER']}:{db['PASSWORD']}" if db["PASSWORD"] else db["USER"]
-        env["DATABASE_URL"] = f"postgres://{auth}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
-    else:
-        env["DATABASE_URL"] = f"sqlite:///{Path(db['NAME']).resolve()}"
-    log = tmp_path / "worker.log"
-    with open(log, "w") as out:
-        command = [sys.executable, "-m", "celery", "-A", "clm", "worker", "--concurrency=1",
-                   "--without-mingle", "--without-gossip", "--loglevel=INFO",
-                   "-n", f"local-{os.getpid()}@%h"]  # fmt: skip
-        proc = subprocess.Popen(
-            command, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
     saved = {
         k: app.conf[k]
         for k in ("broker_url", "broker_transport", "result_backend", "task_always_eager")
@@ -194,22 +198,15 @@ def local_worker(transactional_db: Any, tmp_path: Path) -> Any:
         },
     )
     reset_connections()
+    proc = None
     try:
-        deadline = time.monotonic() + 45
-        while " ready." not in log.read_text() and time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"celery worker exited early:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
-        if " ready." not in log.read_text():
-            pytest.fail(f"celery worker not ready in 45 s:\n{log.read_text()[-3000:]}")
-        proc.log = log  # type: ignore[attr-defined]
+        proc = _start_worker(
+            f"local-{os.getpid()}@%h", ["--concurrency=1"], env, tmp_path / "worker.log"
+        )
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        if proc is not None:
+            _stop_worker(proc)
         app.conf.update(**saved, broker_transport_options=saved_options)
         reset_connections()
 
