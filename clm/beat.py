@@ -69,6 +69,12 @@ def schedule() -> dict:
             "schedule": 60.0,
             "options": {"expires": 55},
         },
+        # Ad-platform conversions: each attempt is claimed before its post, so none is sent twice.
+        "conversions-upload": {
+            "task": "integrations.tasks.conversions_upload",
+            "schedule": crontab(minute="*"),
+            "options": {"expires": 55},
+        },
         "webhook-sweep": {
             "task": "integrations.tasks.webhook_sweep",
             "schedule": crontab(minute="*"),

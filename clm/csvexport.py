@@ -28,14 +28,26 @@ def safe_cell(value: Any) -> Any:
 
 
 def csv_response(
-    filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
+    filename: str,
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    preamble: Iterable[Sequence[Any]] = (),
+    bom: bool = True,
 ) -> HttpResponse:
-    """An attachment response with every cell neutralised."""
+    """An attachment response with every cell neutralised.
+
+    `preamble` lines come before the header (an upload template's parameters line); `bom`
+    False leaves out the byte-order mark for files read by machines rather than Excel.
+    """
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     safe_name = "".join(c for c in filename if c.isalnum() or c in "-_.") or "export.csv"
     response["Content-Disposition"] = f'attachment; filename="{safe_name}"'
-    response.write("\ufeff")  # Excel reads UTF-8 only with a byte-order mark
+    if bom:
+        response.write("\ufeff")  # Excel reads UTF-8 only with a byte-order mark
     writer = csv.writer(response)
+    for line in preamble:
+        writer.writerow([safe_cell(v) for v in line])
     writer.writerow([safe_cell(h) for h in header])
     for row in rows:
         writer.writerow([safe_cell(v) for v in row])

@@ -319,6 +319,9 @@ CLM_WEBHOOK_TIMEOUT = env.float("CLM_WEBHOOK_TIMEOUT", default=5.0)
 CLM_WEBHOOK_MAX_ATTEMPTS = env.int("CLM_WEBHOOK_MAX_ATTEMPTS", default=6)
 CLM_WEBHOOK_BACKOFF_SECONDS = env.int("CLM_WEBHOOK_BACKOFF_SECONDS", default=30)
 CLM_WEBHOOK_SWEEP_AFTER = env.int("CLM_WEBHOOK_SWEEP_AFTER", default=300)
+# Ad-platform conversions: the calling code put before national phone numbers (e.g. "1", "62")
+# when they are hashed for Meta; without it only numbers written with +/00 are sent.
+CLM_PHONE_COUNTRY_CODE = env.str("CLM_PHONE_COUNTRY_CODE", default="")
 SPECTACULAR_SETTINGS = {
     "TITLE": "CLM API",
     "DESCRIPTION": "Closed-loop marketing: capture, CRM, attribution and ROI.",

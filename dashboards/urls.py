@@ -28,6 +28,7 @@ urlpatterns = [
     path("setup/privacy/", privacy_page, name="privacy"),
     path("setup/spam/", spam_list, name="spam"),
     path("setup/spam/<int:pk>/not-spam/", spam_release, name="spam-release"),
+    path("setup/conversions/", include("integrations.conversion_urls")),
     path("i18n/setlang/", views.set_language, name="set_language"),
     path(
         "accounts/login/",

@@ -1,5 +1,6 @@
 """integrations' share of an erasure (clm.events.PersonErasing): webhook deliveries that carried
-the person become stubs naming their event; receivers' answers and errors go."""
+the person become stubs naming their event; receivers' answers and errors go; their ad-platform
+conversions are deleted."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.db.models import Q
 
 from clm import events
 from clm.events import PersonErasing
-from integrations.models import WebhookAttempt, WebhookDelivery
+from integrations.models import Conversion, WebhookAttempt, WebhookDelivery
 from leads.redaction import Person
 
 ERASURE_ORDER = 30  # after crm (crm.privacy.ERASURE_ORDER), whose deal ids and notes it reads
@@ -39,6 +40,9 @@ def person_erase_integrations(event: PersonErasing) -> None:
         Q(delivery__in=deliveries) | person.text_query("response_excerpt", "error")
     ).update(response_excerpt="", error="")
     event.counts["webhook_deliveries"] = len(deliveries)
+    # Conversions carry the person's click ids and answers of the platforms: they go.
+    _total, deleted = Conversion.objects.filter(lead_id__in=person.lead_ids).delete()
+    event.counts["ad_conversions"] = deleted.get(Conversion._meta.label, 0)
 
 
 def connect() -> None:

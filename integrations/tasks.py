@@ -19,3 +19,19 @@ def webhook_sweep() -> int:
     from integrations.services import deliveries_sweep
 
     return deliveries_sweep()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def conversion_deliver(conversion_id: int, attempt: int = 1) -> None:
+    """Make one upload attempt of an ad-platform conversion (a claimed, logged attempt)."""
+    from integrations.conversions import conversion_attempt
+
+    conversion_attempt(conversion_id=conversion_id, attempt=attempt)
+
+
+@shared_task(ignore_result=True)
+def conversions_upload() -> int:
+    """Queue the due pending conversions' uploads through the outbox (beat, every minute)."""
+    from integrations.conversions import conversions_upload as upload
+
+    return upload()

@@ -191,8 +191,8 @@ class SendResult:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def send(*, url: str, secret: str, event: str, delivery_id: str, body: str) -> SendResult:
-    """POST the body once, signed now; never raises for network trouble."""
+def post(*, url: str, body: str, headers: dict[str, str]) -> SendResult:
+    """POST `body` once to a checked address of `url`; never raises for network trouble."""
     started = time.monotonic()
 
     def elapsed() -> int:
@@ -202,14 +202,6 @@ def send(*, url: str, secret: str, event: str, delivery_id: str, body: str) -> S
         target = resolve(url)
     except UnsafeUrl as exc:
         return SendResult(None, 0, str(exc), "")
-    timestamp = int(time.time())
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        "X-CLM-Event": event,
-        "X-CLM-Delivery": delivery_id,
-        "X-CLM-Signature": signature_header(secret=secret, timestamp=timestamp, body=body),
-    }
     # http.client follows no redirects (a 3xx is an answer) and reads no proxy settings.
     connection_class = (
         _CheckedHTTPSConnection if target.scheme == "https" else _CheckedHTTPConnection
@@ -226,3 +218,16 @@ def send(*, url: str, secret: str, event: str, delivery_id: str, body: str) -> S
         connection.close()
     error = "" if 200 <= status < 300 else f"HTTP {status}"
     return SendResult(status, elapsed(), error, excerpt)
+
+
+def send(*, url: str, secret: str, event: str, delivery_id: str, body: str) -> SendResult:
+    """POST the body once, signed now; never raises for network trouble."""
+    timestamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-CLM-Event": event,
+        "X-CLM-Delivery": delivery_id,
+        "X-CLM-Signature": signature_header(secret=secret, timestamp=timestamp, body=body),
+    }
+    return post(url=url, body=body, headers=headers)

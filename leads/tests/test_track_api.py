@@ -139,3 +139,19 @@ def test_a_throttled_address_does_not_throttle_another(client, form, settings):
     assert track(client, batch, REMOTE_ADDR="203.0.113.1").status_code == 202
     assert track(client, batch[:1], REMOTE_ADDR="203.0.113.1").status_code == 429
     assert track(client, batch[:1], REMOTE_ADDR="203.0.113.2").status_code == 202
+
+
+def test_linkedin_and_tiktok_click_ids_are_kept_from_page_views_and_captures(client, form):
+    track(client, {"visitor_id": VID, "url": f"{SITE}/?li_fat_id=9f1c-22ab&utm_source=x"})
+    track(client, {"visitor_id": VID, "url": f"{SITE}/pricing?ttclid=E.C.P.abc"})
+    response = client.post(
+        form.url,
+        json.dumps({"email": "li@x.io", "visitor_id": VID, "li_fat_id": "77aa-bb",
+                    "landing_url": f"{SITE}/demo?ttclid=T.1"}),
+        content_type="application/json",
+    )  # fmt: skip
+    assert response.status_code == 201
+    views = list(Touchpoint.objects.filter(kind="page_view").order_by("id"))
+    assert [v.click_ids for v in views] == [{"li_fat_id": "9f1c-22ab"}, {"ttclid": "E.C.P.abc"}]
+    submitted = Touchpoint.objects.get(kind="form_submit")
+    assert submitted.click_ids == {"li_fat_id": "77aa-bb", "ttclid": "T.1"}
