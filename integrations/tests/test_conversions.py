@@ -249,3 +249,18 @@ def test_the_admin_refuses_plain_http_and_a_secret_as_credentials(client, admin,
     assert "https://" in str(errors["endpoint_url"])
     assert "environment variable" in str(errors["credentials_env"])
     assert not ConversionAction.objects.exists()
+
+
+def test_erasing_a_person_deletes_their_conversions(allow_local, rep):
+    from leads.erasure import person_erase
+
+    won = action()
+    kept, erased = (
+        LeadFactory(owner=rep, consent_given=True, email=e) for e in ("k@x.io", "e@x.io")
+    )
+    for lead in (kept, erased):
+        clicked(lead, timedelta(days=1), gclid=f"G{lead.pk}")
+        win(lead, rep, "10")
+    result = person_erase(email="E@x.io")
+    assert result.counts["ad_conversions"] == 1
+    assert list(Conversion.objects.filter(action=won).values_list("lead", flat=True)) == [kept.pk]
