@@ -370,12 +370,7 @@ def conversion_attempt(*, conversion_id: int, attempt: int) -> Conversion | None
         result = webhooks.post(url=action.endpoint_url, body=upload_body(conversion),
                                headers=headers)  # fmt: skip
     ConversionAttempt.objects.create(
-        conversion=conversion,
-        number=attempt,
-        status_code=result.status_code,
-        response_ms=result.response_ms,
-        error=result.error,
-        response_excerpt=result.excerpt,
+        conversion=conversion, number=attempt, **result.attempt_fields()
     )
     now = timezone.now()
     if result.ok:

@@ -100,12 +100,9 @@ class WebhookDelivery(models.Model):
         return f"{self.event} -> {self.endpoint_id} ({self.status})"
 
 
-class WebhookAttempt(models.Model):
-    """One HTTP try of a delivery: what came back and how long it took."""
+class HttpAttempt(models.Model):
+    """One HTTP try (a webhook delivery's, a conversion upload's): what came back, how fast."""
 
-    delivery = models.ForeignKey(
-        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log"
-    )
     number = models.PositiveIntegerField()
     at = models.DateTimeField(auto_now_add=True)
     status_code = models.PositiveIntegerField(null=True, blank=True)
@@ -114,7 +111,7 @@ class WebhookAttempt(models.Model):
     response_excerpt = models.TextField(blank=True)
 
     class Meta:
-        ordering = ["delivery", "number"]
+        abstract = True
 
     def __str__(self) -> str:
         return f"#{self.number} {self.status_code or self.error[:40]}"
@@ -122,6 +119,17 @@ class WebhookAttempt(models.Model):
     @property
     def ok(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class WebhookAttempt(HttpAttempt):
+    """One HTTP try of a delivery."""
+
+    delivery = models.ForeignKey(
+        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log"
+    )
+
+    class Meta:
+        ordering = ["delivery", "number"]
 
 
 class ConversionAction(models.Model):
@@ -235,19 +243,10 @@ class Conversion(models.Model):
         return f"clm-{self.action_id}-{self.subject.replace(':', '-')}"
 
 
-class ConversionAttempt(models.Model):
+class ConversionAttempt(HttpAttempt):
     """One upload try of a conversion: the platform's HTTP status and an excerpt of its answer."""
 
     conversion = models.ForeignKey(Conversion, on_delete=models.CASCADE, related_name="attempt_log")
-    number = models.PositiveIntegerField()
-    at = models.DateTimeField(auto_now_add=True)
-    status_code = models.PositiveIntegerField(null=True, blank=True)
-    response_ms = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-    response_excerpt = models.TextField(blank=True)
 
     class Meta:
         ordering = ["conversion", "number"]
-
-    def __str__(self) -> str:
-        return f"#{self.number} {self.status_code or self.error[:40]}"

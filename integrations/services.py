@@ -142,14 +142,7 @@ def delivery_attempt(*, delivery_id: str, attempt: int) -> WebhookDelivery | Non
         delivery_id=str(delivery.pk),
         body=delivery.body,
     )
-    WebhookAttempt.objects.create(
-        delivery=delivery,
-        number=attempt,
-        status_code=result.status_code,
-        response_ms=result.response_ms,
-        error=result.error,
-        response_excerpt=result.excerpt,
-    )
+    WebhookAttempt.objects.create(delivery=delivery, number=attempt, **result.attempt_fields())
     now = timezone.now()
     delivery.last_status_code, delivery.last_error = result.status_code, result.error
     if result.ok:

@@ -190,6 +190,15 @@ class SendResult:
     def ok(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
 
+    def attempt_fields(self) -> dict[str, Any]:
+        """The fields of an HttpAttempt row that log this answer."""
+        return {
+            "status_code": self.status_code,
+            "response_ms": self.response_ms,
+            "error": self.error,
+            "response_excerpt": self.excerpt,
+        }
+
 
 def post(*, url: str, body: str, headers: dict[str, str]) -> SendResult:
     """POST `body` once to a checked address of `url`; never raises for network trouble."""
