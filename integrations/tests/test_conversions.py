@@ -264,3 +264,30 @@ def test_erasing_a_person_deletes_their_conversions(allow_local, rep):
     result = person_erase(email="E@x.io")
     assert result.counts["ad_conversions"] == 1
     assert list(Conversion.objects.filter(action=won).values_list("lead", flat=True)) == [kept.pk]
+
+
+def test_hostile_page_parameters_get_a_page_or_a_404_never_a_500(client, marketer, won_conversions):
+    client.force_login(marketer)
+    url = f"/setup/conversions/{won_conversions.pk}/"
+    assert client.get(url, {"status": "<script>", "page": "-1"}).status_code == 200
+    assert client.get(url, {"page": "99999999999999999999"}).status_code == 200
+    assert client.get("/setup/conversions/987654/").status_code == 404
+    assert client.get("/setup/conversions/987654/export/").status_code == 404
+
+
+def test_meta_and_linkedin_actions_download_their_json_batch(client, marketer, allow_local, rep):
+    meta = action(outcome="deal_won", platform="meta", conversion_name="Purchase")
+    lead = LeadFactory(owner=rep, consent_given=True, email=" Ann@X.io ")
+    clicked(lead, timedelta(hours=3), fbclid="IwAR2F4")
+    win(lead, rep, "42")
+    client.force_login(marketer)
+    body = client.get(f"/setup/conversions/{meta.pk}/export/").json()
+    (event,) = body["data"]
+    assert event["event_name"] == "Purchase" and event["custom_data"] == {
+        "value": 42.0,
+        "currency": "USD",
+    }
+    assert event["user_data"]["fbc"].startswith("fb.1.") and event["user_data"]["fbc"].endswith(
+        ".IwAR2F4"
+    )
+    assert "ann@x.io" not in json.dumps(body).lower()  # only hashes leave CLM
