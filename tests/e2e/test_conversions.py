@@ -1,5 +1,6 @@
 """A marketer reads the ad-platform conversions of an action, filters the failed ones and sees
-why, at desktop and phone widths; an admin reaches the page from Setup."""
+why, at desktop and phone widths; an admin reaches the page from Setup, a marketer from the
+campaigns page."""
 
 from __future__ import annotations
 
@@ -43,6 +44,11 @@ def test_a_marketer_filters_failed_conversions_and_reads_the_reason(
 
     page.context.clear_cookies()
     login(marketer.username)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/campaigns/")  # marketers reach it from their campaigns page
+    assert page.evaluate(NO_SIDEWAYS)
+    page.click("#conversions-link")
+    page.wait_for_selector("table#conversion-actions")
     page.goto(f"/setup/conversions/{action.pk}/")
     page.set_viewport_size({"width": 1440, "height": 900})
     assert page.locator("table#conversions tbody tr").count() == 4
