@@ -89,6 +89,9 @@ class RunPartition(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     refreshed_at = models.DateTimeField(null=True, blank=True)
     seconds = models.FloatField(default=0)
+    timings = models.JSONField(
+        default=dict, blank=True, help_text="Seconds per step (read, journeys, each model, write)."
+    )
 
     class Meta:
         ordering = ["run", "index"]

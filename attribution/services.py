@@ -12,15 +12,17 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Max, Min, Sum
+from django.db.models import Count, F, Max, Min, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -37,7 +39,7 @@ from campaigns.models import Channel
 from campaigns.rules import rules_version
 from clm import bulk, events, roles
 from clm.events import RunFinished
-from leads.models import Lead
+from leads.models import Lead, Touchpoint
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,14 @@ def run_create(
     )
     size = max(1, math.ceil((hi - lo + 1) / max(1, count)))
     edges = list(range(lo, hi + 1, size)) or [lo]
+    # Touches per partition (all kinds; an estimate for sizing the full run's tasks by work).
+    per_block = dict(
+        Touchpoint.objects.filter(lead_id__gte=lo)
+        .annotate(block=(F("lead_id") - lo) / size)
+        .values_list("block")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
     RunPartition.objects.bulk_create(
         [
             RunPartition(
@@ -98,6 +108,7 @@ def run_create(
                 lead_id_from=0 if i == 0 else edge,
                 # The last partition is open-ended so leads created later still belong to one.
                 lead_id_to=edges[i + 1] if i + 1 < len(edges) else None,
+                touches=per_block.get(i, 0),
             )
             for i, edge in enumerate(edges)
         ]
@@ -107,6 +118,31 @@ def run_create(
 
         transaction.on_commit(lambda: attribution_run.delay(run_id=run.pk))
     return run
+
+
+def run_batches(*, run: AttributionRun) -> list[list[int]]:
+    """The full run's tasks: adjacent partitions grouped into batches of about equal touches,
+    at least CLM_ATTRIBUTION_PARTITIONS of them (one per worker process or more) and more when
+    a batch would pass CLM_ATTRIBUTION_TOUCHES_PER_TASK, which bounds a task's memory."""
+    parts = list(
+        RunPartition.objects.filter(run=run).order_by("index").values_list("pk", "touches")
+    )
+    if not any(touches for _, touches in parts):
+        parts = [(pk, 1) for pk, _ in parts]  # no touches yet: as many partitions each
+    total = sum(touches for _, touches in parts)
+    count = max(
+        settings.CLM_ATTRIBUTION_PARTITIONS,
+        math.ceil(total / settings.CLM_ATTRIBUTION_TOUCHES_PER_TASK),
+    )
+    count = min(count, len(parts))
+    batches: list[list[int]] = [[] for _ in range(count)]
+    seen = 0
+    for pk, touches in parts:
+        # The batch whose share of the touches this partition's middle falls in.
+        index = min(count - 1, int((seen + touches / 2) * count / total))
+        seen += touches
+        batches[index].append(pk)
+    return [b for b in batches if b]
 
 
 class RunInProgress(Exception):
@@ -161,41 +197,97 @@ def run_mark_running(*, run: AttributionRun) -> None:
     )
 
 
-def _frames(run: AttributionRun, part: RunPartition, cutoff: datetime) -> tuple[pd.DataFrame, dict]:
-    touches = selectors.journey_touches(
-        lead_from=part.lead_id_from, lead_to=part.lead_id_to, cutoff=cutoff
-    )
-    conversions = selectors.journey_conversions(
-        lead_from=part.lead_id_from, lead_to=part.lead_id_to, cutoff=cutoff
-    )
+# The frames a batch's count stage read, kept for its credit stage when both run in the same
+# process (always so in one process, often so on a worker), so a full run reads its journeys
+# once. Keyed by partitions and cutoff; a refresh's later cutoff never matches.
+_FRAMES: OrderedDict[tuple[tuple[int, ...], str], tuple[pd.DataFrame, dict]] = OrderedDict()
+_FRAMES_KEPT = 16
+
+
+def _batch(partition_ids: Iterable[int], *, lock: bool = False) -> list[RunPartition]:
+    """The partitions (of one run, adjacent lead-id ranges) ordered by lead id."""
+    parts = RunPartition.objects.filter(pk__in=list(partition_ids)).select_related("run")
+    if lock:
+        parts = parts.select_for_update(of=("self",))
+    found = list(parts.order_by("lead_id_from"))
+    if not found or len({p.run_id for p in found}) != 1:
+        raise ValueError("a batch holds partitions of one run")
+    return found
+
+
+def _frames(
+    parts: list[RunPartition], cutoff: datetime, timings: dict[str, float], *, keep: bool = False
+) -> tuple[pd.DataFrame, dict]:
+    """The batch's journey touches and conversions, read in one pass over its lead-id range."""
+    key = (tuple(p.pk for p in parts), cutoff.isoformat())
+    cached = _FRAMES.pop(key, None)
+    if cached is not None:
+        return cached
+    started = time.perf_counter()
+    lead_from, lead_to = parts[0].lead_id_from, parts[-1].lead_id_to
+    touches = selectors.journey_touches(lead_from=lead_from, lead_to=lead_to, cutoff=cutoff)
+    conversions = selectors.journey_conversions(lead_from=lead_from, lead_to=lead_to, cutoff=cutoff)
+    _tick(timings, "read", started)
+    if keep:
+        _FRAMES[key] = (touches, conversions)
+        while len(_FRAMES) > _FRAMES_KEPT:
+            _FRAMES.popitem(last=False)
     return touches, conversions
 
 
+def _tick(timings: dict[str, float], name: str, started: float) -> None:
+    timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
+
+
+def _rounded(timings: dict[str, float]) -> dict[str, float]:
+    return {name: round(seconds, 4) for name, seconds in timings.items()}
+
+
 def partition_count(*, partition_id: int) -> None:
-    """Stage 1: this partition's additive Markov and Shapley counts, per milestone."""
-    part = RunPartition.objects.select_related("run").get(pk=partition_id)
-    run = part.run
-    touches, conversions = _frames(run, part, run.data_cutoff)
+    """Stage 1 of one partition (see batch_count)."""
+    batch_count(partition_ids=[partition_id])
+
+
+def batch_count(*, partition_ids: list[int]) -> None:
+    """Stage 1: additive Markov and Shapley counts of adjacent partitions, per milestone, read
+    and counted in one pass; stored on the first partition (counts add, so any holder will do)."""
+    parts = _batch(partition_ids)
+    run = parts[0].run
+    timings: dict[str, float] = {}
+    touches, conversions = _frames(parts, run.data_cutoff, timings, keep=True)
+    order = (
+        int(engine.model_params("markov", run.params.get("markov"))["order"])
+        if "markov" in run.model_names
+        else None
+    )
     counts: dict[str, Any] = {}
     for milestone, conv in conversions.items():
-        entry: dict[str, Any] = {}
-        if "markov" in run.model_names:
-            order = int(engine.model_params("markov", run.params.get("markov"))["order"])
-            frame = engine.markov_transition_counts(
-                touches, conv, lookback_days=run.lookback_days, order=order
-            )
-            entry["markov"] = frame.to_dict(orient="records")
-        if "shapley" in run.model_names:
-            frame = engine.shapley_coalition_counts(touches, conv, lookback_days=run.lookback_days)
-            entry["shapley"] = frame.to_dict(orient="records")
-        counts[milestone] = entry
-    RunPartition.objects.filter(pk=part.pk).update(
-        counts=counts, status=RunPartition.Status.COUNTED
-    )
+        engine_timings: dict[str, float] = {}
+        frames = engine.path_counts(
+            touches,
+            conv,
+            lookback_days=run.lookback_days,
+            markov_order=order,
+            shapley="shapley" in run.model_names,
+            timings=engine_timings,
+        )
+        counts[milestone] = {
+            model: frame.to_dict(orient="records") for model, frame in frames.items()
+        }
+        for name, seconds in engine_timings.items():
+            timings[f"count {milestone} {name}"] = seconds
+    with transaction.atomic():
+        RunPartition.objects.filter(pk__in=[p.pk for p in parts[1:]]).update(
+            counts={}, status=RunPartition.Status.COUNTED
+        )
+        RunPartition.objects.filter(pk=parts[0].pk).update(
+            counts=counts, status=RunPartition.Status.COUNTED, timings=_rounded(timings)
+        )
 
 
 def run_reduce_effects(*, run_id: int) -> dict[str, Any]:
     """Stage 2: global effects from the summed partition counts, stored on the run."""
+    started = time.perf_counter()
     run = AttributionRun.objects.get(pk=run_id)
     parts = list(RunPartition.objects.filter(run=run).values_list("counts", flat=True))
     effects: dict[str, Any] = {}
@@ -219,7 +311,9 @@ def run_reduce_effects(*, run_id: int) -> dict[str, Any]:
                 except ValueError as exc:
                     warnings.append(f"shapley/{milestone}: {exc}")
         effects[milestone] = entry
-    timings = {**run.timings, "warnings": warnings} if warnings else run.timings
+    timings = {**run.timings, "reduce_seconds": round(time.perf_counter() - started, 3)}
+    if warnings:
+        timings["warnings"] = warnings
     AttributionRun.objects.filter(pk=run.pk).update(effects=effects, timings=timings)
     return effects
 
@@ -230,16 +324,25 @@ def _channel_ids() -> dict[str, int]:
 
 
 def partition_credit(*, partition_id: int, cutoff: datetime | None = None) -> int:
-    """Stage 3: attribute this partition's conversions and replace its stored rows.
+    """Stage 3 of one partition (see batch_credit)."""
+    return batch_credit(partition_ids=[partition_id], cutoff=cutoff)
+
+
+def batch_credit(*, partition_ids: list[int], cutoff: datetime | None = None) -> int:
+    """Stage 3: attribute the conversions of adjacent partitions in one pass and replace their
+    stored rows in one write (each row keeps the partition of its lead).
 
     Returns the number of result rows written. `cutoff` later than the run's (an incremental
     refresh) brings in what happened since.
     """
     started = time.perf_counter()
-    part = RunPartition.objects.select_related("run").get(pk=partition_id)
-    run = part.run
-    touches, conversions = _frames(run, part, cutoff or run.data_cutoff)
+    parts = _batch(partition_ids)
+    run = parts[0].run
+    timings: dict[str, float] = {} if cutoff is not None else dict(parts[0].timings)
+    touches, conversions = _frames(parts, cutoff or run.data_cutoff, timings)
     channel_ids = _channel_ids()
+    starts = np.array([p.lead_id_from for p in parts], dtype=np.int64)
+    part_ids = np.array([p.pk for p in parts], dtype=np.int64)
     result_frames: list[pd.DataFrame] = []
     ledger_frames: list[pd.DataFrame] = []
     for milestone, conv in conversions.items():
@@ -249,6 +352,7 @@ def partition_credit(*, partition_id: int, cutoff: datetime | None = None) -> in
         models = [m for m in run.model_names if m not in TWO_STAGE or m in effects]
         if not models:
             continue
+        engine_timings: dict[str, float] = {}
         credits = engine.attribute_all(
             touches,
             conv,
@@ -257,17 +361,25 @@ def partition_credit(*, partition_id: int, cutoff: datetime | None = None) -> in
             params=run.params,
             markov_effects=pd.Series(effects["markov"]) if "markov" in effects else None,
             shapley_values=pd.Series(effects["shapley"]) if "shapley" in effects else None,
+            timings=engine_timings,
         )
+        for name, seconds in engine_timings.items():
+            timings[f"credit {milestone} {name}"] = seconds
         if credits.empty:
             continue
+        grouping = time.perf_counter()
         day = conv.set_index("conversion_id")["ts"].dt.date
         credits["day"] = credits["conversion_id"].map(day)
         credits["channel_id"] = credits["channel"].map(channel_ids)
         if credits["channel_id"].isna().any():
             unknown = sorted(set(credits.loc[credits["channel_id"].isna(), "channel"]))
             raise ValueError(f"credits name channels that do not exist: {unknown}")
+        lead = credits["lead_id"].to_numpy(np.int64)
+        credits["partition_id"] = part_ids[np.searchsorted(starts, lead, side="right") - 1]
         grouped = (
-            credits.groupby(["model", "channel_id", "campaign_id", "day"], dropna=False)
+            credits.groupby(
+                ["partition_id", "model", "channel_id", "campaign_id", "day"], dropna=False
+            )
             .agg(conversions=("share", "sum"), value_cents=("value_cents", "sum"))
             .reset_index()
         )
@@ -275,17 +387,22 @@ def partition_credit(*, partition_id: int, cutoff: datetime | None = None) -> in
         result_frames.append(grouped)
         if milestone == Milestone.DEAL:
             ledger_frames.append(_ledger_frame(credits))
-    results = _stamp(result_frames, run, part)
-    ledger = _stamp(ledger_frames, run, part)
+        _tick(timings, "group results and ledger", grouping)
+    grouping = time.perf_counter()
+    results = _stamp(result_frames, run)
+    ledger = _stamp(ledger_frames, run)
+    _tick(timings, "group results and ledger", grouping)
+    writing = time.perf_counter()
+    ids = [p.pk for p in parts]
     with transaction.atomic():
         # One writer per partition at a time: a refresh's summary difference is taken against
         # the rows it replaces, so a concurrent refresh of the same partition must wait.
-        part = RunPartition.objects.select_for_update().select_related("run").get(pk=part.pk)
-        finished = part.run.status == AttributionRun.Status.DONE
-        old = _partition_rows(part) if finished else None
+        locked = _batch(ids, lock=True)
+        finished = locked[0].run.status == AttributionRun.Status.DONE
+        old = _partition_rows(ids) if finished else None
         # Replace, not add: a redelivered or refreshed partition leaves no double counts.
-        AttributionResult.objects.filter(partition=part).delete()
-        CreditLedger.objects.filter(partition=part).delete()
+        AttributionResult.objects.filter(partition_id__in=ids).delete()
+        CreditLedger.objects.filter(partition_id__in=ids).delete()
         bulk.insert_frame(AttributionResult, results, RESULT_COLUMNS)
         if old is not None:
             difference = summary_difference(old, results)
@@ -294,13 +411,27 @@ def partition_credit(*, partition_id: int, cutoff: datetime | None = None) -> in
                 AttributionSummary, by_month(difference), [*SUMMARY_COLUMNS, "monthly"]
             )
         bulk.insert_frame(CreditLedger, ledger, LEDGER_COLUMNS)
-        RunPartition.objects.filter(pk=part.pk).update(
-            status=RunPartition.Status.DONE,
-            touches=len(touches),
-            conversions=sum(len(c) for c in conversions.values()),
-            refreshed_at=timezone.now(),
-            seconds=time.perf_counter() - started,
+        _tick(timings, "write", writing)
+        touches_per = np.bincount(
+            np.searchsorted(starts, touches["lead_id"].to_numpy(np.int64), side="right") - 1,
+            minlength=len(parts),
         )
+        conversions_per = np.zeros(len(parts), dtype=np.int64)
+        for conv in conversions.values():
+            lead = conv["lead_id"].to_numpy(np.int64)
+            conversions_per += np.bincount(
+                np.searchsorted(starts, lead, side="right") - 1, minlength=len(parts)
+            )
+        now = timezone.now()
+        for i, part in enumerate(parts):
+            RunPartition.objects.filter(pk=part.pk).update(
+                status=RunPartition.Status.DONE,
+                touches=int(touches_per[i]),
+                conversions=int(conversions_per[i]),
+                refreshed_at=now,
+                seconds=time.perf_counter() - started if i == 0 else 0.0,
+                timings=_rounded(timings) if i == 0 else {},
+            )
     return len(results)
 
 
@@ -312,9 +443,11 @@ SUMMARY_COLUMNS = [c for c in RESULT_COLUMNS if c != "partition_id"]
 SUMMARY_KEY = ["run_id", "model", "milestone", "channel_id", "campaign_id", "day"]
 
 
-def _partition_rows(part: RunPartition) -> pd.DataFrame:
-    """The partition's stored result rows, as a frame with RESULT_COLUMNS."""
-    rows = AttributionResult.objects.filter(partition=part).values_list(*RESULT_COLUMNS)
+def _partition_rows(partition_ids: list[int]) -> pd.DataFrame:
+    """The partitions' stored result rows, as a frame with RESULT_COLUMNS."""
+    rows = AttributionResult.objects.filter(partition_id__in=partition_ids).values_list(
+        *RESULT_COLUMNS
+    )
     return pd.DataFrame.from_records(list(rows), columns=RESULT_COLUMNS)
 
 
@@ -399,12 +532,12 @@ LEDGER_COLUMNS = [
 ]  # fmt: skip
 
 
-def _stamp(frames: list[pd.DataFrame], run: AttributionRun, part: RunPartition) -> pd.DataFrame:
-    """One frame of rows for this run and partition, with integer ids and NULLs where none."""
+def _stamp(frames: list[pd.DataFrame], run: AttributionRun) -> pd.DataFrame:
+    """One frame of rows for this run, with integer ids and NULLs where none."""
     if not frames:
         return pd.DataFrame()
     frame = pd.concat(frames, ignore_index=True)
-    frame["run_id"], frame["partition_id"] = run.pk, part.pk
+    frame["run_id"] = run.pk
     for column in ("channel_id", "campaign_id", "touchpoint_id"):
         if column in frame:
             frame[column] = frame[column].astype("Int64")
@@ -434,6 +567,7 @@ def run_finish(*, run_id: int) -> AttributionRun:
         "seconds": round((finished - started).total_seconds(), 3),
         "partitions": parts.count(),
         "partition_seconds": round(sum(p.seconds for p in parts), 3),
+        "steps": _summed_steps(parts),
     }
     summary_started = time.perf_counter()
     summary_write(run=run)
@@ -446,6 +580,15 @@ def run_finish(*, run_id: int) -> AttributionRun:
     cache.set("attribution:latest-run", run.pk, None)
     events.announce(RunFinished(run_id=run.pk, succeeded=True))
     return run
+
+
+def _summed_steps(parts: Iterable[RunPartition]) -> dict[str, float]:
+    """Seconds per step summed over the partitions (CPU-side time, whatever ran in parallel)."""
+    steps: dict[str, float] = {}
+    for part in parts:
+        for name, seconds in (part.timings or {}).items():
+            steps[name] = steps.get(name, 0.0) + float(seconds)
+    return {name: round(seconds, 3) for name, seconds in steps.items()}
 
 
 def run_fail(*, run_id: int, error: str) -> None:

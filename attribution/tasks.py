@@ -24,7 +24,7 @@ RETRY = {
 def attribution_run(self, run_id: int) -> None:
     """Start a full run once no other full run holds the lock."""
     from attribution import services
-    from attribution.models import AttributionRun, RunPartition
+    from attribution.models import AttributionRun
 
     run = AttributionRun.objects.get(pk=run_id)
     if run.status in (AttributionRun.Status.DONE, AttributionRun.Status.FAILED):
@@ -32,12 +32,12 @@ def attribution_run(self, run_id: int) -> None:
     if not services.run_acquire_lock(run):
         raise self.retry(countdown=30)
     services.run_mark_running(run=run)
-    parts = list(RunPartition.objects.filter(run=run).values_list("pk", flat=True))
+    batches = services.run_batches(run=run)
     if services.TWO_STAGE & set(run.model_names):
-        header = [attribution_partition_count.si(partition_id=p) for p in parts]
+        header = [attribution_batch_count.si(partition_ids=b) for b in batches]
         chord(header)(attribution_reduce.si(run_id=run_id))
     else:
-        header = [attribution_partition_credit.si(partition_id=p) for p in parts]
+        header = [attribution_batch_credit.si(partition_ids=b) for b in batches]
         chord(header)(attribution_finish.si(run_id=run_id))
 
 
@@ -50,14 +50,22 @@ def attribution_partition_count(partition_id: int) -> None:
 
 
 @shared_task(**RETRY)
+def attribution_batch_count(partition_ids: list[int]) -> None:
+    """Stage 1 of adjacent partitions read and counted in one pass."""
+    from attribution.services import batch_count
+
+    batch_count(partition_ids=partition_ids)
+
+
+@shared_task(**RETRY)
 def attribution_reduce(run_id: int) -> None:
-    """Stage 2: global effects, then every partition's credits."""
-    from attribution.models import RunPartition
-    from attribution.services import run_reduce_effects
+    """Stage 2: global effects, then every batch's credits."""
+    from attribution.models import AttributionRun
+    from attribution.services import run_batches, run_reduce_effects
 
     run_reduce_effects(run_id=run_id)
-    parts = RunPartition.objects.filter(run_id=run_id).values_list("pk", flat=True)
-    header = [attribution_partition_credit.si(partition_id=p) for p in parts]
+    batches = run_batches(run=AttributionRun.objects.get(pk=run_id))
+    header = [attribution_batch_credit.si(partition_ids=b) for b in batches]
     chord(header)(attribution_finish.si(run_id=run_id))
 
 
@@ -67,6 +75,14 @@ def attribution_partition_credit(partition_id: int) -> None:
     from attribution.services import partition_credit
 
     partition_credit(partition_id=partition_id)
+
+
+@shared_task(**RETRY)
+def attribution_batch_credit(partition_ids: list[int]) -> None:
+    """Stage 3 of adjacent partitions: credited in one pass, their rows replaced in one write."""
+    from attribution.services import batch_credit
+
+    batch_credit(partition_ids=partition_ids)
 
 
 @shared_task(**RETRY)

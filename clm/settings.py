@@ -247,6 +247,7 @@ CLM_TRUSTED_PROXIES = env.int("CLM_TRUSTED_PROXIES", default=0)
 # Attribution: lead-id partitions of a full run (the unit of parallel work and of refresh).
 CLM_ATTRIBUTION_PARTITIONS = env.int("CLM_ATTRIBUTION_PARTITIONS", default=4)
 CLM_ATTRIBUTION_LEADS_PER_PARTITION = env.int("CLM_ATTRIBUTION_LEADS_PER_PARTITION", default=5000)
+CLM_ATTRIBUTION_TOUCHES_PER_TASK = env.int("CLM_ATTRIBUTION_TOUCHES_PER_TASK", default=500_000)
 # Segments and nurture email.
 CLM_NURTURE_RATE_PER_MINUTE = env.int("CLM_NURTURE_RATE_PER_MINUTE", default=60)
 CLM_SEGMENT_REFRESH_MINUTES = env.int("CLM_SEGMENT_REFRESH_MINUTES", default=15)

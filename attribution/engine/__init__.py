@@ -50,6 +50,7 @@ from attribution.engine.core import (
     attribute_all,
     effect_weights,
     model_params,
+    path_counts,
 )
 from attribution.engine.journeys import DIRECT, NO_TOUCH_ID
 from attribution.engine.markov import (
@@ -81,6 +82,7 @@ __all__ = [
     "markov_removal_effects",
     "markov_transition_counts",
     "model_params",
+    "path_counts",
     "shapley_coalition_counts",
     "shapley_values",
 ]

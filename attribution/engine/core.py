@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from time import perf_counter
 from typing import Any
 
 import numpy as np
@@ -134,20 +135,55 @@ class _Context:
     """Prepared inputs shared by several models; paths are built lazily, once."""
 
     def __init__(
-        self, touches: pd.DataFrame, conversions: pd.DataFrame, lookback_days: float | None
+        self,
+        touches: pd.DataFrame,
+        conversions: pd.DataFrame,
+        lookback_days: float | None,
+        timings: dict[str, float] | None = None,
+        journeys: bool = True,
     ) -> None:
+        self.timings = {} if timings is None else timings
+        started = perf_counter()
         self.touches = prepare_touches(touches)
         self.conversions = prepare_conversions(conversions)
         self.lookback_days = lookback_days
-        self.journeys = build_journeys(self.touches, self.conversions, lookback_days)
+        self._journeys = (
+            build_journeys(self.touches, self.conversions, lookback_days) if journeys else None
+        )
         self._paths: Paths | None = None
+        self._tick("journeys", started)
+
+    def _tick(self, name: str, started: float) -> None:
+        self.timings[name] = self.timings.get(name, 0.0) + perf_counter() - started
+
+    @property
+    def journeys(self) -> Journeys:
+        """Journeys of the prepared data, built once."""
+        if self._journeys is None:
+            self._journeys = build_journeys(self.touches, self.conversions, self.lookback_days)
+        return self._journeys
 
     @property
     def paths(self) -> Paths:
         """Markov/Shapley paths of the prepared data."""
         if self._paths is None:
+            started = perf_counter()
             self._paths = build_paths(self.touches, self.conversions, self.lookback_days)
+            self._tick("paths", started)
         return self._paths
+
+    def counts(self, *, markov_order: int | None, shapley: bool) -> dict[str, pd.DataFrame]:
+        """Additive Markov transition and Shapley coalition counts, from paths built once."""
+        out: dict[str, pd.DataFrame] = {}
+        if markov_order is not None:
+            paths, started = self.paths, perf_counter()
+            out["markov"] = transition_counts_from_paths(paths, markov_order)
+            self._tick("markov", started)
+        if shapley:
+            paths, started = self.paths, perf_counter()
+            out["shapley"] = shapley_model.coalition_counts_from_paths(paths)
+            self._tick("shapley", started)
+        return out
 
     def run(
         self,
@@ -157,6 +193,7 @@ class _Context:
         shapley_values: pd.Series | Mapping[str, float] | None,
     ) -> pd.DataFrame:
         """Credit rows of one model on the prepared journeys."""
+        started = perf_counter()
         options = model_params(model, params)
         journeys = self.journeys
         if model in _RULES:
@@ -174,7 +211,9 @@ class _Context:
                 )
             weights = effect_weights(journeys, shapley_values)
         share = rules.normalise(journeys.column("jid"), journeys.n_journeys, weights)
-        return _credits(journeys, share, model)
+        credits = _credits(journeys, share, model)
+        self._tick(model, started)
+        return credits
 
 
 def attribute(
@@ -207,8 +246,12 @@ def attribute_all(
     params: Mapping[str, Mapping[str, Any]] | None = None,
     markov_effects: pd.Series | Mapping[str, float] | None = None,
     shapley_values: pd.Series | Mapping[str, float] | None = None,
+    timings: dict[str, float] | None = None,
 ) -> pd.DataFrame:
-    """Credit rows of several models stacked (journeys built once); ``params`` keyed by model."""
+    """Credit rows of several models stacked (journeys built once); ``params`` keyed by model.
+
+    ``timings``, when given, gains the seconds spent building journeys and in each model.
+    """
     models = tuple(models)
     params = params or {}
     unknown = set(params) - set(models)
@@ -216,10 +259,25 @@ def attribute_all(
         raise ValueError(f"params given for model(s) not requested: {sorted(unknown)}")
     for model in models:
         model_params(model, params.get(model))
-    context = _Context(touches, conversions, lookback_days)
+    context = _Context(touches, conversions, lookback_days, timings)
     frames = [
         context.run(model, params.get(model), markov_effects, shapley_values) for model in models
     ]
     if not frames:
         return context.run("linear", None, None, None).iloc[0:0]
     return pd.concat(frames, ignore_index=True)
+
+
+def path_counts(
+    touches: pd.DataFrame,
+    conversions: pd.DataFrame,
+    *,
+    lookback_days: float | None = 90,
+    markov_order: int | None = 1,
+    shapley: bool = True,
+    timings: dict[str, float] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The additive partial results of a partition: ``{"markov": transition counts, "shapley":
+    coalition counts}`` (each only when asked), from one set of paths built once."""
+    context = _Context(touches, conversions, lookback_days, timings, journeys=False)
+    return context.counts(markov_order=markov_order, shapley=shapley)

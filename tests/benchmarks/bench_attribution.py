@@ -80,9 +80,9 @@ def full_run_in_process(args: argparse.Namespace, read_seconds: float) -> list[R
         "from attribution.tasks import attribution_run; attribution_run.delay(run_id=run.pk);"
         "run.refresh_from_db();"
         "print(json.dumps({'s': time.perf_counter()-t, 'status': run.status,"
-        " 'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))"
+        " 'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, 'timings': run.timings}))"
     )
-    times, peaks = [], []
+    times, peaks, timings = [], [], {}
     for _ in range(args.rounds):
         out = subprocess.run(
             [sys.executable, "-c", code], cwd=ROOT, env=dict(os.environ),
@@ -93,11 +93,52 @@ def full_run_in_process(args: argparse.Namespace, read_seconds: float) -> list[R
             raise RuntimeError(f"full run ended {result['status']}: {out.stderr[-2000:]}")
         times.append(result["s"])
         peaks.append(result["rss"] / 1024)
+        timings = result["timings"]
     median = statistics.median(times)
     return [
         ("full run, 10 models, 1 process", f"{median:.1f} s", f"peak RSS {max(peaks):,.0f} MiB"),
         ("full run / read touchpoints", f"{median / read_seconds:.1f}x", "ratio of times"),
+        *run_breakdown(timings),
     ]
+
+
+def run_breakdown(timings: dict[str, Any]) -> list[Row]:
+    """Where a full run's time went (last round): read, group, each model and milestone,
+    write, summary. Partition steps are summed over partitions (CPU time of the stages)."""
+    steps: dict[str, float] = timings.get("steps", {})
+    models: dict[str, float] = {}
+    milestones: dict[str, float] = {}
+    grouping = 0.0
+    for name, seconds in steps.items():
+        parts = name.split(" ")
+        if len(parts) != 3:  # read, group results and ledger, write
+            continue
+        _, milestone, step = parts
+        milestones[milestone] = milestones.get(milestone, 0.0) + seconds
+        if step in ("journeys", "paths"):
+            grouping += seconds
+        else:
+            models[step] = models.get(step, 0.0) + seconds
+    rows: list[Row] = [
+        ("  read (journey touches, conversions)", f"{steps.get('read', 0):.2f} s", "all tasks"),
+        ("  group (journeys and paths)", f"{grouping:.2f} s", "per milestone, count + credit"),
+    ]
+    rows += [
+        (f"  model {model}", f"{seconds:.2f} s", "counts + credits, all milestones")
+        for model, seconds in sorted(models.items(), key=lambda item: -item[1])
+    ]
+    rows += [
+        (f"  milestone {milestone}", f"{seconds:.2f} s", "group + models")
+        for milestone, seconds in sorted(milestones.items())
+    ]
+    rows += [
+        ("  results and ledger rows", f"{steps.get('group results and ledger', 0):.2f} s",
+         "grouped per partition, key and day"),
+        ("  write (COPY)", f"{steps.get('write', 0):.2f} s", "results + ledger, one pass a task"),
+        ("  reduce (global effects)", f"{timings.get('reduce_seconds', 0):.2f} s", "Markov"),
+        ("  summary", f"{timings.get('summary_seconds', 0):.2f} s", "day and month rows"),
+    ]  # fmt: skip
+    return rows
 
 
 def ensure_finished_run(args: argparse.Namespace) -> list[Row]:
@@ -157,11 +198,12 @@ def full_run_on_workers(args: argparse.Namespace) -> list[Row]:
             raise RuntimeError(f"run {run.pk} failed: {run.error}")
         times.append(time.perf_counter() - started)
     parts = run.partitions.count()
+    tasks = len(services.run_batches(run=run))
     return [
         (
             "full run on Celery (2 workers)",
             f"{statistics.median(times):.1f} s",
-            f"{parts} partitions of <= 5,000 leads",
+            f"{tasks} tasks a stage (sized by touches) over {parts} partitions of <= 5,000 leads",
         )
     ]
 
