@@ -283,7 +283,10 @@ def build_paths(
     order = np.lexsort((idle["touch_id"].to_numpy(), idle_ts, idle["lead_id"].to_numpy()))
     idle_lead = idle["lead_id"].to_numpy()[order]
     idle_ts = idle_ts[order]
-    idle_channel = idle["channel"].to_numpy()[order]
+    # Channels as integer codes before any row is moved: strings cost a hash and a reference
+    # count per row, codes a machine word.
+    idle_codes, idle_names = pd.factorize(idle["channel"])
+    idle_channel = idle_codes[order]
     lead_group, _, _ = group_positions(idle_lead)
     if idle_lead.size:
         # Sorted, so the group's last row holds its latest touch.
@@ -295,15 +298,26 @@ def build_paths(
     null_group, null_position, _ = group_positions(idle_lead[keep])
     n_null_paths = int(null_group.max()) + 1 if null_group.size else 0
 
-    names = np.concatenate(
-        [real["channel"].to_numpy(dtype=object), idle_channel[keep].astype(object)]
+    real_codes, real_names = pd.factorize(real["channel"])
+    real_names = np.asarray(real_names, dtype=object)
+    idle_names = np.asarray(idle_names, dtype=object)
+    kept_idle = idle_channel[keep]
+    # Only the channels present in some path, sorted: codes follow the sorted names.
+    present = np.concatenate(
+        [real_names[np.unique(real_codes)], idle_names[np.unique(kept_idle)]]
+    ).astype(str)
+    uniques = np.unique(present)
+    codes = np.concatenate(
+        [
+            np.searchsorted(uniques, real_names.astype(str))[real_codes],
+            np.searchsorted(uniques, idle_names.astype(str))[kept_idle],
+        ]
     )
-    codes, uniques = pd.factorize(names, sort=True)
     return Paths(
         path=np.concatenate([conv_group, null_group + n_conv_paths]).astype(np.int64),
         position=np.concatenate([real["pos"].to_numpy(), null_position]).astype(np.int64),
         channel=codes.astype(np.int64),
-        channels=np.asarray(uniques, dtype=object),
+        channels=np.array(uniques.tolist(), dtype=object),
         converted=np.concatenate(
             [np.ones(n_conv_paths, dtype=bool), np.zeros(n_null_paths, dtype=bool)]
         ),
