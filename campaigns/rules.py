@@ -14,10 +14,11 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Max
+from django.utils.translation import gettext as _
 
 from campaigns import channeling
 from campaigns.channeling import CompiledRules, Match, RuleError
-from campaigns.source_categories import SourceCategories, default_categories
+from campaigns.source_categories import CATEGORIES, SourceCategories, default_categories
 from campaigns.touch_facts import TouchFacts, extract_facts
 from clm.localcache import forget, remember
 
@@ -54,6 +55,16 @@ def rule_errors(rule: Any) -> list[str]:
     """Why a ChannelRule cannot be compiled (empty when it can)."""
     try:
         channeling.compile_rules([to_pure_rule(rule, channel_name="check")], _categories())
+    except RuleError as exc:
+        return [str(exc)]
+    return []
+
+
+def conditions_errors(conditions: Any, rule_id: str = "candidate") -> list[str]:
+    """Why a rule's conditions (parsed JSON) cannot be compiled (empty when they can)."""
+    try:
+        rule = channeling.Rule(rule_id, "check", _conditions(conditions, rule_id))
+        channeling.compile_rules([rule], _categories())
     except RuleError as exc:
         return [str(exc)]
     return []
@@ -174,3 +185,54 @@ def classify(
     ids = channel_ids()
     channel_id = ids.get(match.channel) or ids[channeling.UNASSIGNED]
     return Classification(facts=facts, match=match, channel_id=channel_id)
+
+
+def _field_labels() -> dict[str, str]:
+    return {
+        "source": _("Source (utm_source, else the referrer)"),
+        "medium": _("Medium (utm_medium)"),
+        "campaign": _("Campaign (utm_campaign)"),
+        "referrer_host": _("Referrer host"),
+        "landing_host": _("Landing page host"),
+        "click_id": _("Click id (gclid, fbclid, msclkid …)"),
+    }
+
+
+def _op_labels() -> dict[str, tuple[str, str]]:
+    """Operator -> (label, the value it takes: text, texts (several) or choice)."""
+    return {
+        "exact": (_("is exactly"), "text"),
+        "in": (_("is any of"), "texts"),
+        "contains": (_("contains"), "text"),
+        "starts_with": (_("starts with"), "text"),
+        "ends_with": (_("ends with"), "text"),
+        "regex": (_("matches the pattern (regular expression)"), "text"),
+        "category": (_("is a site of the category"), "choice"),
+    }
+
+
+def _category_choices() -> list[dict[str, str]]:
+    labels = {"SEARCH": _("Search"), "SOCIAL": _("Social"), "SHOPPING": _("Shopping"),
+              "VIDEO": _("Video")}  # fmt: skip
+    return [{"value": name, "label": labels.get(name, name)} for name in sorted(CATEGORIES)]
+
+
+def condition_catalogue() -> list[dict[str, Any]]:
+    """The fields and operators of rule conditions, labelled, for the visual builder; the
+    compiler's own lists (channeling.CONDITION_FIELDS, CONDITION_OPS) decide what exists."""
+    fields, ops = _field_labels(), _op_labels()
+    category_fields = channeling._CATEGORY_FIELDS
+    out = []
+    for name in sorted(channeling.CONDITION_FIELDS, key=list(fields).index):
+        entry_ops = []
+        for op in sorted(channeling.CONDITION_OPS, key=list(ops).index):
+            if op == "category" and name not in category_fields:
+                continue
+            label, value = ops[op]
+            item: dict[str, Any] = {"op": op, "label": label, "value": value}
+            if op == "category":
+                item["choices"] = _category_choices()
+            entry_ops.append(item)
+        out.append({"field": name, "label": fields[name], "kind": "text", "ops": entry_ops,
+                    "choices": [], "needs_key": False, "help": "", "max": None})  # fmt: skip
+    return out

@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -21,8 +21,17 @@ from attribution.selectors import credited_revenue_of_touches
 from campaigns import channeling
 from campaigns.forms import ReclassifyConfirmForm, RuleTestForm
 from campaigns.models import Channel, ChannelRule, ReclassifyJob
-from campaigns.rules import _categories, classify, own_domains, stored_rules, to_pure_rule
+from campaigns.rules import (
+    _categories,
+    classify,
+    condition_catalogue,
+    conditions_errors,
+    own_domains,
+    stored_rules,
+    to_pure_rule,
+)
 from clm import roles
+from clm.condition_builder import builder_catalogue
 from leads.reclassification import (
     PREVIEW_LATEST,
     ReclassifyInProgress,
@@ -42,10 +51,13 @@ def _candidate(request: HttpRequest) -> tuple[channeling.CompiledRules | None, l
     try:
         conditions = json.loads(raw)
         position = int(request.POST.get("candidate_position") or 0)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RecursionError) as exc:
         return None, [f"candidate rule: {exc}"]
     if not Channel.objects.filter(name=channel_name).exists():
         return None, ["candidate rule: choose a channel"]
+    errors = conditions_errors(conditions)
+    if errors:
+        return None, errors
     rows = list(ChannelRule.objects.filter(is_active=True).select_related("channel"))
     draft = ChannelRule(position=position, conditions=conditions, name="candidate")
     try:
@@ -58,6 +70,19 @@ def _candidate(request: HttpRequest) -> tuple[channeling.CompiledRules | None, l
         return channeling.compile_rules(pure, _categories()), []
     except channeling.RuleError as exc:
         return None, [str(exc)]
+
+
+@require_POST
+@roles.role_required(roles.ADMIN)
+def rule_conditions_check(request: HttpRequest) -> JsonResponse:
+    """The rule compiler's verdict on candidate conditions posted as JSON text (the builder's
+    way back from its JSON view): {"errors": []}, or 400 with the errors."""
+    try:
+        conditions = json.loads(request.POST.get("candidate_conditions", ""))
+    except (ValueError, RecursionError) as exc:
+        return JsonResponse({"errors": [f"candidate rule: {exc}"]}, status=400)
+    errors = conditions_errors(conditions)
+    return JsonResponse({"errors": errors}, status=400 if errors else 200)
 
 
 def _reclassify_preview(request: HttpRequest, context: dict[str, Any]) -> None:
@@ -80,6 +105,11 @@ def _bench(request: HttpRequest, context: dict[str, Any] | None = None) -> dict[
     form = RuleTestForm(request.GET or None)
     context = {"form": form, "rules": stored_rules(), **(context or {})}
     context["channels"] = Channel.objects.all()
+    context["rule_catalogue"] = builder_catalogue(
+        shape="list",
+        fields=condition_catalogue(),
+        check_url=reverse("campaigns:rule-conditions-check"),
+    )
     if form.is_valid() and any(form.cleaned_data.values()):
         result = classify(**form.cleaned_data)
         context["result"] = result
@@ -170,6 +200,7 @@ def reclassify_status(request: HttpRequest, pk: int) -> JsonResponse:
 # Mounted under /campaigns/ in the campaigns namespace, as before the pages moved here.
 campaigns_urlpatterns = [
     path("rules/bench/", rule_bench, name="rule-bench"),
+    path("rules/conditions/check/", rule_conditions_check, name="rule-conditions-check"),
     path("rules/reclassify/", reclassify, name="reclassify"),
     path("rules/reclassify/<int:pk>/", reclassify_status, name="reclassify-status"),
     path("rules/reclassify/<int:pk>/undo/", reclassify_undo, name="reclassify-undo"),

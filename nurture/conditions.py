@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, Channel
+from clm.roles import lead_owners
 from crm.models import Activity, Deal, LeadFeedback
 from leads.models import CaptureForm, Lead, Submission, Touchpoint
 
@@ -114,6 +115,14 @@ def _quality(op: str, value: Any, cond: dict[str, Any]) -> Q:
         parts.append(~Q(pk__in=_lead_ids(current)))
     for part in parts:
         q |= part
+    return _in_or_not(op, q)
+
+
+def _owner(op: str, value: Any, cond: dict[str, Any]) -> Q:
+    wanted = _values(value)
+    q = Q(owner_id__in=[int(v) for v in wanted if v != "none"])
+    if "none" in wanted:
+        q |= Q(owner__isnull=True)
     return _in_or_not(op, q)
 
 
@@ -209,6 +218,11 @@ def _form_choices() -> list[tuple[str, str]]:
     ]
 
 
+def _owner_choices() -> list[tuple[str, str]]:
+    people = [(str(u.pk), u.get_full_name() or u.username) for u in lead_owners()]
+    return [("none", str(_("Nobody (unassigned)"))), *people]
+
+
 def _quality_choices() -> list[tuple[str, str]]:
     return [
         ("good", str(_("Good fit"))),
@@ -240,6 +254,7 @@ FIELDS: dict[str, Field] = {
         Field("campaign", _("Touched by campaign"), "choice", SET_OPS, _campaign,
               _campaign_choices),
         Field("form", _("Submitted form"), "choice", SET_OPS, _form, _form_choices),
+        Field("owner", _("Owner"), "choice", SET_OPS, _owner, _owner_choices),
         Field("quality", _("Quality rating"), "choice", SET_OPS, _quality, _quality_choices),
         Field("days_since_activity", _("Days since last CRM activity"), "number", DAY_OPS,
               _days_since_activity, help=_("gt: no activity in the last N days (or never)")),
@@ -381,6 +396,13 @@ def _compile(node: dict[str, Any]) -> Q:
     return q
 
 
+def _value_kind(spec: Field, op: str) -> str:
+    """Which input the builder shows for a value: choices (several), number, bool, text, none."""
+    if op in VALUELESS_OPS:
+        return "none"
+    return "choices" if spec.kind == "choice" else spec.kind
+
+
 def describe() -> list[dict[str, Any]]:
     """The registry as the editor and the API show it: fields, operators, choices."""
     return [
@@ -388,12 +410,16 @@ def describe() -> list[dict[str, Any]]:
             "field": spec.name,
             "label": str(spec.label),
             "kind": spec.kind,
-            "ops": [{"op": op, "label": str(OPERATOR_LABELS[op])} for op in spec.ops],
+            "ops": [
+                {"op": op, "label": str(OPERATOR_LABELS[op]), "value": _value_kind(spec, op)}
+                for op in spec.ops
+            ],
             "choices": [{"value": v, "label": label} for v, label in spec.choices()]
             if spec.choices
             else [],
             "needs_key": spec.needs_key,
             "help": str(spec.help),
+            "max": spec.extra.get("max", 36500) if spec.kind == "number" else None,
         }
         for spec in FIELDS.values()
     ]

@@ -35,6 +35,12 @@ def segment_count(*, definition: Any, viewer: Viewer | None = None) -> int:
     return segment_leads(definition=definition, viewer=viewer).count()
 
 
+def segment_sample(*, definition: Any, viewer: Viewer, limit: int = 10) -> list[Lead]:
+    """A few of the leads a definition selects that the viewer may see, newest first."""
+    leads = segment_leads(definition=definition, viewer=viewer).select_related("owner")
+    return list(leads.order_by("-created_at", "-id")[:limit])
+
+
 def segment_members(*, segment: Segment, viewer: Viewer) -> QuerySet[Lead]:
     """The segment's current members the viewer may see, with owner, channel and join time."""
     joined = SegmentMembership.objects.filter(segment=segment, lead=OuterRef("pk")).values(

@@ -19,6 +19,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from clm import roles
+from clm.condition_builder import builder_catalogue
 from clm.csvexport import csv_response
 from nurture import conditions, selectors, services
 from nurture.forms import SegmentForm, SequenceForm, StepFormSet
@@ -46,6 +47,7 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     """Create or change a segment; the page counts matching leads while you type."""
     segment = get_object_or_404(Segment, pk=pk) if pk else None
     form = SegmentForm(request.POST or None, instance=segment)
+    fields = conditions.describe()
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -67,7 +69,14 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     return render(
         request,
         "nurture/segment_form.html",
-        {"form": form, "segment": segment, "fields": conditions.describe()},
+        {
+            "form": form,
+            "segment": segment,
+            "fields": fields,
+            "catalogue": builder_catalogue(
+                shape="group", fields=fields, check_url=reverse("nurture:segment-count")
+            ),
+        },
         status=status,
     )
 
@@ -75,7 +84,8 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @require_POST
 @roles.role_required(*EDITORS)
 def segment_count(request: HttpRequest) -> JsonResponse:
-    """How many leads a definition (posted as JSON text) selects; 400 with the errors."""
+    """How many leads a definition (posted as JSON text) selects and a sample of those the
+    viewer may see (name, stage, owner); 400 with the validator's errors."""
     raw = request.POST.get("definition", "")
     try:
         definition = json.loads(raw)
@@ -85,7 +95,16 @@ def segment_count(request: HttpRequest) -> JsonResponse:
     if errors:
         return JsonResponse({"errors": errors}, status=400)
     count = selectors.segment_count(definition=definition, viewer=request.user)
-    return JsonResponse({"count": count})
+    sample = [
+        {
+            "name": lead.display_name,
+            "url": reverse("crm:lead", args=[lead.pk]),
+            "stage": lead.get_stage_display(),
+            "owner": (lead.owner.get_full_name() or lead.owner.username) if lead.owner else "",
+        }
+        for lead in selectors.segment_sample(definition=definition, viewer=request.user)
+    ]
+    return JsonResponse({"count": count, "sample": sample})
 
 
 @roles.role_required(*roles.ANY_ROLE)
