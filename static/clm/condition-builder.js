@@ -51,9 +51,9 @@
     this.tabs = el("div", { className: "cb-tabs", role: "group", "aria-label": t.views }, [this.tabBuilder, this.tabJson]);
     this.tree = el("div", { className: "cb-tree" });
     this.message = el("div", { className: "cb-message error", role: "alert", hidden: "hidden" });
-    this.root.insertBefore(this.tabs, this.root.firstChild);
-    this.root.insertBefore(this.message, this.tabs.nextSibling);
-    this.root.insertBefore(this.tree, this.message.nextSibling);
+    this.jsonBox.parentNode.insertBefore(this.tabs, this.jsonBox);
+    this.jsonBox.parentNode.insertBefore(this.message, this.jsonBox);
+    this.jsonBox.parentNode.insertBefore(this.tree, this.jsonBox);
     this.tabBuilder.addEventListener("click", function () { self.toBuilder(); });
     this.tabJson.addEventListener("click", function () { self.toJson(); });
     this.root.classList.add("cb-ready");
@@ -392,7 +392,7 @@
         list.appendChild(el("label", { className: "cb-choice", "for": box.id }, [box, el("span", { text: c.label })]));
       });
       set.appendChild(list);
-      return el("div", { className: "cb-control cb-value-control" }, [set]);
+      return el("div", { className: "cb-control cb-value-control cb-wide" }, [set]);
     }
     var input;
     if (kind === "number") {

@@ -76,6 +76,7 @@ def test_a_marketer_edits_a_segment_with_a_live_count(page, login, screenshot, m
     login(marketer.username)
     page.goto("/nurture/segments/new/")
     page.fill("#id_name", "Consenting")
+    page.get_by_role("button", name="Advanced (JSON)").click()  # the builder is the default
     page.fill(
         "#id_definition",
         json.dumps({"op": "and", "rules": [{"field": "consent", "op": "is", "value": True}]}),
