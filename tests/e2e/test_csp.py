@@ -83,6 +83,12 @@ def test_staff_pages_run_under_the_policy_without_a_violation(
     assert colour not in ("", "none")
 
     visit(page, "/campaigns/", "table")
+    visit(page, "/nurture/segments/new/", "[data-condition-builder] .cb-tabs")
+    page.locator("#segment-sample li").first.wait_for()  # the live count's sample of leads
+    page.click("[data-condition-builder] button:has-text('Add condition')")
+    page.locator("[data-condition-builder] li.cb-condition input[type=checkbox]").first.check()
+    page.wait_for_load_state("networkidle")
+    visit(page, "/campaigns/rules/bench/", "[data-condition-builder] .cb-tabs")
     visit(page, "/admin/", "#content-main")
     form = CaptureForm.objects.filter(slug="demo-request").get()
     visit(page, f"/admin/leads/captureform/{form.pk}/change/", "textarea.clm-embed")
