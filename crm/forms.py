@@ -42,6 +42,12 @@ class ActivityForm(forms.Form):
     duration_minutes = forms.IntegerField(
         required=False, min_value=0, max_value=24 * 60, label=_("Minutes")
     )
+    meeting_at = forms.DateTimeField(
+        required=False,
+        label=_("Meeting at"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("When “Meeting booked”: the follow-up is proposed at this time."),
+    )
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     channel = forms.ModelChoiceField(
         queryset=selectors.active_channels(),

@@ -322,7 +322,7 @@ def my_day(*, user: Viewer, now: datetime | None = None) -> MyDay:
 
 def lead_tasks(*, user: Viewer, lead: Lead) -> list[Task]:
     """A visible lead's follow-ups: open ones by due time, then done ones, newest first."""
-    tasks = list(tasks_visible_to(user).filter(lead=lead).select_related("assignee"))
+    tasks = list(tasks_visible_to(user).filter(lead=lead).select_related("assignee", "created_by"))
     return sorted(
         tasks,
         key=lambda t: (
@@ -344,6 +344,29 @@ class HistoryStep:
     old_label: str
     new_label: str
     after: timedelta | None = None
+
+    @property
+    def at(self) -> datetime:
+        return self.entry.at
+
+
+@dataclass
+class TaskStep:
+    """A follow-up added to a lead, or done, as a line of the lead's history."""
+
+    task: Task
+    done: bool
+    at: datetime
+
+
+def lead_timeline(*, history: list[HistoryStep], tasks: list[Task]) -> list[HistoryStep | TaskStep]:
+    """A lead's history with its follow-ups (when each was added and done), oldest first."""
+    steps: list[HistoryStep | TaskStep] = list(history)
+    for task in tasks:
+        steps.append(TaskStep(task=task, done=False, at=task.created_at))
+        if task.done_at is not None:
+            steps.append(TaskStep(task=task, done=True, at=task.done_at))
+    return sorted(steps, key=lambda step: step.at)
 
 
 @dataclass

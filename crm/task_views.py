@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -26,7 +27,9 @@ def task_context(request: HttpRequest, lead: Lead, form: TaskForm | None = None)
     """What the lead page's follow-up card shows: the lead's tasks and the form, prefilled
     with what a just-logged outcome proposes (`?follow_up=<outcome>`)."""
     outcome = request.GET.get("follow_up", "")
-    proposal = services.follow_up_proposal(lead=lead, outcome=outcome)
+    proposal = services.follow_up_proposal(
+        lead=lead, outcome=outcome, meeting_at=_meeting_time(request.GET.get("at", ""))
+    )
     if proposal:
         proposal["outcome_label"] = Activity.Outcome(outcome).label
     if form is None:
@@ -47,6 +50,19 @@ def task_context(request: HttpRequest, lead: Lead, form: TaskForm | None = None)
         "task_due_value": due_value,
         "proposal": proposal,
     }
+
+
+def _meeting_time(value: str) -> datetime | None:
+    """The booked meeting's time from the URL (`at=YYYY-MM-DDTHH:MM`, local time); None when
+    absent or not such a time (anyone can edit a URL)."""
+    try:
+        moment = datetime.strptime(value, "%Y-%m-%dT%H:%M")
+    except ValueError:
+        return None
+    try:
+        return timezone.make_aware(moment)
+    except (ValueError, OverflowError):  # a time the clocks skip, or out of range
+        return None
 
 
 def _back(request: HttpRequest, default: str) -> str:

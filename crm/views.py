@@ -17,6 +17,7 @@ from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -227,6 +228,7 @@ def _render_lead(
     if context["can_manage"]:
         context["owners"] = list(selectors.assignable_owners())
     context.update(task_context(request, page.lead, forms.get("task_form")))  # type: ignore[arg-type]
+    context["timeline"] = selectors.lead_timeline(history=page.history, tasks=context["tasks"])
     return render(request, "crm/lead_detail.html", context, status=status)
 
 
@@ -277,7 +279,9 @@ def lead_log_activity(request: HttpRequest, pk: int) -> HttpResponse:
     logged: dict[str, str] = {}
 
     def call(data: dict[str, Any]) -> str:
-        logged["outcome"] = data["outcome"]
+        logged["follow_up"] = data["outcome"]
+        if data["outcome"] == Activity.Outcome.MEETING_BOOKED and data.get("meeting_at"):
+            logged["at"] = timezone.localtime(data["meeting_at"]).strftime("%Y-%m-%dT%H:%M")
         activity = services.activity_log(
             lead=lead,
             kind=data["kind"],
@@ -303,11 +307,10 @@ def lead_log_activity(request: HttpRequest, pk: int) -> HttpResponse:
         form_name="activity_form",
         call=call,
         anchor="activities",
-        # "Call back later", "Meeting booked": the lead page proposes the follow-up, prefilled.
+        # "Call back later", "Meeting booked": the lead page proposes the follow-up, prefilled
+        # (a booked meeting's follow-up at the meeting's time, when it was given).
         then=lambda: (
-            "?" + urlencode({"follow_up": logged["outcome"]}) + "#follow-ups"
-            if logged.get("outcome") in PROPOSALS
-            else ""
+            "?" + urlencode(logged) + "#follow-ups" if logged.get("follow_up") in PROPOSALS else ""
         ),
     )
 

@@ -154,11 +154,13 @@ def task_delete(*, task: Task, by: Actor) -> None:
     task.delete()
 
 
-def follow_up_proposal(*, lead: Lead, outcome: str, now: datetime | None = None) -> dict[str, Any]:
+def follow_up_proposal(
+    *, lead: Lead, outcome: str, now: datetime | None = None, meeting_at: datetime | None = None
+) -> dict[str, Any]:
     """The follow-up an outcome proposes (kind, title, due time), or {} when it proposes none.
 
-    "Call back later" and a voicemail: the next working day at 10:00; "Meeting booked": the
-    next working day at 10:00 too, for the rep to move to the booked time."""
+    "Meeting booked" with the meeting's time: due then; otherwise (and for "Call back later"
+    and a voicemail) the next working day at 10:00, for the rep to adjust."""
     if outcome not in PROPOSALS:
         return {}
     kind, title = PROPOSALS[outcome]
@@ -167,6 +169,8 @@ def follow_up_proposal(*, lead: Lead, outcome: str, now: datetime | None = None)
     while day.weekday() >= 5:
         day += timedelta(days=1)
     due = timezone.make_aware(datetime.combine(day, time(10, 0)), local.tzinfo)
+    if outcome == Activity.Outcome.MEETING_BOOKED and meeting_at is not None:
+        due = meeting_at
     return {
         "kind": kind,
         "title": str(title) % {"name": lead.display_name},

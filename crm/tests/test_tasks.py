@@ -86,6 +86,60 @@ def test_logging_an_outcome_proposes_a_prefilled_follow_up(client, rep, outcome,
     assert not Task.objects.exists()  # proposed, not created: the rep accepts or adjusts
 
 
+def test_a_booked_meeting_proposes_its_follow_up_at_the_meeting_time(client, rep):
+    lead = LeadFactory(owner=rep, first_name="Ada", last_name="Lovelace")
+    client.force_login(rep)
+    meeting = (timezone.localtime() + timedelta(days=3)).replace(
+        hour=14, minute=30, second=0, microsecond=0
+    )
+    response = client.post(
+        reverse("crm:lead-activity", args=[lead.pk]),
+        {
+            "kind": "call",
+            "outcome": "meeting_booked",
+            "meeting_at": meeting.strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
+    assert response.status_code == 302
+    assert f"at={meeting.strftime('%Y-%m-%dT%H')}%3A30" in response.url
+    form = client.get(response.url).context["task_form"]
+    assert form.initial["kind"] == "meeting" and form.initial["due_at"] == meeting
+    # Call back later ignores a meeting time; a bad time in the URL is ignored, not a 500.
+    called = client.post(
+        reverse("crm:lead-activity", args=[lead.pk]),
+        {"kind": "call", "outcome": "call_back", "meeting_at": meeting.strftime("%Y-%m-%dT%H:%M")},
+    )
+    assert "at=" not in called.url
+    for bad in ("2026-13-45T99:99", "x" * 5000, "1-01-01T00:00", "\x00"):
+        page = client.get(reverse("crm:lead", args=[lead.pk]), {"follow_up": "meeting_booked",
+                                                                  "at": bad})  # fmt: skip
+        assert page.status_code == 200
+        assert timezone.localtime(page.context["task_form"].initial["due_at"]).hour == 10
+    assert not Task.objects.exists()
+
+
+def test_follow_ups_added_and_done_appear_in_the_lead_history(client, rep):
+    lead = LeadFactory(owner=rep)
+    first = task(lead, by=rep, title="Send the deck")
+    second = task(lead, by=rep, title="Book the demo", due=timedelta(days=2))
+    services.task_complete(task=first, by=rep)
+    client.force_login(rep)
+    page = client.get(reverse("crm:lead", args=[lead.pk]))
+    steps = [
+        (type(s).__name__, getattr(s, "done", None), getattr(getattr(s, "task", None), "pk", None))
+        for s in page.context["timeline"]
+    ]
+    assert steps == [
+        ("TaskStep", False, first.pk),
+        ("TaskStep", False, second.pk),
+        ("TaskStep", True, first.pk),
+    ]
+    html = page.content.decode()
+    history = html[html.index('id="history"') :]
+    assert history.count("Follow-up added:") == 2 and history.count("Follow-up done:") == 1
+    assert "Send the deck" in history and "Book the demo" in history
+
+
 def test_a_plain_outcome_proposes_nothing(client, rep):
     lead = LeadFactory(owner=rep)
     client.force_login(rep)
