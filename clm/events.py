@@ -65,6 +65,23 @@ class LeadCaptured(Event):
 
 
 @dataclass(frozen=True)
+class LeadDetailsChanged(Event):
+    """A lead's contact details changed after its capture (a later post filled its company)."""
+
+    lead_id: int
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AccountCreated(Event):
+    """crm created an account (matched from a lead, imported or added by hand)."""
+
+    account_id: int
+    name: str
+    by_id: int | None = None
+
+
+@dataclass(frozen=True)
 class LeadsTouchesChanged(Event):
     """These leads' first or latest touch was rewritten (the rollups group by first touch)."""
 

@@ -267,6 +267,11 @@ class Deal(models.Model):
         blank=True,
         related_name="crm_deals",
     )
+    # The company buying; set from the lead's account when the deal is opened. Its buying group
+    # (the people deciding) is DealContact, the lead being the primary contact.
+    account = models.ForeignKey(
+        "crm.Account", on_delete=models.SET_NULL, null=True, blank=True, related_name="deals"
+    )
     opportunity_created_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -280,6 +285,119 @@ class Deal(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Account(models.Model):
+    """A company that buys: its people (AccountContact) and deals roll up here.
+
+    Created and matched automatically from the leads' corporate email domains and company
+    field (crm.accounts), merged and split by admins, owned by a rep; `is_target` and `tier`
+    mark it for account-based marketing.
+    """
+
+    class Tier(models.TextChoices):
+        TIER_1 = "1", _("Tier 1")
+        TIER_2 = "2", _("Tier 2")
+        TIER_3 = "3", _("Tier 3")
+
+    name = models.CharField(max_length=200)
+    # The name folded for matching the company field (crm.accounts.company_key).
+    name_key = models.CharField(max_length=200, db_index=True, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="crm_accounts",
+    )
+    is_target = models.BooleanField(_("target account"), default=False)
+    tier = models.CharField(max_length=1, choices=Tier.choices, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AccountDomain(models.Model):
+    """A registrable email domain of an account (acme.com); a domain belongs to one account."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="domains")
+    domain = models.CharField(max_length=253, unique=True)
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class AccountContact(models.Model):
+    """A lead's place in an account. `matched_by` says how: a lead placed by hand (or by an
+    admin's merge or split) is never moved by automatic matching again."""
+
+    class MatchedBy(models.TextChoices):
+        DOMAIN = "domain", _("Email domain")
+        COMPANY = "company", _("Company name")
+        MANUAL = "manual", _("By hand")
+
+    lead = models.OneToOneField(
+        "leads.Lead", on_delete=models.CASCADE, related_name="account_contact"
+    )
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
+    matched_by = models.CharField(max_length=8, choices=MatchedBy.choices)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["account", "lead"]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} in {self.account_id}"
+
+
+class FreeMailDomain(models.Model):
+    """A free-mail provider: its addresses never group people. "yahoo.*" is any suffix."""
+
+    pattern = models.CharField(max_length=253, unique=True)
+
+    class Meta:
+        ordering = ["pattern"]
+        verbose_name = "free-mail domain"
+
+    def __str__(self) -> str:
+        return self.pattern
+
+
+class DealContact(models.Model):
+    """A person of a deal's buying group and their role; the deal's lead is the primary one."""
+
+    class Role(models.TextChoices):
+        DECISION_MAKER = "decision_maker", _("Decision maker")
+        CHAMPION = "champion", _("Champion")
+        INFLUENCER = "influencer", _("Influencer")
+        USER = "user", _("User")
+        OTHER = "other", _("Other")
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="contacts")
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="deal_roles")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.OTHER)
+    is_primary = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-is_primary", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["deal", "lead"], name="deal_contact_unique_lead"),
+            models.UniqueConstraint(
+                fields=["deal"], condition=models.Q(is_primary=True), name="deal_one_primary"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} ({self.role}) on {self.deal_id}"
 
 
 class DailyCount(models.Model):

@@ -4,18 +4,31 @@ a new lead gets its owner before anyone else hears of it, and touch changes mark
 from __future__ import annotations
 
 from clm import events, roles
-from clm.events import LeadCaptured, LeadsTouchesChanged
+from clm.events import LeadCaptured, LeadDetailsChanged, LeadsTouchesChanged
 from crm import rollup_marks, selectors
-from crm.services import lead_assign_new
+from crm.services import account_match_lead, lead_assign_new
+from leads.models import Lead
 
 # Assignment runs before every other subscriber of a capture: the lead.created webhook and the
 # owner's notification read the owner it sets.
 ASSIGNMENT_ORDER = 10
+# The account is known before the lead.created webhook and scoring hear of the lead.
+ACCOUNT_ORDER = 20
 
 
 def assign_captured_lead(event: LeadCaptured) -> None:
     """Give the new lead its owner by the form's rule."""
     lead_assign_new(lead=event.lead, form=event.form)
+
+
+def match_captured_lead(event: LeadCaptured) -> None:
+    """Put the new lead in the account of its corporate domain or company."""
+    account_match_lead(lead=event.lead)
+
+
+def match_changed_lead(event: LeadDetailsChanged) -> None:
+    """A lead's company was filled in: its account may now be known."""
+    account_match_lead(lead=Lead.objects.get(pk=event.lead_id))
 
 
 def mark_touched_leads(event: LeadsTouchesChanged) -> None:
@@ -26,6 +39,8 @@ def mark_touched_leads(event: LeadsTouchesChanged) -> None:
 def connect() -> None:
     """Subscribe crm to the events of leads (CrmConfig.ready)."""
     events.subscribe(LeadCaptured, assign_captured_lead, order=ASSIGNMENT_ORDER)
+    events.subscribe(LeadCaptured, match_captured_lead, order=ACCOUNT_ORDER)
+    events.subscribe(LeadDetailsChanged, match_changed_lead)
     events.subscribe(LeadsTouchesChanged, mark_touched_leads)
     # Follow-ups due now: the reminder in the app, beside "My day" in the navigation.
     roles.register_nav_badge("crm:my-day", selectors.due_task_count)

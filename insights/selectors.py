@@ -17,6 +17,7 @@ from django.utils import timezone
 from attribution.models import AttributionSummary, CreditLedger
 from campaigns.models import Spend
 from clm import roles
+from clm.domains import is_free_mail
 from clm.filters import days_and_months
 from crm.models import Deal, LeadFeedback
 from crm.permissions import lead_scope
@@ -24,43 +25,6 @@ from crm.selectors import OPEN_STAGES, leads_visible_to
 from insights.models import Alert, BudgetAdvice, ChannelInterval, ScoringModel
 from leads.models import Lead, Touchpoint
 
-# Addresses anyone can open: a lead from one of these gave no company domain.
-FREE_MAIL = frozenset(
-    [
-        "gmail.com",
-        "googlemail.com",
-        "yahoo.com",
-        "yahoo.co.uk",
-        "yahoo.co.id",
-        "ymail.com",
-        "hotmail.com",
-        "hotmail.co.uk",
-        "outlook.com",
-        "live.com",
-        "msn.com",
-        "icloud.com",
-        "me.com",
-        "mac.com",
-        "aol.com",
-        "proton.me",
-        "protonmail.com",
-        "gmx.com",
-        "gmx.de",
-        "gmx.net",
-        "web.de",
-        "mail.com",
-        "mail.ru",
-        "yandex.ru",
-        "yandex.com",
-        "qq.com",
-        "163.com",
-        "126.com",
-        "zoho.com",
-        "fastmail.com",
-        "hey.com",
-        "tutanota.com",
-    ]
-)
 FEATURE_FRAME_COLUMNS = [
     "lead_id",
     "created_at",
@@ -78,7 +42,7 @@ FEATURE_FRAME_COLUMNS = [
 
 def email_is_free_mail(email: str) -> bool:
     """True when the address is at a free-mail provider."""
-    return email.rsplit("@", 1)[-1].strip().lower() in FREE_MAIL
+    return is_free_mail(email)
 
 
 def lead_features(

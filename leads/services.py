@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clm import events
-from clm.events import LeadCaptured, LeadsTouchesChanged
+from clm.events import LeadCaptured, LeadDetailsChanged, LeadsTouchesChanged
 from clm.mail import mail_subject
 from leads.classification import (
     touches_after,
@@ -291,6 +291,9 @@ def _capture(
     if not created and "first_channel_id" in lead_updates:
         # A new lead's day is marked by its creation.
         events.announce(LeadsTouchesChanged(lead_ids=(lead.pk,)))
+    if not created and "company" in lead_updates:
+        # The account (crm) may now be known.
+        events.announce(LeadDetailsChanged(lead_id=lead.pk, fields=("company",)))
     if created:
         # Assignment (crm), scoring (insights), the lead.created webhook (integrations).
         events.announce(LeadCaptured(lead=lead, form=form, touch=touch))

@@ -21,6 +21,7 @@ from clm.events import DealClosed
 from crm import hooks
 from crm.models import Deal, PipelineStage
 from crm.permissions import Actor, ensure_may_change_lead, ensure_may_manage
+from crm.services.accounts import deal_primary_contact
 from crm.services.lifecycle import (
     lead_advance_stage,
     lead_step_back_from_customer,
@@ -90,6 +91,7 @@ def deal_create(
     )
     deal.full_clean()
     deal.save()
+    deal_primary_contact(deal=deal)
     lead_advance_stage(lead=lead, stage=Lead.Stage.OPPORTUNITY, by=by, requalify=True)
     return deal
 
