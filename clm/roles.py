@@ -142,6 +142,7 @@ NAVIGATION: list[tuple[Any, str, tuple[str, ...]]] = [
     (_("Marketing"), "attribution:marketing-dashboard", (ADMIN, MARKETER, SALES_MANAGER)),
     (_("Sales"), "crm:sales-dashboard", (ADMIN, MARKETER, SALES_MANAGER)),
     (_("Leads"), "crm:queue", ANY_ROLE),
+    (_("Accounts"), "crm:accounts", ANY_ROLE),
     (_("My day"), "crm:my-day", (ADMIN, SALES_MANAGER, SALES_REP)),
     (_("Campaigns"), "campaigns:list", (ADMIN, MARKETER)),
     (_("Segments"), "nurture:segments", (ADMIN, MARKETER)),

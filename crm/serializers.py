@@ -213,6 +213,7 @@ class DealOutput(serializers.ModelSerializer):
             "close_reason",
             "closed_at",
             "owner",
+            "account",
             "opportunity_created_at",
             "created_at",
             "updated_at",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crm import queue_views, task_views, views
+from crm import account_views, queue_views, task_views, views
 
 app_name = "crm"
 
@@ -14,6 +14,8 @@ urlpatterns = [
     path("views/", queue_views.view_save, name="view-save"),
     path("views/<int:pk>/delete/", queue_views.view_delete, name="view-delete"),
     path("my-day/", task_views.my_day, name="my-day"),
+    path("accounts/", account_views.account_list, name="accounts"),
+    path("accounts/<int:pk>/", account_views.account_detail, name="account"),
     path("tasks/<int:pk>/done/", task_views.task_done, name="task-done"),
     path("tasks/<int:pk>/reopen/", task_views.task_reopen, name="task-reopen"),
     path("leads/<int:pk>/tasks/", views.lead_create_task, name="lead-task"),

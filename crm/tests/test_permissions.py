@@ -16,8 +16,11 @@ from django.urls import resolve, reverse
 from django.utils import timezone
 
 from crm.models import (
+    Account,
+    AccountContact,
     Activity,
     Deal,
+    DealContact,
     DisqualifyReason,
     LeadFeedback,
     LeadHistory,
@@ -25,6 +28,7 @@ from crm.models import (
     SavedView,
     Task,
 )
+from crm.services import account_assign_lead, account_create, deal_contact_add
 from crm.tests.factories import ActivityFactory, DealFactory, stage
 from leads.models import Lead
 from leads.tests.factories import LeadFactory
@@ -42,11 +46,18 @@ class World:
     feedback: LeadFeedback
     task: Task
     view: SavedView
+    account: Account
+    deal_contact: DealContact
+    colleague: Lead
 
 
 @pytest.fixture
 def world(rep, other_rep, manager, marketer, admin) -> World:
     lead = LeadFactory(owner=rep)
+    deal = DealFactory(lead=lead, name="Open deal")
+    account = account_create(name="Acme", domains=["acme-matrix.com"], by=None)
+    account_assign_lead(lead=lead, account=account, by=None)
+    colleague = LeadFactory(owner=rep)
     return World(
         users={
             "rep_a": rep,
@@ -57,7 +68,7 @@ def world(rep, other_rep, manager, marketer, admin) -> World:
         },
         lead=lead,
         activity=ActivityFactory(lead=lead, by=rep),
-        deal=DealFactory(lead=lead, name="Open deal"),
+        deal=deal,
         won_deal=DealFactory(
             lead=lead, name="Won deal", stage=stage("won"), closed_at=timezone.now()
         ),
@@ -66,6 +77,9 @@ def world(rep, other_rep, manager, marketer, admin) -> World:
             lead=lead, assignee=rep, title="Call back", due_at=timezone.now(), created_by=rep
         ),
         view=SavedView.objects.create(owner=rep, name="Mine", query="q=x"),
+        account=account,
+        deal_contact=deal_contact_add(deal=deal, lead=colleague, role="champion", by=None),
+        colleague=colleague,
     )
 
 
@@ -172,6 +186,10 @@ MATRIX: dict[str, tuple[Call, tuple[int, ...]]] = {
         Call("post", page("crm:view-delete", "view"), lambda w: {}),
         (302, 302, 404, 404, 404, 404),
     ),
+    "page accounts read": (Call("get", page("crm:accounts")), (302, 200, 200, 200, 200, 200)),
+    "page account read": (
+        Call("get", page("crm:account", "account")), (302, 200, 404, 200, 200, 200),
+    ),
     "page sales dashboard read": (
         Call("get", page("crm:sales-dashboard")), (302, 403, 403, 200, 200, 200),
     ),
@@ -242,6 +260,52 @@ MATRIX: dict[str, tuple[Call, tuple[int, ...]]] = {
     ),
     "api deals delete": (
         Call("delete", api("deal-detail", "deal"), api=True), (401, 403, 403, 204, 403, 204),
+    ),
+    # --- API: accounts and deal contacts ---
+    "api accounts list": (
+        Call("get", api("account-list"), api=True), (401, 200, 200, 200, 200, 200),
+    ),
+    "api accounts read": (
+        Call("get", api("account-detail", "account"), api=True), (401, 200, 404, 200, 200, 200),
+    ),
+    "api accounts create": (
+        Call("post", api("account-list"), lambda w: {"name": "Globex"}, api=True),
+        (401, 403, 403, 201, 403, 201),
+    ),
+    # A rep who sees the account but does not own it may not change it.
+    "api accounts update": (
+        Call("patch", api("account-detail", "account"), lambda w: {"tier": "1"}, api=True),
+        (401, 403, 404, 200, 403, 200),
+    ),
+    "api accounts delete": (
+        Call("delete", api("account-detail", "account"), api=True),
+        (401, 403, 403, 405, 403, 405),
+    ),
+    "api accounts add contact": (
+        Call("post", api("account-contacts", "account"),
+             lambda w: {"lead": w.colleague.pk}, api=True),
+        (401, 200, 404, 200, 403, 200),
+    ),
+    "api deal contacts list": (
+        Call("get", api("deal-contact-list"), api=True), (401, 200, 200, 200, 200, 200),
+    ),
+    "api deal contacts read": (
+        Call("get", api("deal-contact-detail", "deal_contact"), api=True),
+        (401, 200, 404, 200, 200, 200),
+    ),
+    "api deal contacts create": (
+        Call("post", api("deal-contact-list"),
+             lambda w: {"deal": w.deal.pk, "lead": w.colleague.pk, "role": "user"}, api=True),
+        (401, 201, 400, 201, 403, 201),
+    ),
+    "api deal contacts update": (
+        Call("patch", api("deal-contact-detail", "deal_contact"),
+             lambda w: {"role": "influencer"}, api=True),
+        (401, 200, 404, 200, 403, 200),
+    ),
+    "api deal contacts delete": (
+        Call("delete", api("deal-contact-detail", "deal_contact"), api=True),
+        (401, 403, 403, 204, 403, 204),
     ),
     # --- API: feedback ---
     "api feedback list": (
@@ -334,6 +398,9 @@ def snapshot(w: World) -> tuple[Any, ...]:
         LeadHistory.objects.count(),
         tuple(Task.objects.order_by("id").values_list("id", "done_at", "title", "assignee_id")),
         tuple(SavedView.objects.order_by("id").values_list("id", "name", "query", "shared")),
+        tuple(Account.objects.order_by("id").values_list("id", "name", "tier", "owner_id")),
+        tuple(AccountContact.objects.order_by("id").values_list("lead_id", "account_id")),
+        tuple(DealContact.objects.order_by("id").values_list("id", "lead_id", "role")),
     )
 
 
