@@ -5,17 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from crm import services
 from crm.models import (
+    Account,
+    AccountContact,
+    AccountDomain,
     Activity,
     Deal,
+    DealContact,
     DisqualifyReason,
+    FreeMailDomain,
     LeadFeedback,
     LeadHistory,
     PipelineStage,
@@ -250,3 +255,112 @@ class SavedViewAdmin(admin.ModelAdmin):
     list_display = ["name", "owner", "shared", "query"]
     list_filter = ["shared"]
     raw_id_fields = ["owner"]
+
+
+@admin.register(FreeMailDomain)
+class FreeMailDomainAdmin(admin.ModelAdmin):
+    """The free-mail providers whose addresses never group people ("yahoo.*": any suffix)."""
+
+    list_display = ["pattern"]
+    search_fields = ["pattern"]
+
+
+class AccountDomainInline(admin.TabularInline):
+    model = AccountDomain
+    extra = 0
+    readonly_fields = ["domain"]
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Account)
+class AccountAdmin(ServiceAdmin):
+    """Accounts; the actions merge the ticked accounts, saves go through crm.services."""
+
+    list_display = ["name", "owner", "is_target", "tier", "created_at"]
+    list_filter = ["is_target", "tier"]
+    search_fields = ["name", "domains__domain"]
+    raw_id_fields = ["owner"]
+    fields = ["name", "owner", "is_target", "tier"]
+    inlines = [AccountDomainInline]
+    actions = ["merge_into_oldest"]
+
+    def write(self, *, request: HttpRequest, form: Any, obj: Any) -> None:
+        data = form.cleaned_data
+        if obj is None:
+            form.saved = services.account_create(by=request.user, **data)
+        else:
+            form.saved = services.account_update(
+                account=Account.objects.get(pk=obj.pk), by=request.user, **data
+            )
+
+    @admin.action(description="Merge the selected accounts into the oldest of them")
+    def merge_into_oldest(self, request: HttpRequest, queryset: QuerySet[Account]) -> None:
+        accounts = list(queryset.order_by("pk"))
+        if len(accounts) < 2:
+            self.message_user(request, "Select two accounts or more to merge.", messages.ERROR)
+            return
+        try:
+            target = services.account_merge(
+                target=accounts[0], sources=accounts[1:], by=request.user
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            self.message_user(
+                request, " ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR
+            )
+            return
+        self.message_user(request, f"Merged {len(accounts) - 1} accounts into {target.name}.")
+
+
+@admin.register(AccountContact)
+class AccountContactAdmin(admin.ModelAdmin):
+    """Who is in which account; the action splits the ticked people off into a new account."""
+
+    list_display = ["lead", "account", "matched_by", "at"]
+    list_filter = ["matched_by"]
+    search_fields = ["lead__email", "account__name"]
+    list_select_related = ["lead", "account"]
+    actions = ["split_off"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Split the selected people (and their deals) into a new account")
+    def split_off(self, request: HttpRequest, queryset: QuerySet[AccountContact]) -> None:
+        rows = list(queryset.select_related("account"))
+        accounts = {row.account for row in rows}
+        if len(accounts) != 1:
+            self.message_user(request, "Select people of one account.", messages.ERROR)
+            return
+        (account,) = accounts
+        try:
+            new = services.account_split(
+                account=account,
+                name=f"{account.name} (split)",
+                lead_ids=[row.lead_id for row in rows],
+                by=request.user,
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            self.message_user(
+                request, " ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR
+            )
+            return
+        self.message_user(request, f"Moved {len(rows)} people to the new account {new.name}.")
+
+
+@admin.register(DealContact)
+class DealContactAdmin(admin.ModelAdmin):
+    list_display = ["deal", "lead", "role", "is_primary"]
+    list_filter = ["role", "is_primary"]
+    raw_id_fields = ["deal", "lead"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -8,7 +8,8 @@ from leads.tests.factories import LeadFactory
 pytestmark = pytest.mark.django_db
 
 MODELS = ["activity", "deal", "disqualifyreason", "leadfeedback", "leadhistory",
-          "pipelinestage", "qualityreason"]  # fmt: skip
+          "pipelinestage", "qualityreason", "account", "accountcontact", "dealcontact",
+          "freemaildomain"]  # fmt: skip
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -92,3 +93,32 @@ def test_an_activity_and_a_rating_added_in_the_admin(client, admin, rep):
     )
     assert response.status_code == 302
     assert LeadFeedback.objects.get().by == admin
+
+
+def test_admins_merge_accounts_and_split_people_off_with_the_actions(client, admin, rep):
+    from crm.models import Account, AccountContact
+    from crm.services import account_create, account_match_lead
+
+    first = account_create(name="Acme", domains=["acme.com"], by=None)
+    second = account_create(name="ACME Corp", domains=["acme.io"], by=None)
+    ann, bob = LeadFactory(email="ann@acme.com"), LeadFactory(email="bob@acme.io")
+    account_match_lead(lead=ann)
+    account_match_lead(lead=bob)
+    deal = DealFactory(lead=bob, account=second)
+    client.force_login(admin)
+    response = client.post(
+        reverse("admin:crm_account_changelist"),
+        {"action": "merge_into_oldest", "_selected_action": [first.pk, second.pk]},
+    )
+    assert response.status_code == 302
+    assert list(Account.objects.values_list("name", flat=True)) == ["Acme"]
+    assert Deal.objects.get(pk=deal.pk).account == first
+    response = client.post(
+        reverse("admin:crm_accountcontact_changelist"),
+        {"action": "split_off", "_selected_action": [AccountContact.objects.get(lead=bob).pk]},
+    )
+    assert response.status_code == 302
+    new = Account.objects.get(name="Acme (split)")
+    assert AccountContact.objects.get(lead=bob).account == new
+    assert Deal.objects.get(pk=deal.pk).account == new
+    assert AccountContact.objects.get(lead=ann).account == first
