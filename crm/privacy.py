@@ -2,8 +2,11 @@
 export, and its texts cleared when they are erased (clm.events PersonExporting, PersonErasing).
 
 Erasure keeps what the CRM counts: activities' kinds and times, feedback ratings, deals'
-amounts, stages and dates. What goes: notes, deal names and close reasons, and follow-ups
-(their titles are free text about the person: "call Ada about her mortgage").
+amounts, stages and dates, and the deals' accounts and buying-group roles (the anonymised lead
+stays in them, so an account's deals and their credit do not change). The person is detached
+from their account (AccountContact deleted); the account itself stays. What goes: notes, deal
+names and close reasons, and follow-ups (their titles are free text about the person: "call
+Ada about her mortgage").
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from django.db.models import Q, QuerySet
 
 from clm import events
 from clm.events import PersonErasing, PersonExporting
-from crm.models import Activity, Deal, LeadFeedback, LeadHistory, Task
+from crm.models import AccountContact, Activity, Deal, DealContact, LeadFeedback, LeadHistory, Task
 
 # crm erases first: its notes and deal names are values of the person that the texts of the
 # apps after it (webhook errors, alerts, outbox messages) lose too.
@@ -42,6 +45,7 @@ def person_erase_crm(event: PersonErasing) -> None:
     counts["activities"] = Activity.objects.filter(of_leads).update(notes="")
     counts["feedback"] = LeadFeedback.objects.filter(of_leads).update(note="")
     counts["tasks"] = Task.objects.filter(of_leads).delete()[0]
+    counts["account_contacts"] = AccountContact.objects.filter(of_leads).delete()[0]
     for deal in deals:
         deal.name, deal.close_reason, deal.updated_at = f"Deal {deal.pk}", "", event.at
     Deal.objects.bulk_update(deals, ["name", "close_reason", "updated_at"])
@@ -65,6 +69,12 @@ def person_export_crm(event: PersonExporting) -> None:
     )  # fmt: skip
     data["history"] = _rows(
         LeadHistory.objects.filter(lead_id=lead), "field", "old", "new", "by__username", "at"
+    )
+    data["account"] = _rows(
+        AccountContact.objects.filter(lead_id=lead), "account__name", "matched_by", "at"
+    )
+    data["deal_roles"] = _rows(
+        DealContact.objects.filter(lead_id=lead), "deal_id", "role", "is_primary"
     )
     data["deals"] = _rows(
         Deal.objects.filter(lead_id=lead).order_by("created_at"),

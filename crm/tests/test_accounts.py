@@ -312,3 +312,18 @@ def test_the_data_migration_gives_every_existing_deal_its_primary_contact():
     migration.seed(apps, None)  # a rerun adds nothing
     contact = DealContact.objects.get(deal=deal)
     assert (contact.lead_id, contact.is_primary) == (deal.lead_id, True)
+
+
+@pytest.mark.django_db
+def test_erasing_a_person_detaches_them_and_keeps_the_accounts_deals(two_accounts, manager):
+    from leads.erasure import person_erase
+
+    _acme, acme_de, people, deals = two_accounts
+    result = person_erase(email="cy@gmail.com")
+    assert result.counts["account_contacts"] == 1
+    assert not AccountContact.objects.filter(lead=people["cy"]).exists()
+    assert Account.objects.filter(pk=acme_de.pk).exists()
+    deal = Deal.objects.get(pk=deals["bob"].pk)
+    assert (deal.account_id, deal.amount) == (acme_de.pk, deals["bob"].amount)
+    # The anonymised person keeps their role, so the buying group's touches still count.
+    assert DealContact.objects.filter(deal=deal, lead=people["cy"], role="champion").exists()
