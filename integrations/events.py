@@ -29,6 +29,7 @@ EVENTS = (
     "attribution.run_finished",
     "segment.membership_changed",
     "alert.raised",
+    "account.created",
 )
 
 

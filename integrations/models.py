@@ -51,6 +51,7 @@ class WebhookEndpoint(models.Model):
         ATTRIBUTION_RUN_FINISHED = "attribution.run_finished", "attribution.run_finished"
         SEGMENT_MEMBERSHIP_CHANGED = "segment.membership_changed", "segment.membership_changed"
         ALERT_RAISED = "alert.raised", "alert.raised"
+        ACCOUNT_CREATED = "account.created", "account.created"
 
     url = models.URLField(max_length=500)
     description = models.CharField(max_length=200, blank=True)

@@ -12,7 +12,7 @@ from django.conf import settings
 
 from attribution.models import AttributionRun
 from clm import events
-from clm.events import DealClosed, LeadCaptured, LeadStageChanged, RunFinished
+from clm.events import AccountCreated, DealClosed, LeadCaptured, LeadStageChanged, RunFinished
 from integrations.events import event_emit
 
 WEBHOOK_ORDER = 1000
@@ -87,9 +87,18 @@ def webhook_run_finished(event: RunFinished) -> None:
     )
 
 
+def webhook_account_created(event: AccountCreated) -> None:
+    """account.created (matched from a lead, imported or added by hand)."""
+    event_emit(
+        name="account.created",
+        payload={"account_id": event.account_id, "name": event.name, "by": event.by_id},
+    )
+
+
 def connect() -> None:
     """Subscribe the webhooks to the domain events (in the announcer's transaction)."""
     events.subscribe(LeadCaptured, webhook_lead_created, order=WEBHOOK_ORDER)
     events.subscribe(LeadStageChanged, webhook_lead_stage_changed, order=WEBHOOK_ORDER)
     events.subscribe(DealClosed, webhook_deal_closed, order=WEBHOOK_ORDER)
     events.subscribe(RunFinished, webhook_run_finished, order=WEBHOOK_ORDER)
+    events.subscribe(AccountCreated, webhook_account_created, order=WEBHOOK_ORDER)

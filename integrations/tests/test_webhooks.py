@@ -181,3 +181,19 @@ def test_the_lead_created_event_has_no_owner_when_the_form_assigns_none(client, 
     subscribe(receiver().url, ["lead.created"])
     assert capture(client, form, "nobody@x.io").status_code == 201
     assert json.loads(WebhookDelivery.objects.get().body)["data"]["owner"] is None
+
+
+def test_a_matched_account_emits_account_created(
+    receiver, celery_eager, django_capture_on_commit_callbacks
+):
+    from crm.services import account_match_lead
+    from leads.tests.factories import LeadFactory
+
+    hook = receiver()
+    subscribe(hook.url, ["account.created"])
+    with django_capture_on_commit_callbacks(execute=True):
+        account_match_lead(lead=LeadFactory(email="ann@initech.com", company="Initech"))
+        account_match_lead(lead=LeadFactory(email="bob@initech.com"))  # joins: no new event
+    bodies = [json.loads(body) for _, body in hook.received]
+    assert [b["event"] for b in bodies] == ["account.created"]
+    assert bodies[0]["data"]["name"] == "Initech"
