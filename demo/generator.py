@@ -27,14 +27,19 @@ from campaigns.rules import classify
 from clm import bulk
 from crm import rollups
 from crm.models import (
+    Account,
+    AccountContact,
+    AccountDomain,
     Activity,
     Deal,
+    DealContact,
     LeadFeedback,
     LeadHistory,
     PipelineStage,
     QualityReason,
     Task,
 )
+from crm.services import company_key
 from insights.alerts import alerts_check_all
 from insights.engine import NotEnoughData
 from insights.scoring import scoring_train
@@ -282,6 +287,11 @@ def generate(
         deal_id = bulk.next_ids(Deal, 1).start
         touch_id, sub_id = touch_start, sub_start
         written_touches = 0
+        # Accounts (crm): consecutive leads share one, so its people's touches differ in channel.
+        account_rng = np.random.default_rng(seed + 1)
+        account_names: list[str] = []
+        lead_account: dict[int, int] = {}
+        account_left = 0
         progress = Progress("leads and journeys", leads)
         for n, lead_id in enumerate(lead_ids):
             created = now - timedelta(hours=float(rng.uniform(2, days * 24)))
@@ -291,7 +301,15 @@ def generate(
             visitor = f"demo{seed}v{lead_id:08d}"
             first_name = FIRST_NAMES[int(rng.integers(len(FIRST_NAMES)))]
             last_name = LAST_NAMES[int(rng.integers(len(LAST_NAMES)))]
-            company = COMPANIES[int(rng.integers(len(COMPANIES)))]
+            rng.integers(len(COMPANIES))  # kept, so the rest of a seed's data stays the same
+            if account_left == 0:  # the next account: 1-6 people, each with their own journey
+                account_left = int(account_rng.integers(1, 7))
+                base = COMPANIES[len(account_names) % len(COMPANIES)]
+                rounds = len(account_names) // len(COMPANIES)
+                account_names.append(f"{base} {rounds + 1}" if rounds else base)
+            account_left -= 1
+            company = account_names[-1]
+            lead_account[lead_id] = len(account_names) - 1
             owner = reps[n % len(reps)]
             first_touch_id = touch_id
             first_source = (classified[picks[0]].channel_id, sources[picks[0]]["campaign"])
@@ -430,10 +448,15 @@ def generate(
                 progress.update(n)
         progress.done()
 
-        progress = Progress("writing", 8)
+        accounts = _accounts(
+            names=account_names, lead_account=lead_account, deals=deal_rows, reps=reps,
+            rng=account_rng,
+        )  # fmt: skip
+        progress = Progress("writing", 8 + len(accounts))
         for i, (model, rows) in enumerate([
             (Lead, _without_touches(lead_rows)), (Visitor, visitor_rows), (Submission, sub_rows),
-            (Touchpoint, touch_rows), (Deal, deal_rows), (Activity, _with_ids(Activity, activity_rows, bulk)),
+            (Touchpoint, touch_rows), *accounts[:2], (Deal, deal_rows), *accounts[2:],
+            (Activity, _with_ids(Activity, activity_rows, bulk)),
             (LeadFeedback, _with_ids(LeadFeedback, feedback_rows, bulk)),
             (LeadHistory, _with_ids(LeadHistory, history_rows, bulk)),
         ]):  # fmt: skip
@@ -447,6 +470,7 @@ def generate(
             leads=len(lead_rows), touchpoints=written_touches + len(touch_rows), deals=len(deal_rows),
             won_deals=sum(1 for d in deal_rows if d.stage_id == won_stage.pk),
             activities=len(activity_rows), feedback=len(feedback_rows),
+            accounts=len(account_names),
         )  # fmt: skip
     bulk.analyze([Lead, Visitor, Submission, Touchpoint, Deal, Activity, LeadFeedback, LeadHistory])
 
@@ -470,6 +494,57 @@ def generate(
     log(f"  attribution run #{run.pk}: {run.status} in {time.perf_counter() - started:.1f}s")
     counts.update(_insights(log))
     return counts
+
+
+ROLES = ["decision_maker", "champion", "influencer", "user", "other"]
+
+
+def _accounts(
+    *, names: list[str], lead_account: dict[int, int], deals: list, reps: list, rng: Any
+) -> list[tuple[Any, list]]:
+    """Rows of the accounts, their domains and people, and the deals' buying groups: every
+    deal gets its account, its lead as primary contact, and up to three colleagues with roles."""
+    # A domain some account already holds (an earlier seed) keeps that account.
+    domain_of = [f"{name.lower().replace(' ', '')}.example" for name in names]
+    held = dict(AccountDomain.objects.filter(domain__in=domain_of).values_list("domain", "account"))
+    fresh = iter(bulk.next_ids(Account, sum(1 for d in domain_of if d not in held)))
+    ids = [held[d] if d in held else next(fresh) for d in domain_of]
+    accounts = [
+        Account(
+            id=ids[i], name=name, name_key=company_key(name), owner=reps[i % len(reps)],
+            is_target=i % 4 == 0, tier=str(1 + i % 3) if i % 2 == 0 else "",
+        )
+        for i, name in enumerate(names)
+        if domain_of[i] not in held
+    ]  # fmt: skip
+    domains = [
+        AccountDomain(account_id=ids[i], domain=domain)
+        for i, domain in enumerate(domain_of)
+        if domain not in held
+    ]
+    people: dict[int, list[int]] = {}
+    for lead_id, index in lead_account.items():
+        people.setdefault(index, []).append(lead_id)
+    contacts = [
+        AccountContact(lead_id=lead_id, account_id=ids[index], matched_by="domain")
+        for lead_id, index in lead_account.items()
+    ]
+    group = []
+    for deal in deals:
+        index = lead_account[deal.lead_id]
+        deal.account_id = ids[index]
+        group.append(DealContact(deal_id=deal.id, lead_id=deal.lead_id, role="decision_maker",
+                                 is_primary=True))  # fmt: skip
+        colleagues = [p for p in people[index] if p != deal.lead_id][:3]
+        for k, lead_id in enumerate(colleagues):
+            role = ROLES[1 + (k + int(rng.integers(4))) % 4]
+            group.append(DealContact(deal_id=deal.id, lead_id=lead_id, role=role))
+    return [
+        (Account, accounts),
+        (AccountDomain, _with_ids(AccountDomain, domains, bulk)),
+        (AccountContact, _with_ids(AccountContact, contacts, bulk)),
+        (DealContact, _with_ids(DealContact, group, bulk)),
+    ]
 
 
 def _follow_ups(*, now: Any) -> int:

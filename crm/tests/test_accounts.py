@@ -327,3 +327,15 @@ def test_erasing_a_person_detaches_them_and_keeps_the_accounts_deals(two_account
     assert (deal.account_id, deal.amount) == (acme_de.pk, deals["bob"].amount)
     # The anonymised person keeps their role, so the buying group's touches still count.
     assert DealContact.objects.filter(deal=deal, lead=people["cy"], role="champion").exists()
+
+
+def test_the_demo_has_accounts_of_one_to_six_people_with_buying_groups(seeded_rows, capsys):
+    from django.db.models import Count
+
+    call_command("seed_demo", "--leads", "60", "--seed", "3", "--no-run")
+    sizes = list(Account.objects.annotate(n=Count("contacts")).values_list("n", flat=True))
+    assert sizes and min(sizes) >= 1 and max(sizes) <= 6
+    assert not Deal.objects.filter(account__isnull=True).exists()
+    assert DealContact.objects.filter(is_primary=True).count() == Deal.objects.count()
+    # The demo's rows are what matching would make: the backfill finds nothing to do.
+    assert accounts_match_all()["moved"] == 0
