@@ -42,7 +42,7 @@ def test_a_rep_opens_an_account_and_sees_the_combined_journey_and_buying_group(
     texts = journey.all_inner_texts()
     assert "Alice Doe" in texts[0] and "Boris Doe" in texts[1] and "Chen Doe" in texts[2]
     assert "Call" in texts[3]
-    group = page.locator("#deal-%d .buyinggroup" % deal.pk).inner_text()
+    group = page.locator(f"#deal-{deal.pk} .buyinggroup").inner_text()
     assert "Decision maker" in group and "Champion" in group and "Primary" in group
     # Every touch above is within 90 days; two within 30.
     assert page.locator("#engaged").inner_text().strip() == "3 / 3"
