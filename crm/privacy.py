@@ -4,18 +4,31 @@ export, and its texts cleared when they are erased (clm.events PersonExporting, 
 Erasure keeps what the CRM counts: activities' kinds and times, feedback ratings, deals'
 amounts, stages and dates, and the deals' accounts and buying-group roles (the anonymised lead
 stays in them, so an account's deals and their credit do not change). The person is detached
-from their account (AccountContact deleted); the account itself stays. What goes: notes, deal
+from their account (AccountContact deleted); the account itself stays (one they were alone in
+loses the name and domains that came from them). What goes: notes, deal
 names and close reasons, and follow-ups (their titles are free text about the person: "call
 Ada about her mortgage").
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from django.db.models import Q, QuerySet
 
 from clm import events
 from clm.events import PersonErasing, PersonExporting
-from crm.models import AccountContact, Activity, Deal, DealContact, LeadFeedback, LeadHistory, Task
+from crm.models import (
+    Account,
+    AccountContact,
+    Activity,
+    Deal,
+    DealContact,
+    LeadFeedback,
+    LeadHistory,
+    Task,
+)
 
 # crm erases first: its notes and deal names are values of the person that the texts of the
 # apps after it (webhook errors, alerts, outbox messages) lose too.
@@ -45,11 +58,29 @@ def person_erase_crm(event: PersonErasing) -> None:
     counts["activities"] = Activity.objects.filter(of_leads).update(notes="")
     counts["feedback"] = LeadFeedback.objects.filter(of_leads).update(note="")
     counts["tasks"] = Task.objects.filter(of_leads).delete()[0]
-    counts["account_contacts"] = AccountContact.objects.filter(of_leads).delete()[0]
+    counts["account_contacts"] = _detach_from_accounts(person, event.at)
     for deal in deals:
         deal.name, deal.close_reason, deal.updated_at = f"Deal {deal.pk}", "", event.at
     Deal.objects.bulk_update(deals, ["name", "close_reason", "updated_at"])
     counts["deals"] = len(deals)
+
+
+def _detach_from_accounts(person: Any, at: datetime) -> int:
+    """Take the person out of their accounts. An account they were alone in was made from their
+    details: it keeps its deals under a neutral name and loses its name and domains."""
+    links = list(
+        AccountContact.objects.filter(lead_id__in=person.lead_ids).select_related("account")
+    )
+    for link in links:
+        account = link.account
+        if account.contacts.exclude(lead_id__in=person.lead_ids).exists():
+            continue
+        person.add(account.name, *account.domains.values_list("domain", flat=True))
+        account.domains.all().delete()
+        Account.objects.filter(pk=account.pk).update(
+            name=f"Account {account.pk}", name_key="", updated_at=at
+        )
+    return AccountContact.objects.filter(pk__in=[link.pk for link in links]).delete()[0]
 
 
 def person_export_crm(event: PersonExporting) -> None:

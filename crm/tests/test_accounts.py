@@ -339,3 +339,16 @@ def test_the_demo_has_accounts_of_one_to_six_people_with_buying_groups(seeded_ro
     assert DealContact.objects.filter(is_primary=True).count() == Deal.objects.count()
     # The demo's rows are what matching would make: the backfill finds nothing to do.
     assert accounts_match_all()["moved"] == 0
+
+
+@pytest.mark.django_db
+def test_erasing_the_only_person_of_an_account_keeps_it_without_their_company(manager):
+    from leads.erasure import person_erase
+
+    lead = LeadFactory(email="quinn@quinncorp.example", company="QuinnCorp")
+    account = account_match_lead(lead=lead).account
+    deal = deal_create(lead=lead, name="Quinn's deal", by=manager)
+    person_erase(email="quinn@quinncorp.example")
+    account.refresh_from_db()
+    assert account.name == f"Account {account.pk}" and not account.domains.exists()
+    assert Deal.objects.get(pk=deal.pk).account == account
