@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -257,6 +258,22 @@ class SavedViewAdmin(admin.ModelAdmin):
     raw_id_fields = ["owner"]
 
 
+def _run_action(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    write: Callable[[], Any],
+    done: Callable[[Any], str],
+) -> None:
+    """Run an action's service; a refusal becomes an error message, success `done(result)`."""
+    try:
+        result = write()
+    except (ValidationError, PermissionDenied) as exc:
+        text = " ".join(getattr(exc, "messages", [str(exc)]))
+        model_admin.message_user(request, text, messages.ERROR)
+        return
+    model_admin.message_user(request, done(result))
+
+
 @admin.register(FreeMailDomain)
 class FreeMailDomainAdmin(admin.ModelAdmin):
     """The free-mail providers whose addresses never group people ("yahoo.*": any suffix)."""
@@ -302,16 +319,14 @@ class AccountAdmin(ServiceAdmin):
         if len(accounts) < 2:
             self.message_user(request, "Select two accounts or more to merge.", messages.ERROR)
             return
-        try:
-            target = services.account_merge(
+        _run_action(
+            self,
+            request,
+            lambda: services.account_merge(
                 target=accounts[0], sources=accounts[1:], by=request.user
-            )
-        except (ValidationError, PermissionDenied) as exc:
-            self.message_user(
-                request, " ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR
-            )
-            return
-        self.message_user(request, f"Merged {len(accounts) - 1} accounts into {target.name}.")
+            ),
+            lambda target: f"Merged {len(accounts) - 1} accounts into {target.name}.",
+        )
 
 
 @admin.register(AccountContact)
@@ -338,19 +353,17 @@ class AccountContactAdmin(admin.ModelAdmin):
             self.message_user(request, "Select people of one account.", messages.ERROR)
             return
         (account,) = accounts
-        try:
-            new = services.account_split(
+        _run_action(
+            self,
+            request,
+            lambda: services.account_split(
                 account=account,
                 name=f"{account.name} (split)",
                 lead_ids=[row.lead_id for row in rows],
                 by=request.user,
-            )
-        except (ValidationError, PermissionDenied) as exc:
-            self.message_user(
-                request, " ".join(getattr(exc, "messages", [str(exc)])), messages.ERROR
-            )
-            return
-        self.message_user(request, f"Moved {len(rows)} people to the new account {new.name}.")
+            ),
+            lambda new: f"Moved {len(rows)} people to the new account {new.name}.",
+        )
 
 
 @admin.register(DealContact)
