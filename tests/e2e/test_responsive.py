@@ -17,7 +17,7 @@ from axe_playwright_python.sync_playwright import Axe
 from django.core.management import call_command
 
 from campaigns.models import Campaign, Channel
-from crm.models import Deal
+from crm.models import Account, Deal
 from leads.models import Lead
 from nurture.models import Segment, Sequence
 
@@ -103,7 +103,8 @@ def pages_by_role() -> dict[str, list[tuple[str, str]]]:
     sequence = Sequence.objects.order_by("pk").first()
     any_lead = Lead.objects.filter(touchpoints__isnull=False).order_by("pk").first()
     own_lead = Lead.objects.filter(owner__username=REP).order_by("pk").first()
-    assert channel and campaign and segment and any_lead and own_lead
+    own_account = Account.objects.filter(contacts__lead=own_lead).first()
+    assert channel and campaign and segment and any_lead and own_lead and own_account
     pages: list[tuple[str, str, tuple[str, ...]]] = [
         ("marketing", f"/dashboards/marketing/?range=365d&channel={channel.pk}", STAFF),
         ("drilldown", f"/dashboards/marketing/deals/?range=365d&channel={channel.pk}", STAFF),
@@ -118,6 +119,8 @@ def pages_by_role() -> dict[str, list[tuple[str, str]]]:
         ),
         ("my-day", "/crm/my-day/", (ADMIN, MANAGER, REP)),
         ("queue-sorted", "/crm/?order=-captured&q=a", EVERYONE),
+        ("accounts", "/crm/accounts/", EVERYONE),
+        ("account", f"/crm/accounts/{own_account.pk}/", EVERYONE),
         ("campaigns", "/campaigns/", EDITORS),
         ("campaign-links", f"/campaigns/{campaign.pk}/", EDITORS),
         ("campaign-form", "/campaigns/new/", EDITORS),
