@@ -104,6 +104,19 @@ def _create(
     return account
 
 
+def _create_for(lead: Lead, match: Match) -> tuple[Account, str]:
+    """A new account from the lead's details; if a concurrent capture just took the domain,
+    the lead joins that account instead (the capture must not fail over it)."""
+    name = lead.company.strip()[:200] or match.domain
+    account = Account.objects.create(name=name, name_key=company_key(name))
+    if match.domain and not _add_domain(account, match.domain):
+        account.delete()
+        known = AccountDomain.objects.select_related("account").get(domain=match.domain)
+        return known.account, MatchedBy.DOMAIN
+    events.announce(AccountCreated(account_id=account.pk, name=account.name))
+    return account, MatchedBy.DOMAIN if match.domain else MatchedBy.COMPANY
+
+
 def _deals_follow(lead_id: int, old_account_id: int | None, account: Account) -> None:
     """The lead's own deals without an account, or in the one it left, move with it."""
     Deal.objects.filter(lead_id=lead_id, account_id=old_account_id).update(account=account)
@@ -129,9 +142,7 @@ def account_match_lead(
     if account is None:
         if not (match.domain or match.key):
             return link
-        name = lead.company.strip()[:200] or match.domain
-        account = _create(name=name, domains=[match.domain] if match.domain else [])
-        matched_by = MatchedBy.DOMAIN if match.domain else MatchedBy.COMPANY
+        account, matched_by = _create_for(lead, match)
     elif matched_by == MatchedBy.COMPANY and match.domain and not account.domains.exists():
         # An account known only by name learns its first domain from its people.
         _add_domain(account, match.domain)

@@ -352,3 +352,20 @@ def test_erasing_the_only_person_of_an_account_keeps_it_without_their_company(ma
     account.refresh_from_db()
     assert account.name == f"Account {account.pk}" and not account.domains.exists()
     assert Deal.objects.get(pk=deal.pk).account == account
+
+
+@pytest.mark.django_db
+def test_a_domain_taken_meanwhile_joins_that_account_instead_of_failing(monkeypatch):
+    from crm.services import accounts as module
+
+    theirs = account_create(name="Wonka", domains=["wonka.com"], by=None)
+    lead = LeadFactory(email="w@wonka.com", company="Wonka Industries")
+    # As if a concurrent capture committed the domain after this one looked it up.
+    monkeypatch.setattr(
+        module,
+        "_find",
+        lambda lead, patterns: module.Match(None, "", "wonka.com", "wonka industries"),
+    )
+    link = account_match_lead(lead=lead)
+    assert (link.account, link.matched_by) == (theirs, MatchedBy.DOMAIN)
+    assert Account.objects.count() == 1
