@@ -80,7 +80,7 @@ class PrivatePostgres:
             "-c full_page_writes=off -c max_connections=60 -c shared_buffers=64MB"
         )
         self._pg_ctl("-o", options, "start")
-        _wait(lambda: _port_open(self.port), 30, "private PostgreSQL")
+        _wait(lambda: _port_open(self.port), 90, "private PostgreSQL")
         subprocess.run(
             ["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-qc",
              "CREATE DATABASE clm_fault"],
@@ -96,7 +96,7 @@ class PrivatePostgres:
         """Restart (immediate = a crash: no checkpoint, WAL replay on start); returns seconds."""
         started = time.monotonic()
         self._pg_ctl("-m", mode, "restart")
-        _wait(lambda: _port_open(self.port), 60, "private PostgreSQL after restart")
+        _wait(lambda: _port_open(self.port), 120, "private PostgreSQL after restart")
         return time.monotonic() - started
 
     def stop(self) -> None:
@@ -122,7 +122,7 @@ class PrivateRedis:
              "--logfile", str(self.dir / "redis.log")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        _wait(lambda: _port_open(self.port), 30, "private Redis")
+        _wait(lambda: _port_open(self.port), 60, "private Redis")
         return self
 
     @property
@@ -243,7 +243,7 @@ def outbox_relay(env: dict[str, str], log_dir: Path, name: str = "relay") -> Ser
     )
 
 
-def wait_http(url: str, seconds: float = 60) -> None:
+def wait_http(url: str, seconds: float = 180) -> None:
     import urllib.request
 
     def up() -> bool:
