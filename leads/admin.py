@@ -10,10 +10,11 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 
 from clm.public_url import public_base_url
 from leads import erasure, privacy
+from leads.heard_about import form_options
 from leads.models import CaptureForm, Erasure, Lead, Submission, Touchpoint, Visitor
 
 
@@ -22,12 +23,24 @@ def embed_snippet(form: CaptureForm, base: str) -> str:
     capture = base + reverse("leads-api:capture", args=[form.key])
     script = base + static("clm/track.js")
     hp = form.honeypot_field
+    heard = ""
+    if form.ask_heard_about:
+        options = "".join(
+            f'<option value="{escape(key)}">{escape(label)}</option>'
+            for key, label in form_options(form)
+        )
+        heard = (
+            '  <select name="heard_about"><option value="">How did you hear about us?</option>'
+            f'{options}<option value="other">Other</option></select>\n'
+            '  <input type="text" name="heard_about_other" maxlength="200" placeholder="Other">\n'
+        )
     return (
         f'<script src="{script}" data-clm-endpoint="{base}" defer></script>\n'
         f'<form method="post" action="{capture}" data-clm-form="{form.key}">\n'
         '  <input type="email" name="email" required placeholder="Work email">\n'
         '  <input type="text" name="name" placeholder="Name">\n'
         '  <input type="text" name="company" placeholder="Company">\n'
+        f"{heard}"
         f'  <div style="position:absolute;left:-10000px" aria-hidden="true">'
         f'<input type="text" name="{hp}" tabindex="-1" autocomplete="off"></div>\n'
         '  <button type="submit">Send</button>\n'
@@ -53,6 +66,7 @@ class CaptureFormAdmin(admin.ModelAdmin):
             "Fields and consent",
             {"fields": ["required_fields", "custom_fields", "consent_text", "consent_version"]},
         ),
+        ("How did you hear about us?", {"fields": ["ask_heard_about", "heard_about_options"]}),
         ("After submit", {"fields": ["success_url", "default_campaign", "assignment", "owner"]}),
         ("Protection", {"fields": ["allowed_origins", "honeypot_field", "min_fill_seconds"]}),
     ]

@@ -28,6 +28,7 @@ from rest_framework.views import APIView
 from clm.api import ErrorOutput, error_body
 from clm.client import client_ip
 from leads import selectors, services, touches
+from leads.heard_about import answer_of
 from leads.models import CaptureForm, Submission
 from leads.serializers import CaptureInput, TrackEvent, validate_custom_fields
 
@@ -287,7 +288,8 @@ class CaptureView(PublicEndpoint):
         serializer = CaptureInput(data=payload)
         valid = serializer.is_valid()
         custom, custom_errors = validate_custom_fields(form, payload)
-        errors = {**(serializer.errors if not valid else {}), **custom_errors}
+        heard_about, heard_about_other, answer_errors = answer_of(form, payload)
+        errors = {**(serializer.errors if not valid else {}), **custom_errors, **answer_errors}
         if errors:
             services.submission_reject(
                 form=form,
@@ -316,7 +318,12 @@ class CaptureView(PublicEndpoint):
 
         try:
             result = services.submission_capture(
-                form=form, data=dict(data), custom=custom, payload=payload, meta=meta
+                form=form,
+                data=dict(data),
+                custom=custom,
+                payload=payload,
+                meta=meta,
+                answer=(heard_about, heard_about_other),
             )
         except services.IdempotencyConflict:
             conflict = {"submission_id": ["This submission_id was used with a different payload."]}

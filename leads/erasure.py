@@ -277,6 +277,8 @@ def _erase_lead(lead: Lead, *, now: Any) -> None:
         phone="",
         company="",
         custom={},
+        # The option chosen stays (a source, like the touches' channels); their own words go.
+        heard_about_other="",
         consent_given=False,
         consent_version="",
         consent_text="",
@@ -314,7 +316,7 @@ def person_erase(*, email: str, by: Any = None) -> ErasureResult:
     counts: dict[str, int] = {}
     counts["submissions"] = Submission.objects.filter(pk__in=person.submission_ids).update(
         payload={}, payload_hash="", reason="", user_agent="", ip_hash="", origin="",
-        submission_id=None,
+        submission_id=None, heard_about_other="",
     )  # fmt: skip
     for submission in mentions:  # e.g. a colleague's message naming the person
         submission.payload = person.redact(submission.payload, everything=False)

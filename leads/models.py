@@ -5,9 +5,12 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
+
+from leads.heard_about import options_errors
 
 
 def normalise_email(email: str) -> str:
@@ -65,6 +68,15 @@ class CaptureForm(models.Model):
     min_fill_seconds = models.PositiveIntegerField(
         default=2, help_text="Posts faster than this after the page loaded are treated as bots."
     )
+    ask_heard_about = models.BooleanField(
+        default=False,
+        help_text="Ask “How did you hear about us?” (the options below, plus “Other” with text).",
+    )
+    heard_about_options = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='[{"key": "podcast", "label": "Podcast"}, ...]; empty: the default list.',
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -73,6 +85,11 @@ class CaptureForm(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        problems = options_errors(self.heard_about_options)
+        if problems:
+            raise ValidationError({"heard_about_options": problems})
 
     @property
     def url(self) -> str:
@@ -141,6 +158,11 @@ class Lead(models.Model):
     latest_touch = models.ForeignKey(
         "Touchpoint", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # "How did you hear about us?": the first answer given (an option key or "other" with its
+    # text), or what sales set on the lead page (heard_about_edited_at), which no post changes.
+    heard_about = models.CharField(max_length=40, blank=True, db_index=True)
+    heard_about_other = models.CharField(max_length=200, blank=True)
+    heard_about_edited_at = models.DateTimeField(null=True, blank=True)
     consent_given = models.BooleanField(default=False)
     consent_version = models.CharField(max_length=40, blank=True)
     consent_text = models.TextField(blank=True)
@@ -224,6 +246,8 @@ class Submission(models.Model):
     user_agent = models.CharField(max_length=400, blank=True)
     ip_hash = models.CharField(max_length=64, blank=True)
     origin = models.CharField(max_length=300, blank=True)
+    heard_about = models.CharField(max_length=40, blank=True)
+    heard_about_other = models.CharField(max_length=200, blank=True)
     # Set by the follow-up task (owner notified ...) that the outbox queues with the capture.
     followed_up_at = models.DateTimeField(null=True, blank=True)
     # The post said consent=yes for a person who had withdrawn consent: not re-granted.

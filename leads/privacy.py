@@ -51,14 +51,15 @@ def person_export(*, email: str) -> dict[str, Any]:
         "submissions": _rows(
             _submissions(email, lead).order_by("received_at"),
             "id", "received_at", "status", "reason", "payload", "form__name", "origin",
-            "user_agent",
+            "user_agent", "heard_about", "heard_about_other",
         ),
     }  # fmt: skip
     if lead is not None:
         data["lead"] = _rows(
             Lead.objects.filter(pk=lead.pk),
             "id", "email", "first_name", "last_name", "phone", "company", "custom",
-            "stage", "owner__username", "form__name", "consent_given", "consent_version",
+            "heard_about", "heard_about_other", "heard_about_edited_at", "stage",
+            "owner__username", "form__name", "consent_given", "consent_version",
             "consent_text", "consent_at", "consent_page", "consent_withdrawn_at",
             "created_at", "last_contacted_at",
         )[0]  # fmt: skip

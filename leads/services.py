@@ -16,8 +16,10 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from clm import events
 from clm.events import LeadCaptured, LeadDetailsChanged, LeadsTouchesChanged
@@ -26,6 +28,7 @@ from leads.classification import (
     touches_after,
     touchpoints_settle,
 )
+from leads.heard_about import MAX_OTHER, OTHER, answer_of, form_options
 from leads.models import CaptureForm, Lead, Submission, Touchpoint, normalise_email
 from leads.selectors import leads_with_email
 from leads.serializers import (
@@ -132,12 +135,14 @@ def submission_capture(
     payload: dict[str, Any],
     meta: RequestMeta,
     held: Submission | None = None,
+    answer: tuple[str, str] = ("", ""),
 ) -> CaptureResult:
     """Store a valid submission, its lead (new or returning) and its form-submit touchpoint.
 
     Idempotent on `submission_id`: the same payload again returns the first result; a
     different payload under the same id raises IdempotencyConflict. `held` is a post the
-    spam check kept that an admin released: it becomes the accepted submission.
+    spam check kept that an admin released: it becomes the accepted submission. `answer`
+    is the post's "How did you hear about us?" (key, free text: leads.heard_about.answer_of).
     """
     digest = payload_hash(payload)
     submission_id = data.get("submission_id") or None
@@ -148,7 +153,9 @@ def submission_capture(
     for attempt in range(2):
         try:
             with transaction.atomic():
-                return _capture(form, data, custom, payload, meta, digest, submission_id, held)
+                return _capture(
+                    form, data, custom, payload, meta, digest, submission_id, held, answer
+                )
         except IntegrityError:
             # A concurrent post won a race: the same submission_id (answer as it did), or the
             # same new email (the lead exists now, so one more try adds a touch to it).
@@ -179,8 +186,10 @@ def _capture(
     digest: str,
     submission_id: str | None,
     held: Submission | None = None,
+    answer: tuple[str, str] = ("", ""),
 ) -> CaptureResult:
     now = meta.received_at
+    heard_about, heard_about_other = answer
     first, last = _split_name(data)
     email = normalise_email(data["email"])
     lead = leads_with_email(email).select_for_update().first()
@@ -194,6 +203,8 @@ def _capture(
             company=data.get("company", ""),
             custom=custom,
             form=form,
+            heard_about=heard_about,
+            heard_about_other=heard_about_other,
             created_at=now,
         )
     lead_updates: dict[str, Any] = {}
@@ -211,6 +222,9 @@ def _capture(
         missing = {k: v for k, v in custom.items() if lead.custom.get(k) in (None, "")}
         if missing:
             lead_updates["custom"] = {**lead.custom, **missing}
+        # The first answer stays; what sales set on the lead page (even blank) too.
+        if heard_about and not lead.heard_about and lead.heard_about_edited_at is None:
+            lead_updates.update(heard_about=heard_about, heard_about_other=heard_about_other)
     # Withdrawn consent is never restored by a post anyone can send with the address.
     consent_ignored = bool(data.get("consent")) and lead.consent_withdrawn_at is not None
     if data.get("consent") and not consent_ignored:
@@ -236,9 +250,13 @@ def _capture(
         )
         submission.consent_ignored = consent_ignored
         submission.reason = "\n".join(r for r in (submission.reason, reason) if r)[:2000]
+        submission.heard_about, submission.heard_about_other = heard_about, heard_about_other
         submission.save(
-            update_fields=["status", "lead", "lead_created", "consent_ignored", "reason"]
-        )
+            update_fields=[
+                "status", "lead", "lead_created", "consent_ignored", "reason", "heard_about",
+                "heard_about_other",
+            ]
+        )  # fmt: skip
     else:
         submission = Submission.objects.create(
             form=form,
@@ -252,6 +270,8 @@ def _capture(
             lead=lead,
             lead_created=created,
             consent_ignored=consent_ignored,
+            heard_about=heard_about,
+            heard_about_other=heard_about_other,
             user_agent=meta.user_agent[:400],
             ip_hash=meta.ip_hash,
             origin=meta.origin[:300],
@@ -326,7 +346,8 @@ def submission_release(*, submission: Submission, by: Any) -> CaptureResult | No
         serializer = CaptureInput(data=payload)
         valid = serializer.is_valid()
         custom, custom_errors = validate_custom_fields(held.form, payload)
-        errors = {**(serializer.errors if not valid else {}), **custom_errors}
+        heard_about, heard_about_other, answer_errors = answer_of(held.form, payload)
+        errors = {**(serializer.errors if not valid else {}), **custom_errors, **answer_errors}
         if errors:
             raise NotCapturable(errors)
         meta = RequestMeta(
@@ -335,8 +356,9 @@ def submission_release(*, submission: Submission, by: Any) -> CaptureResult | No
         data = dict(serializer.validated_data)
         data.pop("submission_id", None)  # the held row is the submission: nothing to replay
         result = submission_capture(
-            form=held.form, data=data, custom=custom, payload=payload, meta=meta, held=held
-        )
+            form=held.form, data=data, custom=custom, payload=payload, meta=meta, held=held,
+            answer=(heard_about, heard_about_other),
+        )  # fmt: skip
         Submission.objects.filter(pk=held.pk).update(released_at=timezone.now(), released_by=by)
     return result
 
@@ -391,3 +413,25 @@ def capture_form_save(*, form: CaptureForm) -> CaptureForm:
     form.full_clean()
     form.save()
     return form
+
+
+@transaction.atomic
+def lead_heard_about_set(*, lead: Lead, heard_about: str, other: str = "") -> Lead:
+    """Sales set how the lead heard of us (blank clears it); no capture post changes it after.
+
+    `heard_about` is an option of the lead's form (else of the default list) or "other"."""
+    heard_about, other = heard_about.strip(), " ".join(other.split())
+    keys = [k for k, _label in form_options(lead.form)]
+    if heard_about and heard_about not in (*keys, OTHER):
+        raise ValidationError({"heard_about": _("Choose one of the options.")})
+    if len(other) > MAX_OTHER or not other.isprintable():
+        raise ValidationError({"heard_about_other": _("At most 200 characters of plain text.")})
+    lead.heard_about = heard_about
+    lead.heard_about_other = other if heard_about == OTHER else ""
+    lead.heard_about_edited_at = timezone.now()
+    Lead.objects.filter(pk=lead.pk).update(
+        heard_about=lead.heard_about,
+        heard_about_other=lead.heard_about_other,
+        heard_about_edited_at=lead.heard_about_edited_at,
+    )
+    return lead

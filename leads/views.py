@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from clm import roles
 from leads import erasure, privacy, selectors, services
+from leads.heard_about import form_options
 from leads.models import CaptureForm, Submission
 
 SPAM_PAGE_SIZE = 50
@@ -26,7 +27,12 @@ SPAM_PAGE_SIZE = 50
 def landing_page(request: HttpRequest, slug: str) -> HttpResponse:
     """/l/<slug>/: a headline, a text and the form, posting to the public capture API."""
     form = get_object_or_404(CaptureForm, slug=slug, is_active=True)
-    response = render(request, "leads/landing.html", {"form": form, "fields": form.custom_fields})
+    context = {
+        "form": form,
+        "fields": form.custom_fields,
+        "heard_about_options": form_options(form) if form.ask_heard_about else [],
+    }
+    response = render(request, "leads/landing.html", context)
     success = urlsplit(form.success_url) if form.success_url else None
     if success and success.scheme in ("http", "https") and success.netloc:
         # A plain (no-JS) post is answered with a redirect to the success URL, which the
