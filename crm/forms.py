@@ -63,6 +63,13 @@ class ActivityForm(forms.Form):
         return data
 
 
+class HeardAboutForm(forms.Form):
+    """How the lead heard of us, as sales learned it; leads.services checks the option."""
+
+    heard_about = forms.CharField(max_length=40, required=False)
+    heard_about_other = forms.CharField(max_length=200, required=False)
+
+
 class StageForm(forms.Form):
     """Move a lead to a lifecycle stage; a reason when disqualifying."""
 

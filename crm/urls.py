@@ -24,6 +24,7 @@ urlpatterns = [
     path("leads/<int:pk>/stage/", views.lead_change_stage, name="lead-stage"),
     path("leads/<int:pk>/owner/", views.lead_assign, name="lead-assign"),
     path("leads/<int:pk>/rating/", views.lead_rate, name="lead-rate"),
+    path("leads/<int:pk>/heard-about/", views.lead_heard_about, name="lead-heard-about"),
     path("leads/<int:pk>/deals/", views.lead_create_deal, name="lead-deal"),
     path("deals/<int:pk>/stage/", views.deal_move, name="deal-stage"),
     path("deals/<int:pk>/close/", views.deal_close, name="deal-close"),

@@ -33,6 +33,7 @@ from crm.forms import (
     DealForm,
     DealStageForm,
     FeedbackForm,
+    HeardAboutForm,
     StageForm,
     TaskForm,
 )
@@ -43,6 +44,8 @@ from crm.services.activities import OUTCOMES_BY_KIND, TOUCH_KINDS
 from crm.services.queue import VIEW_KEYS, view_query
 from crm.services.tasks import PROPOSALS
 from crm.task_views import task_context
+from leads import services as lead_services
+from leads.heard_about import answer_label, form_options
 from leads.models import Lead
 
 QUEUE_PAGE_SIZE = 50
@@ -221,6 +224,9 @@ def _render_lead(
         "open_stages": list(selectors.open_pipeline_stages()),
         "quality_reason_groups": _quality_reason_groups(),
         "ratings": LeadFeedback.Rating.choices,
+        "heard_about_form": forms.get("heard_about_form"),
+        "heard_about_options": form_options(page.lead.form),
+        "heard_about_label": answer_label(page.lead.form, page.lead.heard_about),
     }
     if context["can_change"]:
         context["channels"] = list(selectors.active_channels())
@@ -409,6 +415,28 @@ def lead_rate(request: HttpRequest, pk: int) -> HttpResponse:
         form_name="feedback_form",
         call=call,
         anchor="quality",
+    )
+
+
+@require_POST
+@roles.role_required(*CHANGE)
+def lead_heard_about(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record how the lead heard of us, as sales learned it; no capture post changes it after."""
+    lead = _visible_lead(request, pk)
+
+    def call(data: dict[str, Any]) -> str:
+        lead_services.lead_heard_about_set(
+            lead=lead, heard_about=data["heard_about"], other=data["heard_about_other"]
+        )
+        return _("Saved how they heard of us.")
+
+    return _submit(
+        request,
+        lead_id=lead.pk,
+        form=HeardAboutForm(request.POST),
+        form_name="heard_about_form",
+        call=call,
+        anchor="heard-about",
     )
 
 

@@ -39,6 +39,13 @@ def form_options(form: Any) -> list[tuple[str, str]]:
     return configured or [(k, str(label)) for k, label in DEFAULT_OPTIONS]
 
 
+def answer_label(form: Any, key: str) -> str:
+    """The label of an answer's key on this form ("Other" for other; the key if unknown)."""
+    if key == OTHER:
+        return str(_("Other"))
+    return dict(form_options(form)).get(key) or dict(DEFAULT_OPTIONS).get(key) or key
+
+
 def options_errors(options: Any) -> list[str]:
     """What is wrong with a form's configured option list ([] when it is fine)."""
     if not isinstance(options, list):

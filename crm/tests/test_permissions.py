@@ -130,6 +130,10 @@ MATRIX: dict[str, tuple[Call, tuple[int, ...]]] = {
         Call("post", page("crm:lead-rate", "lead"), lambda w: {"rating": "good"}),
         (302, 302, 404, 302, 403, 302),
     ),
+    "page lead heard about": (
+        Call("post", page("crm:lead-heard-about", "lead"), lambda w: {"heard_about": "podcast"}),
+        (302, 302, 404, 302, 403, 302),
+    ),
     "page lead create deal": (
         Call("post", page("crm:lead-deal", "lead"), lambda w: {"name": "New", "amount": "10"}),
         (302, 302, 404, 302, 403, 302),

@@ -310,6 +310,22 @@ def test_rate_the_lead_in_one_click(client, rep):
     assert LeadFeedback.objects.count() == 2
 
 
+def test_sales_set_how_the_lead_heard_of_us_and_a_bad_option_is_a_400(client, rep):
+    lead = LeadFactory(owner=rep, heard_about="search")
+    client.force_login(rep)
+    url = reverse("crm:lead-heard-about", args=[lead.pk])
+    assert "Search engine" in client.get(lead_url(lead)).content.decode()
+    bad = client.post(url, {"heard_about": "billboard"})
+    assert bad.status_code == 400 and "Choose one of the options." in bad.content.decode()
+    saved = client.post(url, {"heard_about": "other", "heard_about_other": "Their  uncle"})
+    assert saved.status_code == 302
+    lead.refresh_from_db()
+    assert (lead.heard_about, lead.heard_about_other) == ("other", "Their uncle")
+    assert lead.heard_about_edited_at is not None
+    page = client.get(lead_url(lead)).content.decode()
+    assert "“Their uncle”" in page and "set by sales" in page
+
+
 def test_create_a_deal_then_mark_it_won_lost_and_reopen_from_the_page(client, rep):
     lead = LeadFactory(owner=rep)
     client.force_login(rep)
