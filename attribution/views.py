@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from attribution import charts, dashboards, engine, selectors, services
+from attribution.self_reported import self_reported
 from campaigns.models import Campaign, Channel
 from clm import roles
 from clm.csvexport import csv_response
@@ -57,6 +58,7 @@ def dashboard_context(
         "channel_rows": channels,
         "campaign_rows": campaigns,
         "paths": dashboards.top_paths(run, f),
+        "self_reported": self_reported(run, f),
         "quality_rows": quality,
         "breakdown": by,
         "breakdown_channel": channel_name,

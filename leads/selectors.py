@@ -10,6 +10,7 @@ from django.db.models import Count, QuerySet
 from django.db.models.functions import Lower
 
 from clm import roles
+from leads.heard_about import DEFAULT_OPTIONS, OTHER, answer_label
 from leads.models import CaptureForm, Lead, Submission, Touchpoint, normalise_email
 
 # How many of the most used UTM sources and mediums the link builder hears of.
@@ -91,3 +92,19 @@ def active_form_slugs() -> list[str]:
             "slug", flat=True
         )
     )
+
+
+def heard_about_labels() -> dict[str, str]:
+    """Label of every "How did you hear about us?" key: the forms' own (the first form, by
+    name, that defines a key names it), else the default list's, and "Other"."""
+    labels: dict[str, str] = {}
+    for options in CaptureForm.objects.exclude(heard_about_options=[]).values_list(
+        "heard_about_options", flat=True
+    ):
+        for option in options if isinstance(options, list) else []:
+            if isinstance(option, dict) and isinstance(option.get("key"), str):
+                labels.setdefault(option["key"], str(option.get("label") or option["key"]))
+    for key, label in DEFAULT_OPTIONS:
+        labels.setdefault(key, str(label))
+    labels[OTHER] = answer_label(None, OTHER)
+    return labels

@@ -1,0 +1,167 @@
+"""Self-reported attribution beside the software's: what leads said brought them ("How did you
+hear about us?") against their first-touch channel, and against the channels the chosen model
+credits with their won revenue.
+
+Rows are the answers of the leads captured in the dashboard's period; the channel filter
+applies to the columns (the first-touch channel; in the credited view, the credited channel),
+the campaign filter likewise. Free-text "Other" answers are grouped case- and
+whitespace-insensitively, most frequent first.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, OuterRef, QuerySet, Subquery, Sum
+from django.utils.translation import gettext as _
+
+from attribution.models import AttributionRun, CreditLedger
+from campaigns.models import Channel
+from clm.filters import Filters, day_bounds
+from crm.models import Deal
+from leads.heard_about import OTHER, normalise_text
+from leads.models import Lead
+from leads.selectors import heard_about_labels
+
+MAX_FREE_TEXTS = 30
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """Leads and won revenue of one answer x channel (or a total)."""
+
+    leads: int = 0
+    revenue: Decimal = Decimal("0.00")
+
+
+@dataclass(slots=True)
+class MatrixRow:
+    key: str
+    label: str
+    cells: list[Cell]
+    total: Cell
+
+
+@dataclass(slots=True)
+class Matrix:
+    """Answers (rows) x channels (columns), with row and column totals."""
+
+    columns: list[str]
+    rows: list[MatrixRow] = field(default_factory=list)
+    totals: list[Cell] = field(default_factory=list)
+    total: Cell = field(default_factory=Cell)
+
+
+def _build(
+    cells: dict[tuple[str, int | None], Cell],
+    labels: dict[str, str],
+    row_totals: dict[str, int] | None = None,
+    grand_leads: int | None = None,
+) -> Matrix:
+    """A matrix from (answer, channel id) -> Cell. Leads add up across a row unless
+    `row_totals` gives distinct counts (a lead credited in several channels counts once)."""
+    names = dict(Channel.objects.values_list("pk", "name"))
+    by_column: dict[int | None, Cell] = {}
+    by_row: dict[str, Cell] = {}
+    for (key, channel), cell in cells.items():
+        for bucket, at in ((by_column, channel), (by_row, key)):
+            old = bucket.get(at, Cell())
+            bucket[at] = Cell(old.leads + cell.leads, old.revenue + cell.revenue)  # type: ignore[index]
+    columns = sorted(by_column, key=lambda c: (-by_column[c].leads, names.get(c, "") if c else "~"))
+    rows = sorted(by_row, key=lambda k: (-by_row[k].leads, labels.get(k, k)))
+    if row_totals is not None:
+        by_row = {k: Cell(row_totals.get(k, 0), by_row[k].revenue) for k in rows}
+    matrix = Matrix(columns=[names.get(c, "") if c else _("No touch") for c in columns])
+    for key in rows:
+        matrix.rows.append(
+            MatrixRow(
+                key=key,
+                label=labels.get(key, key),
+                cells=[cells.get((key, c), Cell()) for c in columns],
+                total=by_row[key],
+            )
+        )
+    matrix.totals = [by_column[c] for c in columns]
+    leads = sum(c.leads for c in by_row.values()) if grand_leads is None else grand_leads
+    matrix.total = Cell(leads, sum((c.revenue for c in by_row.values()), Decimal("0.00")))
+    return matrix
+
+
+def _answered(f: Filters) -> QuerySet[Lead]:
+    since, until = day_bounds(f.start, f.end)
+    return Lead.objects.filter(created_at__gte=since, created_at__lt=until).exclude(heard_about="")
+
+
+def against_first_touch(f: Filters, labels: dict[str, str]) -> Matrix:
+    """Leads and their won deals' revenue by answer x first-touch channel."""
+    leads = _answered(f)
+    if f.channel_id:
+        leads = leads.filter(first_channel_id=f.channel_id)
+    if f.campaign_id:
+        leads = leads.filter(first_campaign_id=f.campaign_id)
+    cells: dict[tuple[str, int | None], Cell] = {}
+    for row in leads.values("heard_about", "first_channel_id").annotate(n=Count("pk")):
+        cells[(row["heard_about"], row["first_channel_id"])] = Cell(row["n"])
+    won = (
+        Deal.objects.filter(lead__in=leads, stage__is_won=True)
+        .values("lead__heard_about", "lead__first_channel_id")
+        .annotate(r=Sum("amount"))
+    )
+    for row in won:
+        at = (row["lead__heard_about"], row["lead__first_channel_id"])
+        cells[at] = Cell(cells[at].leads, Decimal(row["r"] or 0).quantize(CENT))
+    return _build(cells, labels)
+
+
+def against_credited(run: AttributionRun, f: Filters, labels: dict[str, str]) -> Matrix:
+    """Won leads and credited revenue by answer x channel credited by the run's model `f.model`
+    (the per-deal ledger); a lead counts once per channel that got credit for it."""
+    ledger = CreditLedger.objects.filter(
+        run=run, model=f.model, lead_id__in=_answered(f).values("pk")
+    )
+    if f.channel_id:
+        ledger = ledger.filter(channel_id=f.channel_id)
+    if f.campaign_id:
+        ledger = ledger.filter(campaign_id=f.campaign_id)
+    ledger = ledger.annotate(
+        answer=Subquery(Lead.objects.filter(pk=OuterRef("lead_id")).values("heard_about")[:1])
+    )
+    cells = {
+        (row["answer"], row["channel_id"]): Cell(
+            row["n"], (Decimal(row["v"] or 0) / 100).quantize(CENT)
+        )
+        for row in ledger.values("answer", "channel_id").annotate(
+            n=Count("lead_id", distinct=True), v=Sum("value_cents")
+        )
+    }
+    per_answer = {
+        row["answer"]: row["n"]
+        for row in ledger.values("answer").annotate(n=Count("lead_id", distinct=True))
+    }
+    grand = ledger.aggregate(n=Count("lead_id", distinct=True))["n"] or 0
+    return _build(cells, labels, row_totals=per_answer, grand_leads=grand)
+
+
+def free_texts(f: Filters) -> list[tuple[str, int]]:
+    """The "Other" answers, grouped (case and whitespace ignored), most frequent first."""
+    leads = _answered(f).filter(heard_about=OTHER).exclude(heard_about_other="")
+    if f.channel_id:
+        leads = leads.filter(first_channel_id=f.channel_id)
+    if f.campaign_id:
+        leads = leads.filter(first_campaign_id=f.campaign_id)
+    counts = Counter(normalise_text(t) for t in leads.values_list("heard_about_other", flat=True))
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_FREE_TEXTS]
+
+
+def self_reported(run: AttributionRun | None, f: Filters) -> dict[str, Any]:
+    """The dashboard panel: both matrices and the grouped free texts."""
+    labels = heard_about_labels()
+    return {
+        "first_touch": against_first_touch(f, labels),
+        "credited": against_credited(run, f, labels) if run is not None else None,
+        "free_texts": free_texts(f),
+    }
