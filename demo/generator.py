@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from attribution.services import run_create
-from campaigns.models import Campaign, Spend
+from campaigns.models import Campaign, Channel, Spend
 from campaigns.rules import classify
 from clm import bulk
 from crm import rollups
@@ -150,6 +150,29 @@ COMPANIES = [
     "Gojek-ish",
 ]
 LOST_REASONS = ["Price", "Went with a competitor", "No budget", "Timing", "No decision"]
+# "How did you hear about us?": what a lead whose first touch was this channel tends to say.
+SAID_FOR_CHANNEL = {
+    "Paid Search": "search",
+    "Organic Search": "search",
+    "Paid Social": "social",
+    "Organic Social": "social",
+    "Referral": "friend",
+    "Event": "event",
+    "Display": "ad",
+}
+SAID = ["search", "social", "podcast", "friend", "event", "community", "ad", "other"]
+SAID_OTHER = ["Word of mouth", "word of mouth", "A podcast ad", "LinkedIn post", "Our consultant"]
+ANSWER_SHARE = 0.55
+
+
+def said_about(rng: Any, channel: str) -> tuple[str, str]:
+    """A demo lead's answer to "How did you hear about us?" ("", "" for none): half the time
+    what their first channel suggests, else anything (podcasts and friends leave no click)."""
+    if rng.random() >= ANSWER_SHARE:
+        return "", ""
+    key = SAID_FOR_CHANNEL.get(channel, "") if rng.random() < 0.5 else ""
+    key = key or str(rng.choice(SAID))
+    return key, str(rng.choice(SAID_OTHER)) if key == "other" else ""
 
 
 class Progress:
@@ -200,8 +223,12 @@ def generate(
                 "allowed_origins": [SITE],
                 "consent_text": "Send me product news and event invitations.",
                 "consent_version": "2026-01",
+                "ask_heard_about": True,
             },
         )
+        # Its own stream, so the rest of the demo data stays what it was for a seed.
+        said_rng = np.random.default_rng(seed + 22)
+        channel_names = dict(Channel.objects.values_list("pk", "name"))
         campaigns = []
         for spec in CAMPAIGNS:
             probe = classify(utm_source=spec.source, utm_medium=spec.medium)
@@ -313,6 +340,7 @@ def generate(
             owner = reps[n % len(reps)]
             first_touch_id = touch_id
             first_source = (classified[picks[0]].channel_id, sources[picks[0]]["campaign"])
+            said, said_other = said_about(said_rng, channel_names.get(first_source[0], ""))
             journey_start = len(touch_rows)
             for k, pick in enumerate(picks):
                 s, result = sources[pick], classified[pick]
@@ -357,6 +385,7 @@ def generate(
                 id=sub_id, form=form, form_key=form.key, received_at=created, status="accepted",
                 payload={"email": typed, "first_name": first_name, "company": company},
                 payload_hash=f"demo{sub_id}", lead_id=lead_id, lead_created=True,
+                heard_about=said, heard_about_other=said_other,
             ))  # fmt: skip
             sub_id += 1
 
@@ -435,6 +464,7 @@ def generate(
                 first_touch_id=first_touch_id, creation_touch_id=creation_touch_id,
                 first_channel_id=first_source[0], first_campaign_id=first_source[1],
                 latest_touch_id=touch_id - 1, created_at=created,
+                heard_about=said, heard_about_other=said_other,
                 consent_given=bool(rng.random() < 0.6),
                 first_contacted_at=first_contact if contacted else None,
                 last_contacted_at=last_contact if contacted else None,
