@@ -33,7 +33,8 @@ class SpendUploadForm(forms.Form):
     file = forms.FileField(
         label=_("File"),
         help_text=_(
-            "CSV: date,campaign,cost[,impressions,clicks], or a Google Ads / Meta Ads cost export."
+            "CSV: date,campaign,cost[,impressions,clicks], or a Google Ads, Meta Ads, Microsoft "
+            "Advertising or LinkedIn Campaign Manager cost export."
         ),
     )
     source = forms.CharField(

@@ -1,4 +1,12 @@
-"""Ad-spend CSV import: a generic layout plus Google Ads and Meta Ads cost exports.
+"""Ad-spend CSV import: a generic layout plus Google Ads, Meta Ads, Microsoft Advertising and
+LinkedIn Campaign Manager cost exports.
+
+Microsoft Advertising: a campaign performance report downloaded as CSV, whose header row is the
+report's column names (TimePeriod, CampaignName, Spend, Impressions, Clicks, CurrencyCode:
+the CampaignPerformanceReportColumn value set) below the "Report Name: ..." lines and above
+the copyright line. LinkedIn Campaign Manager: the campaign performance export ("Start Date
+(in UTC)", "Campaign Name", "Currency", "Total Spent", "Impressions", "Clicks") below its
+report title lines, dates as month/day/year.
 
 The whole file is parsed and checked before anything is written; one bad row rejects the file
 with a row-by-row report. Writing is an upsert on (campaign, date, source), so importing the
@@ -34,7 +42,12 @@ ALIASES: dict[str, str] = {
     "clicks": "clicks", "link clicks": "clicks", "clicks (all)": "clicks",
     "metrics.clicks": "clicks",
     "currency": "currency", "currency code": "currency", "customer.currency_code": "currency",
+    # Microsoft Advertising (report column names) and LinkedIn Campaign Manager.
+    "timeperiod": "date", "gregorian date": "date", "campaignname": "campaign",
+    "currencycode": "currency", "start date (in utc)": "date", "total spent": "cost",
 }  # fmt: skip
+# Layouts whose dates are written month/day/year (ISO dates are read first in any layout).
+_US_DATES = {"microsoft_ads", "linkedin_ads"}
 _CURRENCY_IN_HEADER = re.compile(r"^(amount spent|cost|spend) \(([a-z]{3})\)$")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%Y%m%d")
 _NUMBER_JUNK = re.compile(r"[\s,$€£¥₹]|^[A-Z]{3}\s*|Rp")
@@ -106,9 +119,9 @@ def _find_header(lines: list[list[str]]) -> int:
     raise ValueError("no header row with date, campaign and cost columns in the first 20 rows")
 
 
-def _parse_date(text: str) -> date:
+def _parse_date(text: str, us: bool = False) -> date:
     text = text.strip()
-    for fmt in _DATE_FORMATS:
+    for fmt in (*_DATE_FORMATS, "%m/%d/%Y") if us else _DATE_FORMATS:
         try:
             return datetime.strptime(text, fmt).date()
         except ValueError:
@@ -193,6 +206,10 @@ def import_spend(
         report.layout, default_source = "meta_ads", "meta_ads"
     elif {"day", "impr.", "currency code"} & names or "metrics.cost_micros" in names:
         report.layout, default_source = "google_ads", "google_ads"
+    elif {"timeperiod", "campaignname", "currencycode"} & names:
+        report.layout, default_source = "microsoft_ads", "microsoft_ads"
+    elif {"start date (in utc)", "total spent"} & names:
+        report.layout, default_source = "linkedin_ads", "linkedin_ads"
     else:
         report.layout, default_source = "generic", "csv"
     report.source = (source or default_source)[:40]
@@ -209,7 +226,8 @@ def import_spend(
         if not any(cell.strip() for cell in row):
             continue
         first = row[0].strip().lower() if row else ""
-        if first.startswith("total"):
+        # Totals, and the copyright line Microsoft's reports end with.
+        if first.startswith(("total", "\u00a9")):
             report.skipped_summary_rows.append(number)
             continue
         report.rows += 1
@@ -219,7 +237,7 @@ def import_spend(
             return row[index] if index is not None and index < len(row) else ""
 
         try:
-            day = _parse_date(cell("date"))
+            day = _parse_date(cell("date"), us=report.layout in _US_DATES)
             campaign = cell("campaign").strip()
             if not campaign:
                 raise ValueError("campaign is empty")

@@ -143,3 +143,54 @@ def test_import_spend_command_names_the_bad_row(tmp_path, spring):
     assert Spend.objects.count() == 0
     with pytest.raises(CommandError, match="no such file"):
         call_command("import_spend", str(tmp_path / "missing.csv"))
+
+
+# Shaped as Microsoft Advertising's CSV report download: "Report ..." lines, the header of
+# CampaignPerformanceReportColumn names, the rows, then the copyright line.
+MICROSOFT_ADS = (
+    '"Report Name: Campaign performance"\n"Report Time: 3/3/2026"\n'
+    '"Time Zone: (GMT) Coordinated Universal Time"\n"Report Aggregation: Daily"\n'
+    '"Report Filter: "\n"Potential Incomplete Data: false"\n"Rows: 2"\n\n'
+    '"TimePeriod","AccountName","CampaignName","Impressions","Clicks","Spend","CurrencyCode"\n'
+    '"2026-03-01","Acme","spring","1000","40","12.34","USD"\n'
+    '"3/2/2026","Acme","Spring Sale","1,200","41","1,005.10","USD"\n\n'
+    '"\u00a92026 Microsoft Corporation. All rights reserved. "\n'
+).encode()
+
+# Shaped as LinkedIn Campaign Manager's campaign performance export (daily breakdown).
+LINKEDIN_ADS = (
+    b"Campaign Performance Report (in UTC)\n"
+    b'"Report Start: 3/1/2026, 12:00 AM"\n"Report End: 3/2/2026, 11:59 PM"\n'
+    b'"Date Generated: 3/3/2026, 9:00 AM"\n'
+    b"Start Date (in UTC),Account Name,Campaign Group Name,Campaign Name,Campaign ID,"
+    b"Campaign Status,Currency,Total Spent,Impressions,Clicks\n"
+    b"3/1/2026,Acme,Always on,spring,123456,Active,EUR,45.67,2300,19\n"
+    b"3/2/2026,Acme,Always on,spring,123456,Active,EUR,0,0,0\n"
+)
+
+
+def test_microsoft_advertising_report_with_its_preamble_and_copyright_line(spring):
+    report = import_spend(MICROSOFT_ADS)
+    assert (report.layout, report.source, report.rows) == ("microsoft_ads", "microsoft_ads", 2)
+    rows = {r.date.isoformat(): r for r in Spend.objects.all()}
+    assert (rows["2026-03-01"].amount, rows["2026-03-01"].clicks) == (Decimal("12.34"), 40)
+    assert (rows["2026-03-02"].amount, rows["2026-03-02"].impressions) == (Decimal("1005.10"), 1200)
+    assert {r.source for r in rows.values()} == {"microsoft_ads"}
+    again = import_spend(MICROSOFT_ADS)
+    assert (again.result.created, again.result.updated, again.result.unchanged) == (0, 0, 2)
+
+
+def test_linkedin_campaign_manager_export_with_month_first_dates(spring):
+    report = import_spend(LINKEDIN_ADS)
+    assert (report.layout, report.source) == ("linkedin_ads", "linkedin_ads")
+    first = Spend.objects.get(date=datetime.date(2026, 3, 1))
+    assert (first.amount, first.currency, first.impressions, first.clicks) == (
+        Decimal("45.67"),
+        "EUR",
+        2300,
+        19,
+    )
+    assert Spend.objects.get(date=datetime.date(2026, 3, 2)).amount == Decimal("0.00")
+    again = import_spend(LINKEDIN_ADS)
+    assert (again.result.created, again.result.updated, again.result.unchanged) == (0, 0, 2)
+    assert Spend.objects.count() == 2

@@ -14,7 +14,8 @@ from campaigns.spend_import import SpendImportError, import_spend
 class Command(BaseCommand):
     help = (
         "Import daily ad spend from a CSV: generic date,campaign,cost[,impressions,clicks] or a "
-        "Google Ads / Meta Ads cost export. All or nothing; re-importing changes nothing."
+        "Google Ads, Meta Ads, Microsoft Advertising or LinkedIn Campaign Manager cost export. "
+        "All or nothing; re-importing changes nothing."
     )
 
     def add_arguments(self, parser: Any) -> None:
