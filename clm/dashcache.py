@@ -31,7 +31,11 @@ def data_version() -> str:
         " (SELECT MAX(id) FROM crm_leadfeedback), (SELECT MAX(id) FROM crm_leadhistory),"
         " (SELECT MAX(id) FROM leads_lead), (SELECT MAX(updated_at) FROM campaigns_spend),"
         # An erasure changes names shown on the dashboards (waiting leads).
-        " (SELECT MAX(id) FROM leads_erasure)"
+        " (SELECT MAX(id) FROM leads_erasure),"
+        # "How did you hear about us?": a returning lead's first answer comes with a
+        # submission; sales' edits stamp the lead.
+        " (SELECT MAX(id) FROM leads_submission),"
+        " (SELECT MAX(heard_about_edited_at) FROM leads_lead)"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql)

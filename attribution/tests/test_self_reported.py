@@ -127,3 +127,17 @@ def test_the_panel_is_on_the_dashboard_with_its_menu_entry(client, marketer, run
     assert 'id="self-reported-first-touch"' in section
     assert 'id="self-reported-credited"' in section
     assert "my cousin" in section
+
+
+def test_a_sales_edit_shows_on_the_next_dashboard_load_not_after_the_cache_expires(
+    client, marketer, run
+):
+    from leads.services import lead_heard_about_set
+
+    client.force_login(marketer)
+    query = {"start": "2026-05-01", "end": "2026-07-31"}
+    before = client.get("/dashboards/marketing/", query).content.decode()
+    assert 'data-answer="friend"' not in before
+    lead_heard_about_set(lead=Lead.objects.get(email="b@x.io"), heard_about="friend")
+    after = client.get("/dashboards/marketing/", query).content.decode()
+    assert 'data-answer="friend"' in after
