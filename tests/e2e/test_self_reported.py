@@ -18,11 +18,14 @@ def test_an_answer_on_the_hosted_page_shows_in_the_marketing_matrix(
     CaptureForm.objects.create(
         name="Demo", slug="hear", headline="Book a demo", ask_heard_about=True, min_fill_seconds=1
     )
+    page.set_viewport_size({"width": 390, "height": 844})  # asked on a phone
     page.goto("/l/hear/?utm_source=google&utm_medium=cpc&utm_campaign=spring")
+    assert page.evaluate(NO_SIDEWAYS)
     page.fill("[name=email]", "grace@hopper.dev")
     page.select_option("[name=heard_about]", "other")
     page.fill("[name=heard_about_other]", "  Radio   NUSANTARA ")
     page.wait_for_timeout(1200)  # a person takes longer than the bot threshold
+    screenshot("self-reported-landing-390")
     page.click("button[type=submit]")
     deadline = time.monotonic() + 15
     while not Lead.objects.exists() and time.monotonic() < deadline:
