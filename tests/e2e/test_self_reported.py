@@ -59,3 +59,25 @@ def test_an_answer_on_the_hosted_page_shows_in_the_marketing_matrix(
         path=str(screenshot("self-reported-390").parent / "self-reported-390-panel.png")
     )
     assert page.console_errors == []
+
+
+def test_a_rep_corrects_the_answer_on_the_lead_page_on_a_phone(page, login, screenshot, rep):
+    from leads.tests.factories import LeadFactory
+
+    lead = LeadFactory(owner=rep, heard_about="search")
+    login("rep_a")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/crm/leads/{lead.pk}/#heard-about")
+    assert "Search engine" in page.locator("#lead-heard-about").text_content()
+    page.select_option("#heard-about-form [name=heard_about]", "other")
+    page.fill("#heard-about-form [name=heard_about_other]", "Met at a meetup")
+    page.click("#heard-about-form button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert "“Met at a meetup”" in page.locator("#lead-heard-about").text_content()
+    assert page.evaluate(NO_SIDEWAYS)
+    page.locator("#heard-about").screenshot(
+        path=str(screenshot("self-reported-lead-390").parent / "self-reported-lead-390-panel.png")
+    )
+    lead.refresh_from_db()
+    assert (lead.heard_about, lead.heard_about_other) == ("other", "Met at a meetup")
+    assert page.console_errors == []
