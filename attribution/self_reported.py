@@ -96,13 +96,19 @@ def _answered(f: Filters) -> QuerySet[Lead]:
     return Lead.objects.filter(created_at__gte=since, created_at__lt=until).exclude(heard_about="")
 
 
-def against_first_touch(f: Filters, labels: dict[str, str]) -> Matrix:
-    """Leads and their won deals' revenue by answer x first-touch channel."""
+def _answered_by_first_touch(f: Filters) -> QuerySet[Lead]:
+    """The answered leads whose first touch passes the channel and campaign filters."""
     leads = _answered(f)
     if f.channel_id:
         leads = leads.filter(first_channel_id=f.channel_id)
     if f.campaign_id:
         leads = leads.filter(first_campaign_id=f.campaign_id)
+    return leads
+
+
+def against_first_touch(f: Filters, labels: dict[str, str]) -> Matrix:
+    """Leads and their won deals' revenue by answer x first-touch channel."""
+    leads = _answered_by_first_touch(f)
     cells: dict[tuple[str, int | None], Cell] = {}
     for row in leads.values("heard_about", "first_channel_id").annotate(n=Count("pk")):
         cells[(row["heard_about"], row["first_channel_id"])] = Cell(row["n"])
@@ -148,11 +154,7 @@ def against_credited(run: AttributionRun, f: Filters, labels: dict[str, str]) ->
 
 def free_texts(f: Filters) -> list[tuple[str, int]]:
     """The "Other" answers, grouped (case and whitespace ignored), most frequent first."""
-    leads = _answered(f).filter(heard_about=OTHER).exclude(heard_about_other="")
-    if f.channel_id:
-        leads = leads.filter(first_channel_id=f.channel_id)
-    if f.campaign_id:
-        leads = leads.filter(first_campaign_id=f.campaign_id)
+    leads = _answered_by_first_touch(f).filter(heard_about=OTHER).exclude(heard_about_other="")
     counts = Counter(normalise_text(t) for t in leads.values_list("heard_about_other", flat=True))
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_FREE_TEXTS]
 
