@@ -7,6 +7,8 @@ plotly renders a subset of HTML in text and hover labels.
 from __future__ import annotations
 
 import html
+import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
@@ -54,16 +56,67 @@ def unit(text: Any, currency: str) -> str:
     return f"{text} ({currency})" if currency else str(text)
 
 
+# The kinds of a chart table's cells (clm/templatetags/clm_charts.py writes each its way).
+MONEY, PERCENT, COUNT, NUMBER, HOURS, DATE, TEXT = (
+    "money", "percent", "count", "number", "hours", "date", "text",
+)  # fmt: skip
+ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def table_column(heading: Any, kind: str) -> dict[str, str]:
+    """A column of a chart's table: its heading and the kind of its cells. Text in a table is
+    escaped like the traces' labels (the page unescapes it once before writing it)."""
+    return {"label": label(heading), "kind": kind}
+
+
+def data_table(
+    traces: Sequence[Mapping[str, Any]],
+    *,
+    category: Any,
+    value: Any,
+    kind: str,
+    kind2: str = NUMBER,
+) -> dict[str, Any]:
+    """The text alternative of a chart: one row per category (bar label or week), one column
+    per trace, from the very lists the traces plot. Horizontal bars list top to bottom as
+    drawn; `kind2` is the kind of traces on a second y axis. Headings come escaped, like the
+    traces' names."""
+    columns: list[dict[str, str]] = []
+    cells: dict[Any, dict[int, Any]] = {}
+    order: list[Any] = []
+    horizontal = False
+    for trace in traces:
+        horizontal = trace.get("orientation") == "h"
+        keys, values = (trace["y"], trace["x"]) if horizontal else (trace["x"], trace["y"])
+        columns.append({"label": trace.get("name") or value,
+                        "kind": kind2 if trace.get("yaxis") == "y2" else kind})  # fmt: skip
+        for key, number in zip(keys, values, strict=True):
+            if key not in cells:
+                cells[key] = {}
+                order.append(key)
+            cells[key][len(columns) - 1] = number
+    if horizontal:
+        order.reverse()
+    dated = bool(order) and all(isinstance(k, str) and ISO_DAY.match(k) for k in order)
+    head = [{"label": category, "kind": DATE if dated else TEXT}, *columns]
+    rows = [[k, *(cells[k].get(i) for i in range(len(columns)))] for k in order]
+    return {"columns": head, "rows": rows}
+
+
 def figure(
     traces: list[dict[str, Any]],
     *,
     height: int = 330,
     x: Any = None,
     y: Any = None,
+    kind: str = NUMBER,
+    table: dict[str, Any] | None = None,
     **layout: Any,
 ) -> dict[str, Any]:
     """A figure dict with the house layout: white, light grid, legend above the plot (clear of
-    the x labels), axis titles `x` and `y` (every figure with data has both)."""
+    the x labels), axis titles `x` and `y` (every figure with data has both), and its data as
+    a table ("table": the chart's text alternative; `kind` is how its values read) unless the
+    builder gives its own `table`."""
     # Category axes (x on bars) need no grid; value axes get a light one.
     xaxis = {**AXIS, "showgrid": False, **layout.pop("xaxis", {})}
     yaxis = {**AXIS, **layout.pop("yaxis", {})}
@@ -71,8 +124,19 @@ def figure(
         xaxis["title"] = title(x)
     if y is not None:
         yaxis["title"] = title(y)
+    kind2 = layout.pop("kind2", NUMBER)
+    if table is None and traces:
+        across, along = (yaxis, xaxis) if traces[0].get("orientation") == "h" else (xaxis, yaxis)
+        table = data_table(
+            traces,
+            category=across.get("title", {}).get("text", ""),
+            value=along.get("title", {}).get("text", ""),
+            kind=kind,
+            kind2=kind2,
+        )
     return {
         "data": traces,
+        "table": table or {"columns": [], "rows": []},
         "layout": {
             "height": height,
             "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
@@ -213,8 +277,17 @@ def roi_by_channel(
              "font": {"color": "#1f2937", "size": 11}}
             for v, r in zip(values, paid, strict=True) if v > limit
         ]  # fmt: skip
+    # The table lists what the hover says: a clipped bar's true ROI, spend and revenue.
+    table = {
+        "columns": [table_column(breakdown_title(by), TEXT), table_column(_("ROI (%)"), PERCENT),
+                    table_column(_("Spend"), MONEY), table_column(_("Revenue"), MONEY)],
+        "rows": [[label(r.name), v, float(r.spend), float(r.revenue)]
+                 for v, r in reversed(list(zip(values, paid, strict=True)))]
+        + [[label(r.name), None, 0.0, float(r.revenue)] for r in reversed(free)],
+    }  # fmt: skip
     return figure(
         traces,
+        table=table,
         annotations=annotations,
         height=max(220, 34 * len(names) + 80),
         x=_("ROI (%)"),
@@ -252,6 +325,7 @@ def spend_vs_revenue(
     return figure(
         traces,
         barmode="group",
+        kind=MONEY,
         height=max(260, 44 * len(shown) + 90),
         x=unit(_("Amount"), currency),
         y=breakdown_title(by),
@@ -329,6 +403,7 @@ def revenue_over_time(
     return figure(
         traces,
         barmode="stack",
+        kind=MONEY,
         height=360,
         x=_("Week"),
         y=unit(_("Attributed revenue"), currency),
@@ -392,6 +467,7 @@ def model_comparison(
     return figure(
         traces,
         barmode="group",
+        kind=MONEY,
         height=380,
         x=breakdown_title(by),
         y=unit(_("Revenue credited"), currency),
@@ -423,6 +499,7 @@ def lead_quality(
     return figure(
         traces,
         barmode="stack",
+        kind=COUNT,
         height=320,
         x=_("Campaign") if key == "campaign" else _("Channel"),
         y=_("Leads rated by sales"),
@@ -439,9 +516,10 @@ def bars(
     height: int = 300,
     x: str | None = None,
     y: str | None = None,
+    kind: str = NUMBER,
 ) -> dict[str, Any]:
     """A simple bar chart (sales figures); `suffix` follows the values on the axis and hover;
-    `x` and `y` are the axis titles."""
+    `x` and `y` are the axis titles; `kind` how the values read in the table."""
     if not names:
         return empty(_("Nothing to show yet."))
     trace = bar(
@@ -452,7 +530,7 @@ def bars(
         hovertemplate=f"%{{x}}: %{{y:,.{int(decimals)}f}}{label(suffix)}<extra></extra>",
     )
     yaxis = {"ticksuffix": label(suffix)} if suffix else {}
-    return figure([trace], height=height, yaxis=yaxis, x=x, y=y)
+    return figure([trace], height=height, yaxis=yaxis, x=x, y=y, kind=kind)
 
 
 def stacked(
@@ -481,7 +559,7 @@ def stacked(
         for s, v in series.items()
     ]  # fmt: skip
     yaxis = {"ticksuffix": label(suffix)} if suffix else {}
-    return figure(traces, barmode="stack", height=height, yaxis=yaxis, x=x, y=y)
+    return figure(traces, barmode="stack", height=height, yaxis=yaxis, x=x, y=y, kind=MONEY)
 
 
 # --- Sales dashboard -------------------------------------------------------------------------
@@ -531,6 +609,7 @@ def first_contact_by_rep(rows: Sequence[Any]) -> dict[str, Any]:
         height=340,
         x=_("Rep"),
         y=_("Median hours to first contact"),
+        kind=HOURS,
     )
 
 
@@ -551,6 +630,7 @@ def win_rate_by_channel(rows: Sequence[Any], by: str = "channel") -> dict[str, A
         decimals=0,
         x=_("First-touch campaign") if by == "campaign" else _("First-touch channel"),
         y=_("Win rate (%)"),
+        kind=PERCENT,
     )
 
 
@@ -567,6 +647,7 @@ def deal_size_by_channel(rows: Sequence[Any], currency: str, by: str = "channel"
         decimals=0,
         x=_("First-touch campaign") if by == "campaign" else _("First-touch channel"),
         y=unit(_("Average won deal"), currency),
+        kind=MONEY,
     )
 
 
@@ -590,8 +671,12 @@ def campaign_weeks(weeks: Sequence[Any], currency: str) -> dict[str, Any]:
     return figure(
         traces,
         barmode="group",
+        kind=MONEY,
+        kind2=NUMBER,
         xaxis={"title": {"text": _("Week starting")}, "type": "date"},
         yaxis={"title": {"text": _("Amount (%(currency)s)") % {"currency": money}}},
+        # Leads are whole people: whole-number ticks, about five of them.
         yaxis2={**AXIS, "title": {"text": _("Leads")}, "overlaying": "y", "side": "right",
-                "showgrid": False, "rangemode": "tozero"},
+                "showgrid": False, "rangemode": "tozero", "tickformat": ",d", "tick0": 0,
+                "dtick": max(1, math.ceil(max(w.results.leads for w in weeks) / 5))},
     )  # fmt: skip

@@ -7,7 +7,22 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from attribution.charts import BAD, HATCHED, NEUTRAL, bar, clip_bound, empty, figure, label, unit
+from attribution.charts import (
+    BAD,
+    COUNT,
+    HATCHED,
+    MONEY,
+    NEUTRAL,
+    PERCENT,
+    TEXT,
+    bar,
+    clip_bound,
+    empty,
+    figure,
+    label,
+    table_column,
+    unit,
+)
 
 
 def roi_intervals(rows: Sequence[Any]) -> dict[str, Any]:
@@ -62,8 +77,18 @@ def roi_intervals(rows: Sequence[Any]) -> dict[str, Any]:
             for r, name in zip(paid, names, strict=True)
             if r.roi * 100 > limit
         ]  # fmt: skip
+    table = {
+        "columns": [table_column(_("Channel"), TEXT), table_column(_("ROI (%)"), PERCENT),
+                    table_column(_("Low (90%)"), PERCENT),
+                    table_column(_("High (90%)"), PERCENT),
+                    table_column(_("Won deals"), COUNT)],
+        "rows": [[name, round(r.roi * 100, 1),
+                  round(r.roi_low * 100, 1), round(r.roi_high * 100, 1), round(r.deals)]
+                 for r, name in reversed(list(zip(paid, names, strict=True)))],
+    }  # fmt: skip
     return figure(
         [trace],
+        table=table,
         height=max(220, 34 * len(paid) + 60),
         x=_("ROI (%)"),
         y=_("Channel"),
@@ -105,6 +130,7 @@ def budget_shift(
     return figure(
         traces,
         barmode="group",
+        kind=MONEY,
         height=300,
         x=_("Channel"),
         y=unit(_("Spend in the period"), currency),

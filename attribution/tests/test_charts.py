@@ -230,3 +230,30 @@ def test_admins_edit_a_channel_colour_and_a_bad_one_is_refused(client):
     assert client.post(url, {**form, "color": "#123456"}).status_code == 302
     channel.refresh_from_db()
     assert channel.color == "#123456"
+
+
+@pytest.mark.parametrize("name", list(all_figures()))
+def test_every_figure_carries_its_data_as_a_table(name):
+    fig = all_figures()[name]
+    table = fig["table"]
+    assert table["rows"] and all(c["label"].strip() for c in table["columns"])
+    assert all(len(row) == len(table["columns"]) for row in table["rows"])
+    assert {c["kind"] for c in table["columns"][1:]} <= {
+        "money",
+        "percent",
+        "count",
+        "number",
+        "hours",
+    }
+
+
+def test_a_clipped_roi_reads_its_true_value_in_the_table():
+    table = charts.roi_by_channel(ROWS, "USD", COLOURS)["table"]
+    assert table["rows"][0] == ["Email", 4725.0, 100.0, 4825.0]  # best on top, as drawn
+
+
+def test_the_campaign_chart_counts_leads_in_whole_numbers():
+    results = SimpleNamespace(spend=Decimal(10), revenue=Decimal(0), leads=2.5)
+    week = SimpleNamespace(start=date(2026, 1, 5), results=results)
+    axis = charts.campaign_weeks([week], "USD")["layout"]["yaxis2"]
+    assert axis["tickformat"] == ",d" and axis["dtick"] == 1
