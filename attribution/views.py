@@ -96,7 +96,7 @@ def status(request: HttpRequest) -> JsonResponse:
         {
             "latest_run": latest.pk if latest else None,
             "refreshed_at": cache.get("attribution:refreshed-at"),
-            "running": selectors.run_progress(running) if running else None,
+            "running": _progress(running) if running else None,
         }
     )
 

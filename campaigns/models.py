@@ -243,7 +243,10 @@ class ReclassifyJob(models.Model):
 
     @property
     def percent(self) -> int:
-        return 100 if not self.total else int(100 * self.processed / self.total)
+        """Touches walked out of all; a queued job (nothing counted yet) is at 0%, not done."""
+        if self.status == self.Status.DONE:
+            return 100
+        return int(100 * self.processed / self.total) if self.total else 0
 
 
 class ReclassifyChange(models.Model):

@@ -40,6 +40,8 @@ def test_status_reports_the_run_in_progress_with_its_percent_done(client, market
     assert body["running"] == {
         "id": run.pk, "status": "running", "percent": 37, "partitions": 4,
         "partitions_done": 1, "error": "",
+        # The banner's words follow the run's state, not the page's first paint.
+        "banner": f"Attribution run #{run.pk} is running",
     }  # fmt: skip
 
 

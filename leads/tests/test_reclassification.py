@@ -351,6 +351,8 @@ def test_a_second_reclassification_waits_for_the_one_in_progress(client, admin):
     assert "no-cache" in status["Cache-Control"]
     assert status.json()["status"] == "queued"
     assert status.json()["status_display"] == "Queued"
+    assert status.json()["percent"] == 0  # queued is not done: the bar stays empty
+    assert "Queued" in page and 'progress max="100" value="0"' in page
 
     reclassify_run(job_id=job.pk)
     assert reclassify_start(confirmation="RECLASSIFY").pk != job.pk  # done: the next may start

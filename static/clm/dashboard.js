@@ -193,6 +193,10 @@
     if (s.running && bar) {
       bar.value = s.running.percent;
       document.getElementById("run-percent").textContent = s.running.percent + "%";
+      // The banner says the run's state as it is now (queued, then running), not as it was
+      // when the page was drawn.
+      var title = document.querySelector("[data-running] strong");
+      if (title && s.running.banner) title.textContent = s.running.banner;
     }
     if (button && !starting) button.disabled = Boolean(s.running);
   }
