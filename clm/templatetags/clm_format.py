@@ -10,6 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from django import template
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from clm.money import format_amount, format_money, format_number
@@ -84,6 +86,14 @@ def tile(value: Any, kind: str) -> str:
         number = _number(value)
         return "—" if number is None else f"{format_number(number, 2)}x"
     return num(value, 1 if isinstance(value, float) and value < 100 else 0)
+
+
+@register.filter
+def iso_day(value: Any) -> str:
+    """A day stored as ISO text ("2026-03-14", or a date-time) in the language's date format."""
+    text = str(value or "")
+    moment = parse_datetime(text) or parse_date(text[:10])
+    return date_format(moment, "DATE_FORMAT") if moment else "—"
 
 
 @register.filter

@@ -83,7 +83,9 @@ def story(rep, settings):
     return {"lead": lead, "waiting": waiting}
 
 
-def test_alerts_factors_and_journey_labels_are_in_the_readers_language(client, manager, rep, story):
+def test_alerts_factors_and_journey_labels_are_in_the_readers_language(
+    client, marketer, manager, rep, story
+):
     lead = story["lead"]
     english = english_alert_and_factor_texts()
     assert "Budi" in " ".join(english) and lead.lead_score.factors
@@ -105,6 +107,7 @@ def test_alerts_factors_and_journey_labels_are_in_the_readers_language(client, m
         (manager, reverse("crm:sales-dashboard")),
         (rep, reverse("crm:lead", args=[lead.pk])),
         (rep, reverse("crm:queue")),
+        *later_pages(marketer, manager, rep),
     ):
         client.force_login(viewer)
         text = visible_text(client.get(url, **ID).content.decode())
@@ -112,12 +115,39 @@ def test_alerts_factors_and_journey_labels_are_in_the_readers_language(client, m
         assert untranslated == [], (url, untranslated)
 
 
+def later_pages(marketer, manager, rep) -> list[tuple[object, str]]:
+    """The pages added lately: My day, a campaign's page, a won deal's credits, the models'."""
+    from attribution.models import AttributionRun
+    from campaigns.models import Campaign
+    from crm.models import Deal
+
+    won = Deal.objects.filter(stage__is_won=True, lead__owner=rep).order_by("pk").first()
+    assert won is not None and AttributionRun.objects.filter(status="done").exists()
+    campaign = Campaign.objects.get(name="Expo2026")
+    return [
+        (rep, reverse("crm:my-day")),
+        (manager, reverse("crm:my-day")),
+        (marketer, reverse("campaigns:detail", args=[campaign.pk])),
+        (rep, reverse("attribution:deal-credits", args=[won.pk])),
+        (manager, reverse("attribution:model", args=["markov"])),
+        (rep, reverse("attribution:model", args=["position_based"])),
+    ]
+
+
+# An English month (one Indonesian writes otherwise) or an ISO day in what a reader sees.
+ENGLISH_DATE = re.compile(
+    r"\b\d{1,2} (May|Aug|Oct|Dec)\b|\b(May|Aug|Oct|Dec)\.? \d|\d{4}-\d{2}-\d{2}"
+)
+
+
 def test_main_pages_in_indonesian_show_no_english_from_the_catalogue(
-    client, admin, marketer, manager, rep, story
+    client, admin, marketer, manager, rep, story, settings
 ):
+    settings.CLM_CURRENCY = "IDR"
     lead = story["lead"]
     data = set(Channel.objects.values_list("name", flat=True)) | {"Expo2026"}
     pages = [
+        *later_pages(marketer, manager, rep),
         (marketer, reverse("attribution:marketing-dashboard")),
         (marketer, reverse("campaigns:list")),
         (marketer, reverse("nurture:segments")),
@@ -136,7 +166,11 @@ def test_main_pages_in_indonesian_show_no_english_from_the_catalogue(
         client.force_login(viewer)
         response = client.get(url, **ID)
         assert response.status_code == 200, url
-        found = english_in(visible_text(response.content.decode()), data)
+        text = visible_text(response.content.decode())
+        found = english_in(text, data)
+        # Dates in the Indonesian format, amounts in rupiah.
+        found += [f"date {m.group(0)}" for m in ENGLISH_DATE.finditer(text)]
+        found += [f"money {m.group(0)}" for m in re.finditer(r"(US)?\$ ?[\d.,]+", text)]
         if found:
             problems[f"{viewer.username} {url}"] = found
     assert problems == {}
