@@ -1,4 +1,4 @@
-"""Every chart has a text alternative (WCAG 1.1.1, issue #18): its div is an image with a
+"""Every chart has a text alternative (WCAG 1.1.1, issue #18): its div is a figure with a
 summary, and "Show as a table" lists the figure's data, written in the reader's formats. The
 table and the figure come from the same lists: here the numbers of each table, read back from
 the page, equal the figure's on the marketing, sales and campaign pages (the segment pages
@@ -135,7 +135,7 @@ def test_every_chart_of_the_main_pages_has_its_table_with_the_figures_numbers(cl
         numbers = 0
         for chart_id, div in page.divs.items():
             fig = page.figures[chart_id]
-            assert div["role"] == "img" and div["aria-label"], chart_id
+            assert div["role"] == "figure" and div["aria-label"], chart_id
             if not fig["data"]:  # a chart that says why it is empty says so in its label too
                 assert fig["layout"]["annotations"][0]["text"] in div["aria-label"]
                 continue

@@ -1,7 +1,9 @@
-"""A chart as the page shows it: the plotly figure's div (role="img", with a summary for screen
-readers), its JSON, and its data as a table under "Show as a table" (WCAG 1.1.1: every chart
-has a text alternative). The table comes from the figure's own "table" (attribution/charts.py
-builds it from the lists the traces plot), so the two always agree."""
+"""A chart as the page shows it: the plotly figure's div (a labelled figure: role="figure" with
+a summary for screen readers; not role="img", whose children are presentational, since plotly's
+mode bar holds buttons: axe's nested-interactive), its JSON, and its data as a table under
+"Show as a table" (WCAG 1.1.1: every chart has a text alternative). The table comes from the
+figure's own "table" (attribution/charts.py builds it from the lists the traces plot), so the
+two always agree."""
 
 from __future__ import annotations
 
