@@ -195,6 +195,10 @@ class Visitor:
         self.page.fill("#id_password", "clm-demo")
         self.page.click("main button[type=submit]")
         self.page.wait_for_load_state("networkidle")
+        # The page after login may be a dashboard: its plotly request starts after first paint,
+        # and the next page's navigation would cancel it mid-way. Let it arrive first.
+        if self.page.locator("[data-figure]").count():
+            self.page.wait_for_function("() => window.Plotly !== undefined", timeout=30000)
 
     def check(self, name: str, url: str) -> list[str]:
         """Open `url`; return what is wrong with it at this width."""
