@@ -128,6 +128,7 @@ def pages_by_role() -> dict[str, list[tuple[str, str]]]:
         ("campaign-form", "/campaigns/new/", EDITORS),
         ("campaign-edit", f"/campaigns/{campaign.pk}/edit/", EDITORS),
         ("spend-import", "/campaigns/spend/import/", EDITORS),
+        ("conversions", "/setup/conversions/", EDITORS),
         (
             "rule-bench",
             "/campaigns/rules/bench/?landing_url=https://x.io/%3Futm_source%3Dgoogle%26utm_medium%3Dcpc",
