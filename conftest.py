@@ -17,6 +17,8 @@ def _fast_password_hashing(request: pytest.FixtureRequest) -> None:
         return  # pure tests run with -p no:django
     settings = request.getfixturevalue("settings")
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Page views are stored by the request unless a test turns the buffer on (leads.pageviews).
+    settings.CLM_TRACK_BUFFER = False
     # Rate-limit counters, rule versions and round-robin turns must not leak between tests.
     _clear_cache()
 

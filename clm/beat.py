@@ -48,6 +48,12 @@ def schedule() -> dict:
             "schedule": 5.0,
             "options": {"expires": 5},
         },
+        # Buffered page views (leads.pageviews): stored within about a second of arriving.
+        "page-views-drain": {
+            "task": "leads.tasks.page_views_drain",
+            "schedule": 1.0,
+            "options": {"expires": 5},
+        },
         "outbox-prune": {
             "task": "outbox.tasks.outbox_prune",
             "schedule": crontab(hour=3, minute=15),

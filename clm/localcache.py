@@ -33,3 +33,58 @@ def forget(prefix: str = "") -> None:
     with _lock:
         for key in [k for k in _values if k.startswith(prefix)]:
             del _values[key]
+        if not prefix:
+            _versioned.clear()
+
+
+# Values kept per process until their shared version changes: (version, value) by name.
+_versioned: dict[str, tuple[str, Any]] = {}
+
+
+def _version_key(name: str) -> str:
+    return f"version:{name}"
+
+
+def _shared_version(name: str) -> str | None:
+    from django.core.cache import cache
+
+    version = cache.get(_version_key(name))
+    if version is None:
+        # A lost or empty cache: start a version, so every process rebuilds once.
+        cache.add(_version_key(name), str(time.time_ns()), None)
+        version = cache.get(_version_key(name))
+    return None if version is None else str(version)
+
+
+def versioned(name: str, compute: Callable[[], T]) -> T:
+    """compute()'s value, kept per process until `name`'s version changes (version_bump).
+
+    The shared version is read at most once a second per process, so a change made in another
+    process is seen within a second, one made in this process at once. With the cache down
+    there is no version: the value is computed every time, never served stale.
+    """
+    version = remember(_version_key(name), 1.0, lambda: _shared_version(name))
+    hit = _versioned.get(name)
+    if version is not None and hit is not None and hit[0] == version:
+        return hit[1]
+    value = compute()
+    if version is not None:
+        with _lock:
+            _versioned[name] = (version, value)
+    return value
+
+
+def version_bump(name: str) -> None:
+    """Make every process compute `name` again: now, and once more when the current
+    transaction commits (a process that read the old rows in between rebuilds again)."""
+    from django.core.cache import cache
+    from django.db import transaction
+
+    def bump() -> None:
+        cache.set(_version_key(name), str(time.time_ns()), None)
+        forget(_version_key(name))
+        with _lock:
+            _versioned.pop(name, None)
+
+    bump()
+    transaction.on_commit(bump)

@@ -240,6 +240,10 @@ CLM_CAPTURE_MAX_BYTES = env.int("CLM_CAPTURE_MAX_BYTES", default=64 * 1024)
 CLM_CAPTURE_RATE_PER_MINUTE = env.int("CLM_CAPTURE_RATE_PER_MINUTE", default=30)
 CLM_TRACK_MAX_BYTES = env.int("CLM_TRACK_MAX_BYTES", default=64 * 1024)
 CLM_TRACK_RATE_PER_MINUTE = env.int("CLM_TRACK_RATE_PER_MINUTE", default=600)
+# Page views go into a Redis list and the worker stores them in batches (leads.pageviews);
+# without Redis each request stores its own.
+CLM_TRACK_BUFFER = env.bool("CLM_TRACK_BUFFER", default=bool(REDIS_URL))
+CLM_TRACK_BATCH = env.int("CLM_TRACK_BATCH", default=500)
 CLM_TRACK_ALLOWED_ORIGINS = [
     o.rstrip("/").lower() for o in env.list("CLM_TRACK_ALLOWED_ORIGINS", default=[])
 ]

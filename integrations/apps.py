@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models import signals
 
 
 class IntegrationsConfig(AppConfig):
@@ -18,3 +21,17 @@ class IntegrationsConfig(AppConfig):
         subscribers.connect()
         conversions.connect()
         privacy.connect()
+        # event_emit keeps the subscribed endpoints per process (integrations.events).
+        for signal in (signals.post_save, signals.post_delete):
+            signal.connect(
+                _endpoints_changed,
+                sender="integrations.WebhookEndpoint",
+                dispatch_uid=f"integrations.endpoints.{id(signal)}",
+            )
+
+
+def _endpoints_changed(**_: Any) -> None:
+    from clm.localcache import version_bump
+    from integrations.events import ENDPOINTS_VERSION
+
+    version_bump(ENDPOINTS_VERSION)

@@ -17,6 +17,7 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
+from clm.localcache import versioned
 from outbox.services import outbox_enqueue
 
 log = logging.getLogger(__name__)
@@ -33,21 +34,39 @@ EVENTS = (
 )
 
 
+ENDPOINTS_VERSION = "webhook-endpoints"
+
+
+def endpoints_subscribed(name: str) -> list[int]:
+    """The ids of the active endpoints subscribed to event `name`.
+
+    The endpoints are kept per process until one is saved or deleted (integrations.apps bumps
+    the version): every capture asks, and almost always there is none.
+    """
+    from integrations.models import WebhookEndpoint
+
+    table = versioned(
+        ENDPOINTS_VERSION,
+        lambda: [
+            (e.pk, tuple(e.events or []))
+            for e in WebhookEndpoint.objects.filter(is_active=True).only("id", "events")
+        ],
+    )
+    return [pk for pk, events in table if name in events]
+
+
 def event_emit(*, name: str, payload: dict[str, Any]) -> int:
     """Record `name` with `payload` for every active endpoint subscribed to it; send after commit.
 
     Returns the number of deliveries created. The body is
     {"id": <event uuid>, "event": name, "created_at": <ISO time>, "data": payload}.
     """
-    from integrations.models import WebhookDelivery, WebhookEndpoint
+    from integrations.models import WebhookDelivery
 
     if name not in EVENTS:
         raise ValueError(f"unknown event {name!r}")
-    endpoints = [
-        e for e in WebhookEndpoint.objects.filter(is_active=True).only("id", "events")
-        if name in (e.events or [])
-    ]  # fmt: skip
-    if not endpoints:
+    endpoint_ids = endpoints_subscribed(name)
+    if not endpoint_ids:
         return 0
     now = timezone.now()
     body = json.dumps(
@@ -56,7 +75,10 @@ def event_emit(*, name: str, payload: dict[str, Any]) -> int:
         separators=(",", ":"),
     )
     deliveries = WebhookDelivery.objects.bulk_create(
-        [WebhookDelivery(endpoint=e, event=name, body=body, next_attempt_at=now) for e in endpoints]
+        [
+            WebhookDelivery(endpoint_id=pk, event=name, body=body, next_attempt_at=now)
+            for pk in endpoint_ids
+        ]
     )
     ids = [str(d.pk) for d in deliveries]
     deliveries_enqueue(ids)

@@ -13,13 +13,15 @@ from django.conf import settings
 from attribution.models import AttributionRun
 from clm import events
 from clm.events import AccountCreated, DealClosed, LeadCaptured, LeadStageChanged, RunFinished
-from integrations.events import event_emit
+from integrations.events import endpoints_subscribed, event_emit
 
 WEBHOOK_ORDER = 1000
 
 
 def webhook_lead_created(event: LeadCaptured) -> None:
     """lead.created, with the owner that assignment (crm, an earlier subscriber) chose."""
+    if not endpoints_subscribed("lead.created"):
+        return  # the usual case: no payload built, no channel read
     lead, touch = event.lead, event.touch
     event_emit(
         name="lead.created",

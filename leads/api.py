@@ -20,6 +20,7 @@ from django.db import DatabaseError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -27,7 +28,7 @@ from rest_framework.views import APIView
 
 from clm.api import ErrorOutput, error_body
 from clm.client import client_ip
-from leads import selectors, services, touches
+from leads import pageviews, selectors, services
 from leads.heard_about import answer_of
 from leads.models import CaptureForm, Submission
 from leads.serializers import CaptureInput, TrackEvent, validate_custom_fields
@@ -428,10 +429,7 @@ class TrackView(PublicEndpoint):
                 ]
         if errors:
             raise Rejected(_errors(errors, 400))
-        meta = services.RequestMeta(
-            ip=client_ip(request), user_agent=request.headers.get("User-Agent", "")
-        )
-        stored = touches.page_views_record(events=cleaned, meta=meta)
+        stored = pageviews.page_views_accept(events=cleaned, received_at=timezone.now())
         return cors_headers(JsonResponse({"accepted": stored}, status=202), self._cors_origin)
 
 

@@ -10,6 +10,7 @@ from django.db.models import Count, QuerySet
 from django.db.models.functions import Lower
 
 from clm import roles
+from clm.localcache import versioned
 from leads.heard_about import DEFAULT_OPTIONS, OTHER, answer_label
 from leads.models import CaptureForm, Lead, Submission, Touchpoint, normalise_email
 
@@ -37,11 +38,25 @@ def suspected_spam() -> QuerySet[Submission]:
     return Submission.objects.filter(status=Submission.Status.SPAM).select_related("form")
 
 
+CAPTURE_FORMS_VERSION = "capture-forms"
+
+
 def capture_form_by_key(key: str) -> CaptureForm | None:
-    """The active form with this public key, or None (also for malformed keys)."""
+    """The active form with this public key, or None (also for malformed keys).
+
+    Forms are kept per process (with their owner and campaign id) until any form or user
+    changes (leads.apps bumps the version); unknown keys are not kept, so made-up keys cannot
+    fill the memory.
+    """
     if not key or len(key) > 64:
         return None
-    return CaptureForm.objects.filter(key=key, is_active=True).first()
+    forms: dict[str, CaptureForm] = versioned(CAPTURE_FORMS_VERSION, dict)
+    form = forms.get(key)
+    if form is None:
+        form = CaptureForm.objects.select_related("owner").filter(key=key, is_active=True).first()
+        if form is not None:
+            forms[key] = form
+    return form
 
 
 def form_origins(form: CaptureForm, own_origin: str) -> set[str]:

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from clm import events
 from clm.events import LeadCaptured, LeadDetailsChanged, LeadsTouchesChanged
+from clm.localcache import forget
 from clm.mail import mail_subject
 from leads.classification import (
     touches_after,
@@ -44,7 +45,7 @@ from leads.touches import (
     visitor_stitch,
     visitor_touch,
 )
-from outbox.services import outbox_enqueue
+from outbox.services import outbox_batched, outbox_enqueue
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,13 +153,16 @@ def submission_capture(
             return replay
     for attempt in range(2):
         try:
-            with transaction.atomic():
+            with transaction.atomic(), outbox_batched():
                 return _capture(
                     form, data, custom, payload, meta, digest, submission_id, held, answer
                 )
         except IntegrityError:
             # A concurrent post won a race: the same submission_id (answer as it did), or the
-            # same new email (the lead exists now, so one more try adds a touch to it).
+            # same new email (the lead exists now, so one more try adds a touch to it). Or a
+            # row kept per process (form, owner, webhook endpoint) was deleted a moment ago:
+            # the retry reads them afresh.
+            forget()
             if submission_id:
                 replay = _replay(form, submission_id, digest)
                 if replay is not None:

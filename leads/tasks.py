@@ -37,3 +37,28 @@ def reclassify_touchpoints(job_id: int) -> None:
     from leads.reclassification import reclassify_run
 
     reclassify_run(job_id=job_id)
+
+
+@shared_task(ignore_result=True, expires=5)
+def page_views_drain() -> int:
+    """Store the page views waiting in the buffer, in batches (beat, every second)."""
+    from django.conf import settings
+
+    from leads.pageviews import page_views_drain as drain
+
+    return drain() if settings.CLM_TRACK_BUFFER else 0
+
+
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=2,
+    retry_backoff_max=120,
+    max_retries=8,
+)
+def page_views_store(item: dict) -> None:
+    """Store one track request recorded in the outbox while the buffer was down (once)."""
+    from leads.pageviews import page_views_store_item
+
+    page_views_store_item(item=item)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from clm import events, roles
 from clm.events import LeadStageChanged
+from clm.localcache import versioned
 from crm import rollup_marks
 from crm.models import Deal, DisqualifyReason, LeadHistory, Task
 from crm.permissions import OWNER_ROLES, Actor, ensure_may_change_lead, ensure_may_manage
@@ -52,11 +53,23 @@ def _history_row(
     )
 
 
+SALES_REPS_VERSION = "sales-reps"
+
+
 def active_reps() -> list[AbstractUser]:
-    """Active users in the Sales rep role, in a stable order."""
+    """Active users in the Sales rep role, in a stable order.
+
+    Kept per process until a user, a group or a membership changes (crm.apps bumps the
+    version): round-robin assignment reads it on every capture.
+    """
     User = get_user_model()
-    return list(
-        User.objects.filter(is_active=True, groups__name=roles.SALES_REP).order_by("id").distinct()
+    return versioned(
+        SALES_REPS_VERSION,
+        lambda: list(
+            User.objects.filter(is_active=True, groups__name=roles.SALES_REP)
+            .order_by("id")
+            .distinct()
+        ),
     )
 
 
@@ -98,7 +111,7 @@ def _set_owner(
     _history_row(lead=lead, field=LeadHistory.Field.OWNER, old=old, new=new, by=by).save()
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # inside a capture: no savepoint round trips
 def lead_assign_new(*, lead: Lead, form: CaptureForm | None = None) -> AbstractUser | None:
     """Give a new lead its owner by the form's rule: round-robin, the form's owner, or none."""
     rule = form.assignment if form is not None else CaptureForm.Assignment.ROUND_ROBIN
