@@ -48,7 +48,8 @@ def stack():
         # A task of a worker killed outright is handed out again after 10 s (not an hour).
         # A sent follow-up not done after 20 s is sent again (a broker may drop one it took).
         env = kit.app_env(pg.url, redis.url, CLM_BROKER_VISIBILITY_TIMEOUT="10",
-                          CLM_OUTBOX_REDELIVER_AFTER="20", CLM_REDIS_TIMEOUT="0.5")  # fmt: skip
+                          CLM_OUTBOX_REDELIVER_AFTER="20", CLM_REDIS_TIMEOUT="0.5",
+                          CLM_TRACK_RATE_PER_MINUTE="100000000")  # fmt: skip
         kit.manage(env, "migrate", "--noinput")
         key = kit.manage(env, "shell", "-c", SETUP).strip().splitlines()[-1]
         port = kit.free_port()
@@ -331,3 +332,119 @@ def test_captures_survive_redis_worker_and_postgres_failures(stack):
     assert outbox.get("pending", 0) == 0 and outbox.get("dead", 0) == 0
     assert followed == accepted
     assert dead_letters == 0
+
+
+PAGE_VIEWS = int(os.environ.get("CLM_FAULT_PAGE_VIEWS", "3000"))
+
+
+def test_page_views_survive_redis_stopped_and_frozen(stack):
+    """Page views go to the Redis buffer; with Redis stopped or frozen they go to the outbox.
+    Every view answered 202 is stored once the drainer (beat) and the relays have run; none
+    twice (a push that timed out on a frozen Redis and ran when it thawed is claimed once)."""
+    from tests import faultkit as kit
+
+    beat = kit.Service(
+        "beat",
+        [kit.sys.executable, "-m", "celery", "-A", "clm", "beat", "--loglevel=WARNING",
+         "-s", str(stack["logs"] / "celerybeat-schedule")],
+        stack["env"], stack["logs"],
+    ).start()  # fmt: skip
+    stack["services"].append(beat)
+    run = f"{int(time.time())}"
+    lock = threading.Lock()
+    state = {"next": 0, "acked": set(), "statuses": {}}
+    deadline = time.monotonic() + LOAD_SECONDS
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", stack["port"], timeout=15)
+        while True:
+            with lock:
+                if state["next"] >= PAGE_VIEWS:
+                    break
+                i = state["next"]
+                state["next"] += 1
+            body = json.dumps({"visitor_id": f"pv{run}x{i % 300:05d}",
+                               "url": f"https://www.example.com/p?n={run}-{i}"})  # fmt: skip
+            while time.monotonic() < deadline:
+                try:
+                    conn.request("POST", "/api/v1/track/", body=body,
+                                 headers={"Content-Type": "text/plain"})  # fmt: skip
+                    response = conn.getresponse()
+                    response.read()
+                except (OSError, http.client.HTTPException) as exc:
+                    with lock:
+                        name = type(exc).__name__
+                        state["statuses"][name] = state["statuses"].get(name, 0) + 1
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", stack["port"], timeout=15)
+                    time.sleep(0.3)
+                    continue
+                with lock:
+                    code = str(response.status)
+                    state["statuses"][code] = state["statuses"].get(code, 0) + 1
+                if response.status == 202:
+                    with lock:
+                        state["acked"].add(i)
+                    break
+                if response.status in (503, 429):
+                    time.sleep(1.0)  # the fetch path of track.js retries these
+                    continue
+                raise AssertionError(f"view {i}: unexpected {response.status}")
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    for t in threads:
+        t.start()
+
+    def at(fraction: float) -> None:
+        while state["next"] < fraction * PAGE_VIEWS and any(t.is_alive() for t in threads):
+            time.sleep(0.05)
+
+    redis = stack["redis"]
+    at(0.2)
+    redis.stop()
+    time.sleep(6)
+    redis.start()
+    at(0.5)
+    redis.freeze()
+    time.sleep(6)
+    redis.thaw()
+    for t in threads:
+        t.join()
+    load_done = time.monotonic()
+    pattern = f"https://www.example.com/p?n={run}-%"
+    rows = distinct = 0
+    # The pattern is made of our own digits.
+    counting = (
+        f"SELECT count(*), count(DISTINCT url) FROM leads_touchpoint WHERE url LIKE '{pattern}'"  # noqa: E501, S608
+    )
+    while time.monotonic() < load_done + RECOVERY_SECONDS:
+        [(rows, distinct)] = _query(stack, counting)
+        if distinct >= len(state["acked"]):
+            break
+        time.sleep(1)
+    stored = {
+        int(url.rsplit("-", 1)[1])
+        for (url,) in _query(
+            stack,
+            f"SELECT url FROM leads_touchpoint WHERE url LIKE '{pattern}'",  # noqa: S608
+        )
+    }
+    [(via_outbox,)] = _query(
+        stack, "SELECT count(*) FROM outbox_outboxmessage "
+        "WHERE task = 'leads.tasks.page_views_store' AND key IS NULL"
+    )  # fmt: skip
+    lost = state["acked"] - stored
+    print("\n==== fault suite: page views ====")
+    print(f"page views posted             {PAGE_VIEWS} by {CLIENTS} clients")
+    print(f"answered 202                  {len(state['acked'])}")
+    print(f"stored                        {distinct} ({rows} rows) "
+          f"{time.monotonic() - load_done:.0f} s after the load")  # fmt: skip
+    print(f"LOST (202 but not stored)     {len(lost)}")
+    print(f"DUPLICATES                    {rows - distinct}")
+    print(f"taken by the outbox           {via_outbox} requests (Redis down)")
+    print(f"answers by status             {dict(sorted(state['statuses'].items()))}")
+    assert len(lost) == 0, sorted(lost)[:10]
+    assert rows == distinct
+    assert len(state["acked"]) >= PAGE_VIEWS * 0.5
+    assert not {s for s in state["statuses"] if s.startswith("5") and s != "503"}

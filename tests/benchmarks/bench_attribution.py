@@ -151,7 +151,11 @@ def ensure_finished_run(args: argparse.Namespace) -> list[Row]:
 
 
 class Worker:
-    """A Celery worker subprocess (prefork, 2 processes) on the bench broker."""
+    """A Celery worker subprocess (prefork, 2 processes) on the bench broker; with `beat`,
+    the beat schedule runs inside it (celery worker -B), as in production."""
+
+    def __init__(self, beat: bool = False) -> None:
+        self.beat = beat
 
     def __enter__(self) -> Worker:
         log = ROOT / "var" / "bench" / "worker.log"
@@ -160,7 +164,8 @@ class Worker:
         self.out = open(log, "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "clm", "worker", "--concurrency=2",
-             "--without-mingle", "--without-gossip", "--loglevel=WARNING", "-n", "bench@%h"],
+             "--without-mingle", "--without-gossip", "--loglevel=WARNING", "-n", "bench@%h",
+             *(["-B", "-s", str(log.parent / "celerybeat-schedule")] if self.beat else [])],
             cwd=ROOT, env=dict(os.environ), stdout=self.out, stderr=subprocess.STDOUT,
         )  # fmt: skip
         from clm.celery import app
