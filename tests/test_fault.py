@@ -416,7 +416,7 @@ def test_page_views_survive_redis_stopped_and_frozen(stack):
     rows = distinct = 0
     # The pattern is made of our own digits.
     counting = (
-        f"SELECT count(*), count(DISTINCT url) FROM leads_touchpoint WHERE url LIKE '{pattern}'"  # noqa: E501, S608
+        f"SELECT count(*), count(DISTINCT url) FROM leads_touchpoint WHERE url LIKE '{pattern}'"  # noqa: S608
     )
     while time.monotonic() < load_done + RECOVERY_SECONDS:
         [(rows, distinct)] = _query(stack, counting)
