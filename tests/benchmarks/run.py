@@ -76,7 +76,7 @@ def ensure_database() -> None:
 class Gunicorn:
     """gunicorn serving the app on a free loopback port, for the duration of a `with`."""
 
-    def __init__(self, workers: int = 4, boot_seconds: float = 30) -> None:
+    def __init__(self, workers: int = 4, boot_seconds: float = 120) -> None:
         self.port = _free_port()
         self.workers = workers
         self.boot_seconds = boot_seconds
@@ -108,6 +108,7 @@ class Gunicorn:
                         return self
             except OSError:
                 time.sleep(0.3)
+        self.__exit__()
         raise RuntimeError(f"gunicorn did not answer /healthz within {self.boot_seconds:.0f} s")
 
     def __exit__(self, *exc: object) -> None:
