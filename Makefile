@@ -78,7 +78,7 @@ run-services: migrate ## production-like: gunicorn + Celery worker + beat on DAT
 	$(PY) manage.py seed_demo --if-empty
 	@test -n "$$REDIS_URL" || { echo "run-services needs REDIS_URL (and DATABASE_URL)"; exit 1; }
 	@echo "CLM (gunicorn) on http://$(HOST):$(PORT)/ with a Celery worker, beat and the outbox relay"
-	trap 'kill 0' INT TERM EXIT; \
+	trap 'kill 0' INT TERM EXIT; export CLM_OUTBOX_RELAY_AFTER_COMMIT=false; \
 	$(VENV)/bin/celery -A clm worker --loglevel=INFO --concurrency=2 & \
 	$(VENV)/bin/celery -A clm beat --loglevel=INFO --schedule var/celerybeat-schedule & \
 	$(PY) manage.py outbox_relay & \

@@ -207,6 +207,9 @@ if not CELERY_BROKER_URL:
 # so the default rides out about two hours of broker outage), and days sent rows are kept.
 CLM_OUTBOX_MAX_ATTEMPTS = env.int("CLM_OUTBOX_MAX_ATTEMPTS", default=20)
 CLM_OUTBOX_KEEP_DAYS = env.int("CLM_OUTBOX_KEEP_DAYS", default=7)
+# Off where `manage.py outbox_relay` runs (docker compose, make run-services): the request does
+# not hand its messages to the broker itself; the relay, polling every 0.25 s, sends them.
+CLM_OUTBOX_RELAY_AFTER_COMMIT = env.bool("CLM_OUTBOX_RELAY_AFTER_COMMIT", default=True)
 # A message sent this long ago whose task has not succeeded is sent again (lost by the broker).
 CLM_OUTBOX_REDELIVER_AFTER = env.float("CLM_OUTBOX_REDELIVER_AFTER", default=300)
 

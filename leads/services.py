@@ -280,10 +280,13 @@ def _capture(
             ip_hash=meta.ip_hash,
             origin=meta.origin[:300],
         )
-    visitor, stitched = None, 0
+    visitor, stitched, new_visitor = None, 0, False
     if data.get("visitor_id"):
         visitor = visitor_touch(visitor_id=data["visitor_id"], at=now, lead=lead)
-        stitched = visitor_stitch(visitor=visitor, lead=lead, lead_is_new=created)
+        # A browser first seen now has no page views: nothing to stitch.
+        new_visitor = visitor.first_seen == now
+        if not new_visitor:
+            stitched = visitor_stitch(visitor=visitor, lead=lead, lead_is_new=created)
     touch = touchpoint_build(
         kind=Touchpoint.Kind.FORM_SUBMIT,
         occurred_at=now,
@@ -298,7 +301,9 @@ def _capture(
         previous=lambda: touch_before(visitor=visitor, lead=lead, at=now),
     )
     streams = {"visitor_ids": [visitor.pk] if visitor else [], "lead_ids": [lead.pk]}
-    settle = stitched or touches_after(**streams, at=now)
+    # A new lead from a new browser (or none) has no touches yet: nothing to land inside.
+    fresh = created and (visitor is None or new_visitor)
+    settle = not fresh and (stitched or touches_after(**streams, at=now))
     touch.save()
     if settle:
         touchpoints_settle(**streams)  # the touch landed inside a visit: what follows continues it

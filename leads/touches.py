@@ -135,7 +135,8 @@ def touch_before(
 def visitor_touch(*, visitor_id: str, at: datetime, lead: Lead | None = None) -> Visitor:
     """The visitor with this id, created on first sight (race-safe); last seen moved on.
 
-    One statement (an upsert), so a capture spends one round trip on its visitor.
+    One statement (an upsert), so a capture spends one round trip on its visitor. The
+    returned visitor's `first_seen` is the stored one: `at` when it was first seen now.
     """
     table = connection.ops.quote_name(Visitor._meta.db_table)
     greatest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
@@ -144,11 +145,14 @@ def visitor_touch(*, visitor_id: str, at: datetime, lead: Lead | None = None) ->
     sql = (
         f"INSERT INTO {table} (id, first_seen, last_seen, lead_id) VALUES (%s, %s, %s, %s) "  # noqa: S608
         f"ON CONFLICT (id) DO UPDATE SET last_seen = {greatest}({table}.last_seen, "
-        f"excluded.last_seen), lead_id = COALESCE(excluded.lead_id, {table}.lead_id)"
+        f"excluded.last_seen), lead_id = COALESCE(excluded.lead_id, {table}.lead_id) "
+        "RETURNING first_seen"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [visitor_id, when, when, lead.pk if lead is not None else None])
-    return Visitor(id=visitor_id, first_seen=at, last_seen=at, lead=lead)
+        (first_seen,) = cursor.fetchone()
+    return Visitor(id=visitor_id, first_seen=at if first_seen == when else None, last_seen=at,
+                   lead=lead)  # fmt: skip
 
 
 def first_touch_fields(first: Touchpoint | None) -> dict[str, Any]:

@@ -172,7 +172,11 @@ def _relay_after_commit(pk: int) -> None:
 
 def outbox_relay_now(*, ids: list[int]) -> None:
     """One quick attempt to send these messages, right after their commit. Never raises:
-    anything not sent stays pending for the relay."""
+    anything not sent stays pending for the relay. Skipped where a relay process runs
+    (CLM_OUTBOX_RELAY_AFTER_COMMIT off): the request then spends no broker call and no
+    second transaction on it."""
+    if not settings.CLM_OUTBOX_RELAY_AFTER_COMMIT:
+        return
     if time.monotonic() < _breaker["open_until"]:
         return
     try:

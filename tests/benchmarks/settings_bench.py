@@ -8,3 +8,5 @@ CLM_TRACK_RATE_PER_MINUTE = 10**9
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 # Logging as deployed (clm.settings): the benchmark measures capture as it runs in production.
+# As docker compose runs it: the outbox relay process (run.Deployed) sends the outbox.
+CLM_OUTBOX_RELAY_AFTER_COMMIT = False

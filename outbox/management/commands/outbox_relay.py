@@ -15,7 +15,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--once", action="store_true", help="one pass, then exit")
-        parser.add_argument("--interval", type=float, default=1.0, help="seconds between passes")
+        parser.add_argument("--interval", type=float, default=0.25, help="seconds between passes")
         parser.add_argument("--batch", type=int, default=200, help="messages per pass")
 
     def handle(self, *args: Any, once: bool, interval: float, batch: int, **opts: Any) -> None:
