@@ -28,6 +28,12 @@ class IntegrationsConfig(AppConfig):
                 sender="integrations.WebhookEndpoint",
                 dispatch_uid=f"integrations.endpoints.{id(signal)}",
             )
+            # Capture asks which outcomes have active conversion actions (conversions).
+            signal.connect(
+                _actions_changed,
+                sender="integrations.ConversionAction",
+                dispatch_uid=f"integrations.conversion-actions.{id(signal)}",
+            )
 
 
 def _endpoints_changed(**_: Any) -> None:
@@ -35,3 +41,10 @@ def _endpoints_changed(**_: Any) -> None:
     from integrations.events import ENDPOINTS_VERSION
 
     version_bump(ENDPOINTS_VERSION)
+
+
+def _actions_changed(**_: Any) -> None:
+    from clm.localcache import version_bump
+    from integrations.conversions import ACTIONS_VERSION
+
+    version_bump(ACTIONS_VERSION)

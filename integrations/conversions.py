@@ -38,6 +38,7 @@ from django.utils.translation import gettext as _
 
 from clm import events
 from clm.events import DealClosed, LeadCaptured, LeadStageChanged
+from clm.localcache import versioned
 from crm.models import Deal
 from integrations import adformats, webhooks
 from integrations.models import Conversion, ConversionAction, ConversionAttempt
@@ -184,8 +185,24 @@ def _guarded(record: Any) -> None:
         log.exception("could not record ad-platform conversions")
 
 
+ACTIONS_VERSION = "conversion-actions"
+
+
+def active_outcomes() -> frozenset[str]:
+    """The outcomes some active conversion action records, kept per process until an action
+    is saved or deleted (integrations.apps bumps the version): every capture asks."""
+    return versioned(
+        ACTIONS_VERSION,
+        lambda: frozenset(
+            ConversionAction.objects.filter(is_active=True).values_list("outcome", flat=True)
+        ),
+    )
+
+
 def on_lead_captured(event: LeadCaptured) -> None:
     """A new lead: the "lead created" outcome, at its capture time."""
+    if ConversionAction.Outcome.LEAD_CREATED not in active_outcomes():
+        return  # the usual case: no savepoint, no query on the capture's path
     lead = event.lead
     _guarded(
         lambda: conversions_for_outcome(

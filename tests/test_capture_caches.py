@@ -66,11 +66,28 @@ def test_a_new_webhook_endpoint_hears_the_next_capture(client, form):
     assert WebhookDelivery.objects.get().event == "lead.created"
 
 
+def test_a_new_conversion_action_records_the_next_capture(client, form):
+    from integrations.conversions import conversion_action_save
+    from integrations.models import Conversion, ConversionAction
+
+    capture(client, form, "a@x.io")
+    conversion_action_save(
+        action=ConversionAction(outcome="lead_created", platform="google", conversion_name="Lead")
+    )
+    capture(client, form, "b@x.io")
+    assert list(Conversion.objects.values_list("lead__email", flat=True)) == ["b@x.io"]
+
+
 def test_a_capture_reads_no_form_rep_or_endpoint_it_already_knows(client, form, make_user):
     make_user(roles.SALES_REP)
     capture(client, form, "a@x.io")
     with CaptureQueriesContext(connection) as queries:
         assert capture(client, form, "b@x.io").status_code == 201
     tables = " ".join(q["sql"] for q in queries.captured_queries)
-    for table in ("leads_captureform", "auth_user", "integrations_webhookendpoint"):
+    for table in (
+        "leads_captureform",
+        "auth_user",
+        "integrations_webhookendpoint",
+        "integrations_conversionaction",
+    ):
         assert f'FROM "{table}"' not in tables
