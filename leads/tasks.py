@@ -39,7 +39,7 @@ def reclassify_touchpoints(job_id: int) -> None:
     reclassify_run(job_id=job_id)
 
 
-@shared_task(ignore_result=True, expires=5)
+@shared_task(ignore_result=True)
 def page_views_drain() -> int:
     """Store the page views waiting in the buffer, in batches (beat, every second)."""
     from django.conf import settings
