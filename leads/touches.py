@@ -143,7 +143,7 @@ def visitor_touch(*, visitor_id: str, at: datetime, lead: Lead | None = None) ->
     when = connection.ops.adapt_datetimefield_value(at)
     # The model's table name and a function name; every value is a parameter.
     sql = (
-        f"INSERT INTO {table} (id, first_seen, last_seen, lead_id) VALUES (%s, %s, %s, %s) "  # noqa: S608
+        f"INSERT INTO {table} (id, first_seen, last_seen, lead_id) VALUES (%s, %s, %s, %s) "  # noqa: S608  # nosec B608
         f"ON CONFLICT (id) DO UPDATE SET last_seen = {greatest}({table}.last_seen, "
         f"excluded.last_seen), lead_id = COALESCE(excluded.lead_id, {table}.lead_id) "
         "RETURNING first_seen"
@@ -256,7 +256,7 @@ def _visitors_seen(seen: dict[str, tuple[datetime, datetime]]) -> None:
         params += [vid, adapt(first), adapt(last)]
     # The model's table name and a function name; every value is a parameter.
     sql = (
-        f"INSERT INTO {table} (id, first_seen, last_seen) VALUES {rows} "  # noqa: S608
+        f"INSERT INTO {table} (id, first_seen, last_seen) VALUES {rows} "  # noqa: S608  # nosec B608
         f"ON CONFLICT (id) DO UPDATE SET last_seen = {greatest}({table}.last_seen, "
         "excluded.last_seen)"
     )

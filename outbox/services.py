@@ -130,7 +130,7 @@ def outbox_claim_keys(*, keys: list[str], task: str) -> set[str]:
                    now, now]  # fmt: skip
     # The model's table name; every value is a parameter.
     sql = (
-        f"INSERT INTO {table} (uuid, task, kwargs, key, status, attempts, "  # noqa: S608
+        f"INSERT INTO {table} (uuid, task, kwargs, key, status, attempts, "  # noqa: S608  # nosec B608
         f"next_attempt_at, last_error, created_at, done_at) VALUES {rows} "
         "ON CONFLICT (key) DO NOTHING RETURNING key"
     )

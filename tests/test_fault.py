@@ -416,7 +416,7 @@ def test_page_views_survive_redis_stopped_and_frozen(stack):
     rows = distinct = 0
     # The pattern is made of our own digits.
     counting = (
-        f"SELECT count(*), count(DISTINCT url) FROM leads_touchpoint WHERE url LIKE '{pattern}'"  # noqa: S608
+        f"SELECT count(*), count(DISTINCT url) FROM leads_touchpoint WHERE url LIKE '{pattern}'"  # noqa: S608  # nosec B608
     )
     while time.monotonic() < load_done + RECOVERY_SECONDS:
         [(rows, distinct)] = _query(stack, counting)
@@ -427,7 +427,7 @@ def test_page_views_survive_redis_stopped_and_frozen(stack):
         int(url.rsplit("-", 1)[1])
         for (url,) in _query(
             stack,
-            f"SELECT url FROM leads_touchpoint WHERE url LIKE '{pattern}'",  # noqa: S608
+            f"SELECT url FROM leads_touchpoint WHERE url LIKE '{pattern}'",  # noqa: S608  # nosec B608
         )
     }
     [(via_outbox,)] = _query(
