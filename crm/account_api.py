@@ -172,8 +172,10 @@ class DealContactViewSet(
     ordering = ["deal", "-is_primary", "id"]
 
     def get_queryset(self) -> QuerySet[DealContact]:
+        # A rep's deal may have another rep's people in its buying group: they are not listed.
+        user = self.request.user
         return DealContact.objects.filter(
-            deal__in=selectors.deals_visible_to(self.request.user)
+            deal__in=selectors.deals_visible_to(user), lead__in=selectors.leads_visible_to(user)
         ).select_related("deal__lead")
 
     @extend_schema(request=DealContactCreateInput, responses={201: DealContactOutput})

@@ -4,6 +4,8 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.db.models import signals
 
+from clm.localcache import version_bump
+
 
 class CrmConfig(AppConfig):
     name = "crm"
@@ -33,7 +35,6 @@ class CrmConfig(AppConfig):
 
 
 def _reps_changed(**_: Any) -> None:
-    from clm.localcache import version_bump
     from crm.services.lifecycle import SALES_REPS_VERSION
 
     version_bump(SALES_REPS_VERSION)

@@ -3,6 +3,8 @@ from typing import Any
 from django.apps import AppConfig
 from django.db.models import signals
 
+from clm.localcache import version_bump
+
 
 class IntegrationsConfig(AppConfig):
     name = "integrations"
@@ -37,14 +39,12 @@ class IntegrationsConfig(AppConfig):
 
 
 def _endpoints_changed(**_: Any) -> None:
-    from clm.localcache import version_bump
     from integrations.events import ENDPOINTS_VERSION
 
     version_bump(ENDPOINTS_VERSION)
 
 
 def _actions_changed(**_: Any) -> None:
-    from clm.localcache import version_bump
     from integrations.conversions import ACTIONS_VERSION
 
     version_bump(ACTIONS_VERSION)

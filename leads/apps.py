@@ -6,6 +6,7 @@ from django.db.models import signals
 
 from clm import events
 from clm.events import CampaignSaved
+from clm.localcache import version_bump
 
 
 class LeadsConfig(AppConfig):
@@ -30,7 +31,6 @@ class LeadsConfig(AppConfig):
 
 
 def _forms_changed(**_: Any) -> None:
-    from clm.localcache import version_bump
     from leads.selectors import CAPTURE_FORMS_VERSION
 
     version_bump(CAPTURE_FORMS_VERSION)

@@ -67,6 +67,8 @@ PK_MODELS = {
     "crm:lead-stage": "leads.Lead",
     "crm:lead-assign": "leads.Lead",
     "crm:lead-rate": "leads.Lead",
+    "crm:lead-heard-about": "leads.Lead",
+    "crm:account": "crm.Account",  # the combined journey names every contact
     "crm:lead-deal": "leads.Lead",
     "crm:deal-stage": "crm.Deal",
     "attribution:deal-credits": "crm.Deal",  # a deal's split over its touches, per model
@@ -77,6 +79,8 @@ PK_MODELS = {
     "crm:task-reopen": "crm.Task",
     "crm:view-delete": "crm.SavedView",
     "integrations:token-revoke": "integrations.ApiToken",
+    "conversions:action": "integrations.ConversionAction",  # lists conversions by lead
+    "conversions:export": "integrations.ConversionAction",
     "nurture:segment": "nurture.Segment",
     "nurture:segment-edit": "nurture.Segment",
     "nurture:segment-refresh": "nurture.Segment",
@@ -169,6 +173,22 @@ def _pages_with_ids(users: dict[str, Any], segment: Any, now: Any) -> None:
     )
     Step.objects.create(sequence=sequence, position=1, subject="Hi", body="Hello", delay_days=0)
     Lead.objects.filter(email__startswith="walk-").update(consent_given=True)
+    from crm.models import Deal, DealContact
+
+    for deal in Deal.objects.filter(lead__email__startswith="walk-"):  # buying groups
+        DealContact.objects.get_or_create(
+            deal=deal, lead=deal.lead, defaults={"role": "decision_maker", "is_primary": True}
+        )
+    from integrations.models import Conversion, ConversionAction
+
+    action = ConversionAction.objects.create(
+        outcome="lead_created", platform="google", conversion_name="Walk lead"
+    )
+    for lead in Lead.objects.filter(email__startswith="walk-"):  # conversions naming the lead
+        Conversion.objects.create(
+            action=action, subject=f"lead:{lead.pk}", lead=lead, occurred_at=now,
+            click_id_name="gclid", click_id=f"walk-{lead.pk}",
+        )  # fmt: skip
     from crm.models import SavedView, Task
 
     for lead in Lead.objects.filter(email__startswith="walk-"):  # follow-ups naming the lead

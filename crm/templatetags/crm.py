@@ -96,3 +96,12 @@ def outcome_class(outcome: str) -> str:
     if outcome in BAD_OUTCOMES:
         return "bad"
     return ""
+
+
+@register.filter
+def contact_name(lead: Any, visible_ids: Any) -> str:
+    """A contact's name when the viewer may see the lead; a neutral label otherwise (an
+    account page must not name another rep's lead to a rep)."""
+    if lead.pk in visible_ids:
+        return lead.display_name
+    return _("A contact of another rep")
