@@ -28,6 +28,8 @@ from crm.serializers import _VisibleLeadsMixin
 
 class AccountOutput(serializers.ModelSerializer):
     domains = serializers.SlugRelatedField(many=True, read_only=True, slug_field="domain")
+    # No tier is "" (the model's blank choice): the schema must allow it.
+    tier = serializers.ChoiceField(choices=Account.Tier.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Account
