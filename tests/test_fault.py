@@ -44,6 +44,7 @@ def stack():
     pg = kit.PrivatePostgres()
     redis = kit.PrivateRedis()
     services: list = []
+    supervising = threading.Event()
     try:
         pg.start()
         redis.start()
@@ -60,14 +61,32 @@ def stack():
         relays = [kit.outbox_relay(env, logs, f"relay{i}").start() for i in (1, 2)]
         services += [web, worker, *relays]
         kit.wait_http(f"http://127.0.0.1:{port}/healthz")
+        restarts: list[str] = []
+        threading.Thread(
+            target=_supervise, args=(services, restarts, supervising), daemon=True
+        ).start()
         yield {"pg": pg, "redis": redis, "env": env, "port": port, "key": key, "web": web,
-               "worker": worker, "logs": logs, "services": services}  # fmt: skip
+               "worker": worker, "logs": logs, "services": services,
+               "restarts": restarts}  # fmt: skip
     finally:
+        supervising.set()
         for service in services:
             service.stop()
         redis.close()
         pg.stop()
         print(f"\nfault suite logs: {logs}")
+
+
+def _supervise(services: list, restarts: list[str], stopping: threading.Event) -> None:
+    """Restart an app process that exited, as docker compose (restart: unless-stopped) or
+    systemd would, for every test of the module: Celery 5.7's worker exits on losing its Redis
+    broker ("Unrecoverable error: AttributeError ... 'hostname'" while closing the broken
+    connection), whichever test stops Redis."""
+    while not stopping.wait(1.0):
+        for service in list(services):
+            if service.proc and service.proc.poll() is not None and not service.killed:
+                restarts.append(service.name)
+                service.start()
 
 
 SETUP = """
@@ -171,20 +190,8 @@ def _query(stack, sql: str):
 def test_captures_survive_redis_worker_and_postgres_failures(stack):
 
     clients = Clients(stack["port"], stack["key"])
-    restarts: list[str] = []
-    supervising = threading.Event()
-
-    def supervise() -> None:
-        """Restart an app process that exited, as docker compose (restart: unless-stopped) or
-        systemd would: Celery 5.7's worker exits on losing its Redis broker ("Unrecoverable
-        error: AttributeError ... 'hostname'" while closing the broken connection)."""
-        while not supervising.wait(1.0):
-            for service in list(stack["services"]):
-                if service.proc and service.proc.poll() is not None and not service.killed:
-                    restarts.append(service.name)
-                    service.start()
-
-    threading.Thread(target=supervise, daemon=True).start()
+    restarts = stack["restarts"]
+    restarts_before = len(restarts)
     load_started = time.monotonic()
     deadline = load_started + LOAD_SECONDS
     threads = [threading.Thread(target=clients.worker, args=(deadline,)) for _ in range(CLIENTS)]
@@ -251,7 +258,6 @@ def test_captures_survive_redis_worker_and_postgres_failures(stack):
             break
         time.sleep(1)
     recovered = time.monotonic() - load_done
-    supervising.set()
     worker_logs = [p.read_text(errors="replace") for p in stack["logs"].glob("worker*.log")]
     pool_killed = sum(log.count("exited with 'signal 9 (SIGKILL)'") for log in worker_logs)
     worker_lost = sum(log.count("WorkerLostError") for log in worker_logs)
@@ -322,7 +328,8 @@ def test_captures_survive_redis_worker_and_postgres_failures(stack):
               f"({attempts} attempts), task {task_id}: {seen[-3:]}")  # fmt: skip
     print(f"pool processes SIGKILLed      {pool_killed}; tasks they were running: {worker_lost} "
           "(WorkerLostError, re-queued)")  # fmt: skip
-    print(f"processes restarted by the supervisor after exiting: {restarts or 'none'}")
+    restarted = restarts[restarts_before:] or "none"
+    print(f"processes restarted by the supervisor after exiting: {restarted}")
 
     assert len(lost) == 0, sorted(lost)[:10]
     assert duplicates == 0
@@ -352,6 +359,7 @@ def test_page_views_survive_redis_stopped_and_frozen(stack):
         stack["env"], stack["logs"],
     ).start()  # fmt: skip
     stack["services"].append(beat)
+    restarts_before = len(stack["restarts"])
     run = f"{int(time.time())}"
     lock = threading.Lock()
     state = {"next": 0, "acked": set(), "statuses": {}}
@@ -446,6 +454,18 @@ def test_page_views_survive_redis_stopped_and_frozen(stack):
     print(f"DUPLICATES                    {rows - distinct}")
     print(f"taken by the outbox           {via_outbox} requests (Redis down)")
     print(f"answers by status             {dict(sorted(state['statuses'].items()))}")
+    by_status = (
+        "SELECT status, count(*) FROM outbox_outboxmessage "
+        "WHERE task = 'leads.tasks.page_views_store' GROUP BY status"
+    )
+    outbox_states = dict(_query(stack, by_status))
+    print(f"their outbox messages         {outbox_states}")
+    print(f"processes restarted by the supervisor after exiting: "
+          f"{stack['restarts'][restarts_before:] or 'none'}")  # fmt: skip
+    if lost:  # what the services said last, to tell a stuck worker from a lost message
+        for log in sorted(stack["logs"].glob("*.log")):
+            tail = log.read_text(errors="replace").splitlines()[-6:]
+            print(f"--- {log.name} (last lines)\n" + "\n".join(line[:240] for line in tail))
     assert len(lost) == 0, sorted(lost)[:10]
     assert rows == distinct
     assert len(state["acked"]) >= PAGE_VIEWS * 0.5
