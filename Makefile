@@ -41,8 +41,12 @@ run: migrate ## run the app with demo data on http://127.0.0.1:8000/ (+ a Celery
 	$(PY) manage.py runserver $(HOST):$(PORT) & \
 	wait $$!
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist; `make test TEST_WORKERS=0` for one),
+# tests handed out in collection order, so each process runs its transactional tests last
+# (pytest-django orders them so: they flush the rows migrations seed).
+TEST_WORKERS ?= auto
 test: install ## the whole test suite (browser tests skip if chromium is absent)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist load $(PYTEST_ARGS)
 
 e2e: install ## browser tests only (needs Debian's chromium: apt-get install chromium)
 	$(PY) -m pytest -m e2e $(PYTEST_ARGS)
