@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "insights",
     "outbox",
     "integrations",
+    "mix",
     "dashboards",
     "demo",
 ]
