@@ -1,7 +1,7 @@
 """The marketing mix model's maths: pure numpy/scipy/pandas, no Django."""
 
 from mix.engine.model import LiftTest, Priors
-from mix.engine.optimise import Proposal, optimise
+from mix.engine.optimise import Proposal, optimise, optimise_curves
 from mix.engine.simulate import Truth, simulate
 from mix.engine.summary import (
     MixFit,
@@ -23,6 +23,7 @@ __all__ = [
     "diminishing_point",
     "fit",
     "optimise",
+    "optimise_curves",
     "recent_spend",
     "response_curves",
     "roas_table",

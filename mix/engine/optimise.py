@@ -48,13 +48,34 @@ def optimise(
     upper: pd.Series | None = None,
     draws: int = 500,
 ) -> Proposal:
-    """The split of `total` weekly spend that maximises the posterior-mean weekly outcome
-    (sum over channels of beta (1 - exp(-x / k))), with lower <= x <= upper (SLSQP from the
-    current split scaled to the total). Not applied anywhere: a proposal to look at."""
+    """The best split of `total` weekly spend under a fitted model (see `optimise_curves`)."""
     beta, k = mix.curve_params()
     step = max(len(beta) // draws, 1)
-    beta, k = beta[::step], k[::step]
-    names = mix.channels
+    return optimise_curves(
+        beta[::step],
+        k[::step],
+        mix.channels,
+        total=total,
+        current=current,
+        lower=lower,
+        upper=upper,
+    )
+
+
+def optimise_curves(
+    beta: np.ndarray,
+    k: np.ndarray,
+    names: list[str],
+    *,
+    total: float,
+    current: pd.Series,
+    lower: pd.Series | None = None,
+    upper: pd.Series | None = None,
+) -> Proposal:
+    """The split of `total` weekly spend that maximises the posterior-mean weekly outcome
+    (sum over channels of beta (1 - exp(-x / k)), beta and k given per draw and channel), with
+    lower <= x <= upper (SLSQP from the current split scaled to the total). Not applied
+    anywhere: a proposal to look at."""
     now = current.reindex(names).fillna(0.0).to_numpy(float)
     low = lower.reindex(names).fillna(0.0) if lower is not None else pd.Series(0.0, names)
     high = upper.reindex(names).fillna(np.inf) if upper is not None else pd.Series(np.inf, names)
