@@ -95,6 +95,12 @@ def _assemble(run: MixModelRun) -> dict[str, Any]:
     spend = selectors.weekly_spend(weeks)
     active = (spend > 0).sum() if not spend.empty else pd.Series(dtype=int)
     spend = spend.loc[:, active >= 4] if len(active) else spend
+    if spend.shape[1]:
+        # Weeks before any spend was recorded tell nothing about it: the fit starts at the first.
+        paid = spend.sum(axis=1) > 0
+        if paid.any():
+            weeks = weeks[weeks >= paid.idxmax()]
+            spend = spend.loc[weeks]
     if spend.shape[1] < 1 or int((spend.sum(axis=1) > 0).sum()) < MIN_WEEKS_WITH_SPEND:
         raise NotEnoughData(
             f"needs at least {MIN_WEEKS_WITH_SPEND} weeks of spend in the last {len(weeks)} weeks"
