@@ -72,8 +72,12 @@ class LiftTest(models.Model):
     start = models.DateField()
     end = models.DateField()
     lift = models.DecimalField(max_digits=14, decimal_places=2)
-    low = models.DecimalField(max_digits=14, decimal_places=2, help_text=_("90% interval, low"))
-    high = models.DecimalField(max_digits=14, decimal_places=2, help_text=_("90% interval, high"))
+    low = models.DecimalField(
+        max_digits=14, decimal_places=2, help_text=_("Low end of the interval (90%)")
+    )
+    high = models.DecimalField(
+        max_digits=14, decimal_places=2, help_text=_("High end of the interval (90%)")
+    )
     note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
