@@ -15,9 +15,10 @@ from campaigns.models import Channel, Spend
 from campaigns.tests.factories import CampaignFactory
 from crm.models import Deal
 from crm.tests.factories import DealFactory, stage
+from leads.models import Lead
 from leads.tests.factories import LeadFactory
 from mix import engine, services
-from mix.models import LiftTest, MixModelRun
+from mix.models import Control, LiftTest, MixModelRun
 
 pytestmark = pytest.mark.django_db
 CHANNELS = ["Paid Search", "Paid Social", "Display"]
@@ -164,3 +165,46 @@ def test_a_lift_test_outside_its_own_interval_is_refused():
         services.lift_test_save(test=test)
     assert "lift" in error.value.message_dict
     assert not LiftTest.objects.exists()
+
+
+def test_lift_tests_and_controls_enter_the_fit_and_the_page_names_them(
+    client, marketer, history, celery_eager, django_capture_on_commit_callbacks
+):
+    truth, cutoff = history
+    weeks = truth.spend.index
+    display = Channel.objects.get(name="Display")
+    column = truth.spend.columns[CHANNELS.index("Display")]
+    measured = round(float(truth.contributions[column].iloc[20:30].sum()), 2)
+    test = services.lift_test_save(test=LiftTest(
+        channel=display, start=weeks[20].date(), end=weeks[29].date() + timedelta(days=6),
+        lift=Decimal(str(measured)), low=Decimal(str(round(measured * 0.9, 2))),
+        high=Decimal(str(round(measured * 1.1, 2))),
+    ))  # fmt: skip
+    services.control_save(
+        control=Control(name="Spring launch", start=weeks[10].date(), end=weeks[14].date())
+    )
+    run = _fit(cutoff, django_capture_on_commit_callbacks)
+    assert run.status == MixModelRun.Status.DONE, run.error
+    assert run.results["evidence"]["lift_tests"] == [test.pk]
+    assert run.results["evidence"]["controls"] == ["Spring launch"]
+    client.force_login(marketer)
+    roi = client.get(reverse("mix:page")).content.decode().split('id="roi"')[1]
+    assert "Lift tests taken in:" in roi and "Display" in roi
+    contributions = client.get(reverse("mix:page")).content.decode().split('id="contributions"')[1]
+    assert "Controls:" in contributions and "Spring launch" in contributions
+
+
+def test_a_fit_on_new_leads_reads_per_1000_of_spend(
+    client, marketer, history, celery_eager, django_capture_on_commit_callbacks
+):
+    _, cutoff = history  # one lead a week (each deal's lead), created now: move them back
+    weeks = list(Deal.objects.order_by("closed_at").values_list("lead_id", "closed_at"))
+    for lead_id, closed in weeks:
+        Lead.objects.filter(pk=lead_id).update(created_at=closed)
+    run = _fit(cutoff, django_capture_on_commit_callbacks, outcome="leads")
+    assert run.status == MixModelRun.Status.DONE, run.error
+    assert sum(run.results["contributions"]["actual"]) == len(weeks)
+    client.force_login(marketer)
+    page = client.get(reverse("mix:page"), {"outcome": "leads"}).content.decode()
+    assert "Outcome per 1,000 of spend" in page and f"Fit #{run.pk}" in page
+    assert client.get(reverse("mix:page")).content.decode().count('id="no-fit"') == 1
