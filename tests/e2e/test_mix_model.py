@@ -1,8 +1,6 @@
 """The marketing mix model in a real browser, on the demo (seed_demo fits it once)."""
 
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -10,7 +8,6 @@ from django.core.management import call_command
 from tests.e2e.conftest import SCREENSHOTS, draw_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture
@@ -49,7 +46,6 @@ def test_a_marketer_reads_the_intervals_and_gets_a_budget_proposal(page, login, 
     assert re.search("\\([\\d,]+ \u2013 [\\d,]+\\)", page.locator("#outcome-proposed").inner_text())
     draw_all(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    DOCS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "mix-model-1440.png"), full_page=True)
 
     page.set_viewport_size({"width": 390, "height": 844})
@@ -58,6 +54,4 @@ def test_a_marketer_reads_the_intervals_and_gets_a_budget_proposal(page, login, 
     draw_all(page)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(SCREENSHOTS / "mix-model-390.png"), full_page=True)
-    for name in ("mix-model-1440", "mix-model-390"):
-        shutil.copy(SCREENSHOTS / f"{name}.png", DOCS / f"{name}.png")
     assert page.console_errors == []
