@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from tests.e2e.conftest import SCREENSHOTS, draw_all
+from tests.e2e.test_responsive import accessibility_problems
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -47,6 +48,7 @@ def test_a_marketer_reads_the_intervals_and_gets_a_budget_proposal(page, login, 
     draw_all(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "mix-model-1440.png"), full_page=True)
+    assert accessibility_problems(page, "mix-model") == []
 
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
@@ -54,4 +56,5 @@ def test_a_marketer_reads_the_intervals_and_gets_a_budget_proposal(page, login, 
     draw_all(page)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(SCREENSHOTS / "mix-model-390.png"), full_page=True)
+    assert accessibility_problems(page, "mix-model") == []
     assert page.console_errors == []
