@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from mix.models import Outcome
+from mix.models import Control, LiftTest, Outcome
 
 MAX_MONEY = Decimal("1000000000")
 
@@ -64,3 +64,23 @@ class OptimiseForm(forms.Form):
             low, high = self.cleaned_data.get(f"min_{i}"), self.cleaned_data.get(f"max_{i}")
             out[name] = (float(low or 0), None if high is None else float(high))
         return out
+
+
+class LiftTestForm(forms.ModelForm):
+    class Meta:
+        model = LiftTest
+        fields = ["channel", "outcome", "start", "end", "lift", "low", "high", "note"]
+        widgets = {
+            "start": forms.DateInput(attrs={"type": "date"}),
+            "end": forms.DateInput(attrs={"type": "date"}),
+        }
+
+
+class ControlForm(forms.ModelForm):
+    class Meta:
+        model = Control
+        fields = ["name", "start", "end"]
+        widgets = {
+            "start": forms.DateInput(attrs={"type": "date"}),
+            "end": forms.DateInput(attrs={"type": "date"}),
+        }

@@ -67,18 +67,22 @@ class LiftTest(models.Model):
     """A measured lift: the incremental outcome one channel brought over a period (a geo or
     hold-out test), with its 90% interval. The next fits take it in as evidence."""
 
-    channel = models.ForeignKey("campaigns.Channel", on_delete=models.CASCADE, related_name="+")
-    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.REVENUE)
-    start = models.DateField()
-    end = models.DateField()
-    lift = models.DecimalField(max_digits=14, decimal_places=2)
+    channel = models.ForeignKey(
+        "campaigns.Channel", on_delete=models.CASCADE, related_name="+", verbose_name=_("Channel")
+    )
+    outcome = models.CharField(
+        _("Outcome"), max_length=10, choices=Outcome.choices, default=Outcome.REVENUE
+    )
+    start = models.DateField(_("From"))
+    end = models.DateField(_("To"))
+    lift = models.DecimalField(_("Lift"), max_digits=14, decimal_places=2)
     low = models.DecimalField(
-        max_digits=14, decimal_places=2, help_text=_("Low end of the interval (90%)")
+        _("Low"), max_digits=14, decimal_places=2, help_text=_("Low end of the interval (90%)")
     )
     high = models.DecimalField(
-        max_digits=14, decimal_places=2, help_text=_("High end of the interval (90%)")
+        _("High"), max_digits=14, decimal_places=2, help_text=_("High end of the interval (90%)")
     )
-    note = models.CharField(max_length=200, blank=True)
+    note = models.CharField(_("Note"), max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -104,9 +108,9 @@ class Control(models.Model):
     """Something besides spend that moved the outcome for a while (a launch, a price change):
     the model gives it its own effect over those dates."""
 
-    name = models.CharField(max_length=120)
-    start = models.DateField()
-    end = models.DateField()
+    name = models.CharField(_("Name"), max_length=120)
+    start = models.DateField(_("From"))
+    end = models.DateField(_("To"))
 
     class Meta:
         ordering = ["start"]

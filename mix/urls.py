@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.page, name="page"),
     path("status.json", views.status, name="status"),
     path("fit/", views.start, name="start"),
+    path("evidence/", views.evidence, name="evidence"),
 ]

@@ -8,20 +8,21 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from attribution import selectors as attribution_selectors
 from attribution.charts import MODEL_LABELS
 from campaigns.selectors import channel_colours
 from clm import roles
 from mix import charts, selectors, services
-from mix.forms import FitForm, OptimiseForm
-from mix.models import LiftTest, MixModelRun, Outcome
+from mix.forms import ControlForm, FitForm, LiftTestForm, OptimiseForm
+from mix.models import Control, LiftTest, MixModelRun, Outcome
 
 VIEWERS = (roles.ADMIN, roles.MARKETER, roles.SALES_MANAGER)
 RUNNERS = (roles.ADMIN, roles.MARKETER)
@@ -187,3 +188,47 @@ def start(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, _("Mix model fit #%(pk)s started.") % {"pk": run.pk})
     return redirect(f"{reverse('mix:page')}?outcome={outcome}")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@roles.role_required(*VIEWERS)
+def evidence(request: HttpRequest) -> HttpResponse:
+    """Lift tests and controls the next fit takes in; marketers and admins add them here (a bad
+    entry answers 400 with its field messages and stores nothing)."""
+    can_edit = roles.has_role(request.user, *RUNNERS)
+    lift_form, control_form = LiftTestForm(prefix="lift"), ControlForm(prefix="control")
+    status = 200
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied(_("Your role may not open this page."))
+        if "lift-channel" in request.POST:
+            lift_form = LiftTestForm(request.POST, prefix="lift")
+            form: Any = lift_form
+        else:
+            control_form = ControlForm(request.POST, prefix="control")
+            form = control_form
+        if form.is_valid():
+            try:
+                if form is lift_form:
+                    services.lift_test_save(test=form.save(commit=False))
+                else:
+                    services.control_save(control=form.save(commit=False))
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, _("Saved: the next fit takes it in."))
+                return redirect("mix:evidence")
+        status = 400
+    return render(
+        request,
+        "mix/evidence.html",
+        {
+            "lift_tests": LiftTest.objects.select_related("channel"),
+            "controls": Control.objects.all(),
+            "lift_form": lift_form,
+            "control_form": control_form,
+            "can_edit": can_edit,
+        },
+        status=status,
+    )

@@ -208,3 +208,45 @@ def test_a_fit_on_new_leads_reads_per_1000_of_spend(
     page = client.get(reverse("mix:page"), {"outcome": "leads"}).content.decode()
     assert "Outcome per 1,000 of spend" in page and f"Fit #{run.pk}" in page
     assert client.get(reverse("mix:page")).content.decode().count('id="no-fit"') == 1
+
+
+def test_a_marketer_adds_a_lift_test_and_a_control_on_the_evidence_page(client, marketer):
+    client.force_login(marketer)
+    display = Channel.objects.get(name="Display")
+    url = reverse("mix:evidence")
+    lift = {"lift-channel": display.pk, "lift-outcome": "revenue", "lift-start": "2026-03-02",
+            "lift-end": "2026-03-29", "lift-lift": "12000", "lift-low": "8000",
+            "lift-high": "16000", "lift-note": "Geo holdout"}  # fmt: skip
+    assert client.post(url, lift).status_code == 302
+    test = LiftTest.objects.get()
+    assert (test.channel, test.lift, test.note) == (display, Decimal(12000), "Geo holdout")
+    control = {"control-name": "Price change", "control-start": "2026-05-04",
+               "control-end": "2026-06-28"}  # fmt: skip
+    assert client.post(url, control).status_code == 302
+    page = client.get(url).content.decode()
+    assert "Geo holdout" in page and "Price change" in page
+
+
+def test_a_bad_lift_test_answers_400_with_field_messages_and_stores_nothing(client, marketer):
+    client.force_login(marketer)
+    display = Channel.objects.get(name="Display")
+    bad = {"lift-channel": display.pk, "lift-outcome": "revenue", "lift-start": "2026-03-29",
+           "lift-end": "2026-03-02", "lift-lift": "20000", "lift-low": "8000",
+           "lift-high": "16000"}  # fmt: skip
+    response = client.post(reverse("mix:evidence"), bad)
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "The end is before the start." in text
+    assert "The lift must lie within its interval." in text
+    assert not LiftTest.objects.exists()
+    response = client.post(reverse("mix:evidence"), {"control-name": "", "control-start": "x"})
+    assert response.status_code == 400 and not Control.objects.exists()
+
+
+def test_a_manager_reads_the_evidence_but_may_not_add_to_it(client, manager):
+    client.force_login(manager)
+    page = client.get(reverse("mix:evidence")).content.decode()
+    assert 'id="lift-table"' in page and 'id="lift-form"' not in page
+    response = client.post(reverse("mix:evidence"), {"control-name": "Launch",
+                           "control-start": "2026-05-04", "control-end": "2026-05-10"})  # fmt: skip
+    assert response.status_code == 403 and not Control.objects.exists()
