@@ -28,6 +28,11 @@ def schedule() -> dict:
             "schedule": crontab(hour=2, minute=30),
             "options": {"expires": 3 * 3600},
         },
+        "mix-nightly": {
+            "task": "mix.tasks.mix_nightly",
+            "schedule": crontab(hour=4, minute=0),
+            "options": {"expires": 3 * 3600},
+        },
         "insights-train-scoring": {
             "task": "insights.tasks.insights_train_scoring",
             "schedule": crontab(hour=3, minute=30),

@@ -41,6 +41,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
             "attribution",
             "nurture",
             "insights",
+            "mix",
             "outbox",
             "auth",
         )
@@ -56,6 +57,10 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("campaigns", "trackedlink", ("add",)),
         ("nurture", "*", ("view", "add", "change", "delete")),
         ("insights", "*", ("view",)),
+        ("mix", "*", ("view",)),
+        ("mix", "mixmodelrun", ("add",)),
+        ("mix", "lifttest", ("add", "change", "delete")),
+        ("mix", "control", ("add", "change", "delete")),
     ],
     SALES_MANAGER: [
         ("campaigns", "*", ("view",)),
@@ -63,6 +68,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("leads", "lead", ("change",)),
         ("crm", "*", ("view", "add", "change", "delete")),
         ("attribution", "*", ("view",)),
+        ("mix", "*", ("view",)),
     ],
     SALES_REP: [
         ("campaigns", "campaign", ("view",)),
@@ -144,6 +150,7 @@ NAVIGATION: list[tuple[Any, str, tuple[str, ...]]] = [
     (_("Leads"), "crm:queue", ANY_ROLE),
     (_("Accounts"), "crm:accounts", ANY_ROLE),
     (_("My day"), "crm:my-day", (ADMIN, SALES_MANAGER, SALES_REP)),
+    (_("Mix model"), "mix:page", (ADMIN, MARKETER, SALES_MANAGER)),
     (_("Campaigns"), "campaigns:list", (ADMIN, MARKETER)),
     (_("Segments"), "nurture:segments", (ADMIN, MARKETER)),
     (_("Nurture"), "nurture:sequences", (ADMIN, MARKETER)),

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "insights",
     "outbox",
     "integrations",
+    "mix",
     "dashboards",
     "demo",
 ]
@@ -292,6 +293,12 @@ CLM_BUDGET_MATURITY_DAYS = env.int("CLM_BUDGET_MATURITY_DAYS", default=60)
 CLM_DRIFT_RECENT_DAYS = env.int("CLM_DRIFT_RECENT_DAYS", default=14)
 CLM_DRIFT_BASELINE_DAYS = env.int("CLM_DRIFT_BASELINE_DAYS", default=56)
 CLM_DRIFT_THRESHOLD = env.float("CLM_DRIFT_THRESHOLD", default=0.3)
+# Marketing mix model (README, "Marketing mix model"): weeks fitted, sampler length, and the
+# attribution model whose ROI centres the priors.
+CLM_MIX_WEEKS = env.int("CLM_MIX_WEEKS", default=104)
+CLM_MIX_DRAWS = env.int("CLM_MIX_DRAWS", default=12000)
+CLM_MIX_TUNE = env.int("CLM_MIX_TUNE", default=4000)
+CLM_MIX_ATTRIBUTION_MODEL = env.str("CLM_MIX_ATTRIBUTION_MODEL", default="markov")
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -14,6 +14,7 @@ from attribution import views as attribution_views
 from clm import roles
 from clm.dashcache import cached_data
 from insights.dashboards import marketing_section
+from mix import selectors as mix_selectors
 
 
 @never_cache
@@ -28,6 +29,7 @@ def marketing_dashboard(request: HttpRequest) -> HttpResponse:
     )
     # Stored rows, read on every view.
     context = {**context, "running": dashboards.running_run(),
+               "mix_run": mix_selectors.latest_run(outcome="revenue"),
                **marketing_section(run=context["run"], model=context["filters"].model,
                                   viewer=request.user)}  # fmt: skip
     template = (

@@ -68,6 +68,7 @@ urlpatterns = [
         ),
     ),
     path("insights/", include("insights.urls")),
+    path("mix/", include("mix.urls")),
     path("api/v1/", include("dashboards.api_urls")),
     path("l/", include("leads.urls")),
     path("nurture/", include("nurture.urls")),

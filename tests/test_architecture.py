@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 APPS = (
     "clm", "outbox", "campaigns", "leads", "crm", "attribution", "insights", "nurture",
-    "integrations", "dashboards", "demo",
+    "integrations", "mix", "dashboards", "demo",
 )  # fmt: skip
 
 # "module -> imported app": why the import sits inside a function.

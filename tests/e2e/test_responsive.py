@@ -140,6 +140,7 @@ def pages_by_role() -> dict[str, list[tuple[str, str]]]:
         ("segment-edit", f"/nurture/segments/{segment.pk}/edit/", EDITORS),
         ("nurture", "/nurture/sequences/", EDITORS),
         ("sequence-form", "/nurture/sequences/new/", EDITORS),
+        ("mix-model", "/mix/?total=10000", STAFF),
         ("scoring", "/insights/scoring/", (ADMIN,)),
         ("alerts", "/insights/alerts/", EVERYONE),
         ("tokens", "/accounts/tokens/", EVERYONE),

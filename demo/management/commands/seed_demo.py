@@ -14,6 +14,7 @@ from clm import roles
 from clm.services import user_create
 from demo import generator as demo
 from leads.models import Lead
+from mix import services as mix_services
 
 DEMO_PASSWORD = "clm-demo"  # noqa: S105 - demo logins are printed on purpose
 DEMO_USERS = [
@@ -65,6 +66,8 @@ class Command(BaseCommand):
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from None
+        if not options["no_run"]:
+            counts["mix_model_fit"] = self._queue_mix_fit()
         summary = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in counts.items())
         self.stdout.write(
             self.style.SUCCESS(
@@ -72,6 +75,16 @@ class Command(BaseCommand):
             )
         )
         self._print_logins()
+
+    def _queue_mix_fit(self) -> int:
+        """Queue one marketing mix model fit of the demo (the worker runs it)."""
+        marketer = get_user_model().objects.filter(username="marketer").first()
+        try:
+            run = mix_services.run_start(created_by=marketer)
+        except mix_services.RunInProgress as exc:
+            run = exc.run
+        self.stdout.write(f"  marketing mix model fit #{run.pk} queued")
+        return run.pk
 
     @transaction.atomic
     def _ensure_users(self) -> None:

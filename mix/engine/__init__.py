@@ -1,0 +1,31 @@
+"""The marketing mix model's maths: pure numpy/scipy/pandas, no Django."""
+
+from mix.engine.model import LiftTest, Priors
+from mix.engine.optimise import Proposal, optimise, optimise_curves
+from mix.engine.simulate import Truth, simulate
+from mix.engine.summary import (
+    MixFit,
+    contributions,
+    diminishing_point,
+    fit,
+    recent_spend,
+    response_curves,
+    roas_table,
+)
+
+__all__ = [
+    "LiftTest",
+    "MixFit",
+    "Priors",
+    "Proposal",
+    "Truth",
+    "contributions",
+    "diminishing_point",
+    "fit",
+    "optimise",
+    "optimise_curves",
+    "recent_spend",
+    "response_curves",
+    "roas_table",
+    "simulate",
+]
