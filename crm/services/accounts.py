@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from clm import events, roles
 from clm.domains import matches_free_mail, registrable_domain
 from clm.events import AccountCreated
+from crm import hooks
 from crm.models import Account, AccountContact, AccountDomain, Deal, DealContact, FreeMailDomain
 from crm.permissions import Actor, ensure_may_change_lead, ensure_may_manage
 from leads.models import Lead
@@ -371,7 +372,8 @@ def _ensure_may_change_deal(by: Actor, deal: Deal) -> None:
 def deal_contact_add(
     *, deal: Deal, lead: Lead, by: Actor, role: str = DealContact.Role.OTHER
 ) -> DealContact:
-    """Add a person to the deal's buying group (or change their role); idempotent."""
+    """Add a person to the deal's buying group (or change their role); idempotent. A change
+    queues the refresh of the deal's attribution (account scope credits its buying group)."""
     _ensure_may_change_deal(by, deal)
     if role not in DealContact.Role.values:
         raise ValidationError({"role": _("Choose a role from the list.")})
@@ -381,6 +383,9 @@ def deal_contact_add(
     if not created and contact.role != role:
         contact.role = role
         contact.save(update_fields=["role"])
+    elif not created:
+        return contact  # the same person in the same role: nothing changed
+    hooks.queue_attribution_refresh(lead_id=deal.lead_id)
     return contact
 
 
@@ -391,6 +396,7 @@ def deal_contact_remove(*, contact: DealContact, by: Actor) -> None:
     if contact.is_primary:
         raise ValidationError(_("The deal's lead is its primary contact and stays."))
     contact.delete()
+    hooks.queue_attribution_refresh(lead_id=contact.deal.lead_id)
 
 
 def deal_primary_contact(*, deal: Deal, role: str = DealContact.Role.OTHER) -> DealContact:
