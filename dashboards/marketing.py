@@ -27,9 +27,10 @@ def marketing_dashboard(request: HttpRequest) -> HttpResponse:
         lambda: attribution_views.dashboard_context(request),
     )
     # Stored rows, read on every view.
-    context = {**context, "running": dashboards.running_run(),
-               **marketing_section(run=context["run"], model=context["filters"].model,
-                                  viewer=request.user)}  # fmt: skip
+    context = {**context, "running": dashboards.running_run()}
+    if context["filters"].scope == "contact":  # advice and alerts follow contact runs only
+        context.update(marketing_section(run=context["run"], model=context["filters"].model,
+                                         viewer=request.user))  # fmt: skip
     template = (
         "attribution/_marketing_body.html"
         if request.headers.get("X-CLM-Partial")

@@ -280,3 +280,101 @@ def test_account_runs_of_both_settings_conserve_every_deal(acme, run_now):
             (m, acme["deal"].pk): 100_001 for m in engine.MODELS
         }
     assert Decimal(won.amount) == Decimal("0.03")
+
+
+def test_the_dashboard_switches_to_account_scope_and_says_when_no_run_exists(
+    acme, run_now, client, marketer, manager
+):
+    run_now(models=list(engine.MODELS), partitions=2)
+    client.force_login(marketer)
+    query = {"range": "custom", "start": "2026-06-01", "end": "2026-06-30"}
+    contacts = client.get("/dashboards/marketing/", query).content.decode()
+    assert 'data-scope="account"' in contacts and "no-account-run" not in contacts
+    empty = client.get("/dashboards/marketing/", {**query, "scope": "account"}).content.decode()
+    assert "No account-scoped run yet" in empty
+    assert 'id="start-account-run"' in empty  # marketers may start one
+    assert 'id="fig-roi"' not in empty  # no empty charts
+    client.force_login(manager)
+    page = client.get("/dashboards/marketing/", {**query, "scope": "account"}).content.decode()
+    assert "No account-scoped run yet" in page and "start-account-run" not in page
+    account = run_now(scope=ACCOUNT, partitions=2)
+    client.force_login(marketer)
+    page = client.get("/dashboards/marketing/", {**query, "scope": "account"}).content.decode()
+    assert f'data-run="{account.pk}"' in page and 'id="run-scope"' in page
+    assert 'id="fig-roi"' in page
+    status = client.get("/dashboards/status.json", {"scope": "account"}).json()
+    assert status["latest_run"] == account.pk
+    bad = client.get("/dashboards/marketing/", {**query, "scope": "team"})
+    assert bad.status_code == 200 and "Unknown scope" in bad.content.decode()
+
+
+def test_recompute_starts_a_run_of_the_scope_chosen(client, marketer, rep):
+    client.force_login(marketer)
+    answer = client.post(
+        "/dashboards/runs/start/", {"scope": "account"}, HTTP_ACCEPT="application/json"
+    )
+    assert answer.status_code == 202
+    assert AttributionRun.objects.get().scope == ACCOUNT
+    # One per scope at a time: a contact run may queue beside it, a second account run not.
+    again = client.post(
+        "/dashboards/runs/start/", {"scope": "account"}, HTTP_ACCEPT="application/json"
+    )
+    assert again.status_code == 409
+    other = client.post(
+        "/dashboards/runs/start/", {"scope": "contact"}, HTTP_ACCEPT="application/json"
+    )
+    assert other.status_code == 202
+    bad = client.post("/dashboards/runs/start/", {"scope": "team"}, HTTP_ACCEPT="application/json")
+    assert bad.status_code == 400 and "scope" in bad.json()["errors"]
+    assert AttributionRun.objects.count() == 2
+    client.force_login(rep)
+    assert client.post("/dashboards/runs/start/", {"scope": "account"}).status_code == 403
+
+
+def test_the_roi_api_reads_the_latest_run_of_the_scope_asked(acme, run_now, client, marketer):
+    contact = run_now(models=["linear"], partitions=2)
+    client.force_login(marketer)
+    none_yet = client.get("/api/v1/reports/roi/", {"model": "linear", "scope": "account"}).json()
+    assert none_yet["run"] is None and none_yet["scope"] == "account"
+    account = run_now(scope=ACCOUNT, models=["linear"], partitions=2)
+    by_contact = client.get("/api/v1/reports/roi/", {"model": "linear"}).json()
+    by_account = client.get("/api/v1/reports/roi/", {"model": "linear", "scope": "account"}).json()
+    assert (by_contact["run"], by_contact["scope"]) == (contact.pk, "contact")
+    assert (by_account["run"], by_account["scope"]) == (account.pk, "account")
+    revenue = {
+        body["scope"]: {r["name"]: r["revenue"] for r in body["rows"]}
+        for body in (by_contact, by_account)
+    }
+    assert revenue["contact"]["Paid Search"] == "1000.01"
+    # 20,000.2 cents of Ann's and Cat's touches each, 100,001 / 5 to the first: 400.00 + ...
+    assert revenue["account"]["Paid Search"] == "400.00"
+    assert revenue["account"]["Paid Social"] == "200.01"
+    bad = client.get("/api/v1/reports/roi/", {"model": "linear", "scope": "team"})
+    assert bad.status_code == 400 and "scope" in bad.json()["errors"]
+    body = {"models": ["linear"], "scope": "account", "account_people": "account"}
+    started = client.post("/api/v1/attribution/runs/", body, content_type="application/json")
+    assert started.status_code == 202
+    assert (started.json()["scope"], started.json()["account_people"]) == ("account", "account")
+    wrong = client.post(
+        "/api/v1/attribution/runs/", {"scope": "team"}, content_type="application/json"
+    )
+    assert wrong.status_code == 400 and "scope" in wrong.json()["errors"]
+
+
+def test_the_openapi_schema_documents_the_scope_parameter(client, marketer):
+    client.force_login(marketer)
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    roi = schema["paths"]["/api/v1/reports/roi/"]["get"]["parameters"]
+    scope = next(p for p in roi if p["name"] == "scope")
+    assert scope["schema"]["enum"] == ["account", "contact"] or scope["schema"]["enum"] == [
+        "contact", "account",
+    ]  # fmt: skip
+    assert "buying group" in scope["description"]
+
+
+def test_the_nightly_run_computes_both_scopes(celery_eager, monkeypatch):
+    from attribution import tasks
+
+    monkeypatch.setattr(tasks, "job_claim", lambda **kwargs: True)
+    tasks.attribution_nightly()
+    assert sorted(AttributionRun.objects.values_list("scope", flat=True)) == ["account", "contact"]
