@@ -301,6 +301,11 @@ def test_the_dashboard_switches_to_account_scope_and_says_when_no_run_exists(
     client.force_login(marketer)
     page = client.get("/dashboards/marketing/", {**query, "scope": "account"}).content.decode()
     assert f'data-run="{account.pk}"' in page and 'id="run-scope"' in page
+    paths = client.get("/dashboards/marketing/", {**query, "scope": "account"}).context["paths"]
+    # The top path is the account's whole journey (repeats folded), not the first touch alone.
+    assert [(p["path"], p["deals"]) for p in paths] == [
+        (["Paid Social", "Email", "Paid Search", "Direct"], 1)
+    ]
     assert 'id="fig-roi"' in page
     status = client.get("/dashboards/status.json", {"scope": "account"}).json()
     assert status["latest_run"] == account.pk
