@@ -383,3 +383,16 @@ def test_the_nightly_run_computes_both_scopes(celery_eager, monkeypatch):
     monkeypatch.setattr(tasks, "job_claim", lambda **kwargs: True)
     tasks.attribution_nightly()
     assert sorted(AttributionRun.objects.values_list("scope", flat=True)) == ["account", "contact"]
+
+
+def test_a_newer_account_run_leaves_the_contact_pages_on_the_contact_run(acme, run_now):
+    from attribution import explain, selectors
+
+    contact = run_now(models=["linear"], partitions=2)
+    run_now(scope=ACCOUNT, models=["linear"], partitions=2)
+    assert explain.latest_runs() == {"linear": contact}
+    assert selectors.latest_run() == contact
+    run, credited = selectors.credited_revenue_of_touches(
+        touch_ids=acme["ann"].touchpoints.values_list("pk", flat=True), model="linear"
+    )
+    assert run == contact and sum(credited.values()) == 100_001
