@@ -54,8 +54,8 @@ def lead_set_account(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _visible_deal(request: HttpRequest, pk: int) -> Deal:
-    deals = Deal.objects.filter(lead__in=selectors.leads_visible_to(request.user))
-    return get_object_or_404(deals.select_related("lead"), pk=pk)
+    deals = selectors.deals_visible_to(request.user).select_related("lead")
+    return get_object_or_404(deals, pk=pk)
 
 
 @require_POST
@@ -87,7 +87,7 @@ def deal_contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """Take a person out of the deal's buying group (the deal's lead stays)."""
     contact = get_object_or_404(
         DealContact.objects.filter(
-            deal__lead__in=selectors.leads_visible_to(request.user)
+            deal__in=selectors.deals_visible_to(request.user)
         ).select_related("deal"),
         pk=pk,
     )
