@@ -396,3 +396,16 @@ def test_a_newer_account_run_leaves_the_contact_pages_on_the_contact_run(acme, r
         touch_ids=acme["ann"].touchpoints.values_list("pk", flat=True), model="linear"
     )
     assert run == contact and sum(credited.values()) == 100_001
+
+
+def test_the_command_runs_either_scope(acme, celery_eager, capsys):
+    from django.core.management import call_command
+
+    call_command(
+        "run_attribution", "--model", "linear", "--scope", "account", "--people", "account"
+    )
+    run = AttributionRun.objects.get()
+    assert (run.scope, run.account_people, run.status) == ("account", "account", "done")
+    assert "(account scope)" in capsys.readouterr().out
+    # Dan is in the account: six touches share the deal.
+    assert len(_ledger(run, "linear", acme["deal"])) == 6
