@@ -22,10 +22,10 @@ class PartitionInline(admin.TabularInline):
 @admin.register(AttributionRun)
 class AttributionRunAdmin(admin.ModelAdmin):
     list_display = [
-        "id", "status", "model_names", "lookback_days", "data_cutoff", "finished_at",
+        "id", "status", "scope", "model_names", "lookback_days", "data_cutoff", "finished_at",
         "older_rules",
     ]  # fmt: skip
-    list_filter = ["status"]
+    list_filter = ["status", "scope"]
     readonly_fields = [f.name for f in AttributionRun._meta.fields]
     inlines = [PartitionInline]
 

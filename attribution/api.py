@@ -30,6 +30,15 @@ ROI_PARAMETERS = [
     OpenApiParameter("end", date),
     OpenApiParameter("group_by", str, enum=["channel", "campaign"]),
 ]
+SCOPE_PARAMETER = OpenApiParameter(
+    "scope",
+    str,
+    enum=list(AttributionRun.Scope.values),
+    description="Whose touches credit a deal: `contact` (default; each deal's lead's own) or "
+    "`account` (the merged touches of its buying group, or of its whole account, as the run "
+    "was defined). The latest finished run of that scope answers; none yet: `run` is null "
+    "and the rows carry spend only.",
+)
 
 
 class CanReadReports(BasePermission):
@@ -48,7 +57,8 @@ class RunOut(serializers.ModelSerializer):
         model = AttributionRun
         fields = [
             "id", "model_names", "params", "lookback_days", "data_cutoff", "rules_version",
-            "status", "progress", "timings", "error", "created_at", "started_at", "finished_at",
+            "scope", "account_people", "status", "progress", "timings", "error", "created_at",
+            "started_at", "finished_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -62,6 +72,16 @@ class RunIn(serializers.Serializer):
     )
     lookback_days = serializers.IntegerField(min_value=1, max_value=3650, default=90)
     params = serializers.DictField(required=False)
+    scope = serializers.ChoiceField(
+        choices=AttributionRun.Scope.choices,
+        default=AttributionRun.Scope.CONTACT,
+        help_text="contact: each deal over its lead's touches; account: over its buyers'.",
+    )
+    account_people = serializers.ChoiceField(
+        choices=AttributionRun.People.choices,
+        default=AttributionRun.People.BUYING_GROUP,
+        help_text="Account scope: the deal's buying group, or everyone in its account.",
+    )
 
 
 class RoiQuery(serializers.Serializer):
@@ -70,6 +90,9 @@ class RoiQuery(serializers.Serializer):
     end = serializers.DateField(required=False)
     group_by = serializers.ChoiceField(choices=["channel", "campaign"], default="channel")
     run = serializers.IntegerField(required=False, min_value=1)
+    scope = serializers.ChoiceField(
+        choices=AttributionRun.Scope.choices, default=AttributionRun.Scope.CONTACT
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         start, end = attrs.get("start"), attrs.get("end")
@@ -101,6 +124,7 @@ class RoiRowOut(serializers.Serializer):
 
 class RoiOut(serializers.Serializer):
     run = serializers.IntegerField(allow_null=True)
+    scope = serializers.CharField()
     model = serializers.CharField()
     group_by = serializers.CharField()
     start = serializers.DateField(allow_null=True)
@@ -115,7 +139,7 @@ class RoiReportView(APIView):
     permission_classes = [CanReadReports]
 
     @extend_schema(
-        parameters=[*ROI_PARAMETERS, OpenApiParameter("run", int)],
+        parameters=[*ROI_PARAMETERS, SCOPE_PARAMETER, OpenApiParameter("run", int)],
         responses={200: RoiOut, 400: ErrorOutput, 404: ErrorOutput},
         summary="ROI per channel or campaign",
     )
@@ -128,7 +152,7 @@ class RoiReportView(APIView):
             if run is None or params["model"] not in run.model_names:
                 raise NotFound("No finished run with that id and model.")
         else:
-            run = selectors.latest_run(model=params["model"])
+            run = selectors.latest_run(model=params["model"], scope=params["scope"])
         return Response(_roi_body(run, params))
 
 
@@ -142,6 +166,7 @@ def _roi_body(run: AttributionRun | None, params: dict[str, Any]) -> dict[str, A
     )
     return {
         "run": run.pk if run else None,
+        "scope": run.scope if run else params.get("scope", AttributionRun.Scope.CONTACT),
         "model": params["model"],
         "group_by": params["group_by"],
         "start": params.get("start"),
@@ -176,6 +201,8 @@ class RunViewSet(
                 lookback_days=data.validated_data["lookback_days"],
                 params=data.validated_data.get("params") or {},
                 created_by=request.user,
+                scope=data.validated_data["scope"],
+                account_people=data.validated_data["account_people"],
             )
         except services.RunInProgress as exc:
             raise Conflict(str(exc)) from None

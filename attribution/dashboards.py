@@ -231,16 +231,19 @@ def top_paths(run: AttributionRun | None, f: Filters, limit: int = 10) -> list[d
     if run is None or not run.model_names:
         return []
     start_at, end_at = day_bounds(f.start, f.end)
+    # Linear credits every touch of a journey (first touch only its first): its ledger rows
+    # are the whole path.
+    model = "linear" if "linear" in run.model_names else run.model_names[0]
     ledger = CreditLedger.objects.filter(
         run=run,
-        model=run.model_names[0],
+        model=model,
         deal__closed_at__gte=start_at,
         deal__closed_at__lt=end_at,
     )
     if f.channel_id:
         ledger = ledger.filter(
             deal_id__in=CreditLedger.objects.filter(
-                run=run, model=run.model_names[0], channel_id=f.channel_id
+                run=run, model=model, channel_id=f.channel_id
             ).values("deal_id")
         )
     # Channel ids, not names: no join, and a tenth of the bytes for ~25,000 ledger rows.

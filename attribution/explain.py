@@ -108,10 +108,11 @@ def model_rule(model: str, params: dict[str, Any] | None = None) -> str:
 
 
 def latest_runs() -> dict[str, AttributionRun]:
-    """The latest finished run of each model (one query)."""
-    runs = AttributionRun.objects.filter(status=AttributionRun.Status.DONE).order_by(
-        "-finished_at", "-id"
-    )[:20]
+    """The latest finished contact-scoped run of each model (one query): a deal's split over
+    its lead's own touches, as the lead page explains it."""
+    runs = AttributionRun.objects.filter(
+        status=AttributionRun.Status.DONE, scope=AttributionRun.Scope.CONTACT
+    ).order_by("-finished_at", "-id")[:20]
     found: dict[str, AttributionRun] = {}
     for run in runs:
         for model in run.model_names:

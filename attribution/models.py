@@ -22,11 +22,27 @@ class AttributionRun(models.Model):
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 
+    class Scope(models.TextChoices):
+        CONTACT = "contact", _("Contacts")
+        ACCOUNT = "account", _("Accounts")
+
+    class People(models.TextChoices):
+        BUYING_GROUP = "buying_group", _("The deal's buying group")
+        ACCOUNT = "account", _("Everyone in the deal's account")
+
     model_names = models.JSONField(help_text="Model names, e.g. ['linear', 'markov'].")
     params = models.JSONField(default=dict, blank=True)
     lookback_days = models.PositiveIntegerField(default=90)
     data_cutoff = models.DateTimeField(help_text="Conversions after this are not included.")
     rules_version = models.CharField(max_length=200, blank=True)
+    # Contact scope credits each deal over its lead's touches; account scope over the merged
+    # touches of the people who buy (`account_people`: the deal's buying group, or everyone
+    # in its account). Lead-created milestones stay per contact in both.
+    scope = models.CharField(max_length=8, choices=Scope.choices, default=Scope.CONTACT)
+    account_people = models.CharField(
+        max_length=12, choices=People.choices, default=People.BUYING_GROUP,
+        help_text="Account scope: whose touches count for a deal.",
+    )  # fmt: skip
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     effects = models.JSONField(
         default=dict, blank=True, help_text="Global Markov/Shapley effects per milestone."
@@ -46,7 +62,10 @@ class AttributionRun(models.Model):
         related_name="+", help_text="The reclassification that made this run's channels old.",
     )  # fmt: skip
 
-    DEFINITION = ("model_names", "params", "lookback_days", "data_cutoff", "rules_version")
+    DEFINITION = (
+        "model_names", "params", "lookback_days", "data_cutoff", "rules_version", "scope",
+        "account_people",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["-created_at"]
@@ -62,6 +81,10 @@ class AttributionRun(models.Model):
             if changed:
                 raise ValidationError(f"an attribution run is immutable: {', '.join(changed)}")
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def is_account_scope(self) -> bool:
+        return self.scope == self.Scope.ACCOUNT
 
     @property
     def based_on_older_rules(self) -> bool:
@@ -181,7 +204,11 @@ class CreditLedger(models.Model):
     partition = models.ForeignKey(RunPartition, on_delete=models.CASCADE, related_name="ledger")
     model = models.CharField(max_length=20)
     deal = models.ForeignKey("crm.Deal", on_delete=models.CASCADE, related_name="credits")
+    # The deal's lead (its primary contact), whose partition holds the row, in both scopes.
     lead_id = models.BigIntegerField()
+    # The person whose touch it is: the deal's lead in contact scope, any of the buying people
+    # in account scope; None for the synthetic "no touch" row.
+    touch_lead_id = models.BigIntegerField(null=True, blank=True)
     touchpoint = models.ForeignKey(
         "leads.Touchpoint", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

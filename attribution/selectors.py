@@ -20,7 +20,7 @@ from attribution.models import (
 )
 from campaigns.models import Campaign, Channel, Spend
 from clm.filters import days_and_months
-from crm.models import Deal
+from crm.models import AccountContact, Deal, DealContact
 from leads.models import Lead, Touchpoint
 
 TOUCH_COLUMNS = ["touch_id", "lead_id", "ts", "channel", "campaign_id", "is_lead_creation"]
@@ -41,18 +41,27 @@ def _lead_range(field: str, lead_from: int, lead_to: int | None) -> Q:
     return q
 
 
-def journey_touches(*, lead_from: int, lead_to: int | None, cutoff: datetime) -> pd.DataFrame:
-    """The touches that count in journeys for leads in [lead_from, lead_to).
+def journey_touches(
+    *,
+    lead_from: int,
+    lead_to: int | None,
+    cutoff: datetime,
+    also_leads: Iterable[int] = (),
+) -> pd.DataFrame:
+    """The touches that count in journeys for leads in [lead_from, lead_to) (and for the leads
+    `also_leads`, whatever their partition: the other buyers of its deals in account scope).
 
     Page views that continue a visit (self-referrals: navigation within the site) are not new
     touches; form submissions, offline touches and page views that start a visit are.
     Late-stitched touches (an anonymous post's backdated views joined to a known lead) are
     nobody's word and get no credit.
     """
+    whose = _lead_range("lead_id", lead_from, lead_to)
+    extra = sorted(set(also_leads))
+    if extra:
+        whose |= Q(lead_id__in=extra)
     rows = (
-        Touchpoint.objects.filter(
-            _lead_range("lead_id", lead_from, lead_to), occurred_at__lte=cutoff, late_stitched=False
-        )
+        Touchpoint.objects.filter(whose, occurred_at__lte=cutoff, late_stitched=False)
         .exclude(kind=Touchpoint.Kind.PAGE_VIEW, self_referral=True)
         .values_list(
             "id",
@@ -91,12 +100,9 @@ def journey_conversions(
         "id", "lead_id", "amount", "opportunity_created_at", "closed_at", "stage__is_won"
     )
     for deal_id, lead_id, amount, opened, closed, won in deals.iterator(chunk_size=20_000):
-        if opened and opened <= cutoff:
-            records["opportunity"].append(
-                (deal_id, lead_id, opened, _cents(amount), "opportunity", opened)
-            )
-        if won and closed and closed <= cutoff:
-            records["deal"].append((deal_id, lead_id, closed, _cents(amount), "deal", opened))
+        for milestone in _reached(opened, closed, won, cutoff):
+            ts = opened if milestone == Milestone.OPPORTUNITY else closed
+            records[milestone].append((deal_id, lead_id, ts, _cents(amount), milestone, opened))
     frames = {}
     for milestone, rows in records.items():
         frame = pd.DataFrame.from_records(rows, columns=CONVERSION_COLUMNS)
@@ -107,9 +113,70 @@ def journey_conversions(
     return frames
 
 
-def latest_run(*, model: str | None = None) -> AttributionRun | None:
-    """The newest finished run (covering `model` when given)."""
-    runs = AttributionRun.objects.filter(status=AttributionRun.Status.DONE).order_by(
+MEMBER_COLUMNS = ["conversion_id", "lead_id", "milestone"]
+
+
+def _reached(
+    opened: datetime | None, closed: datetime | None, won: bool, cutoff: datetime
+) -> list[str]:
+    """The deal milestones a deal reached by `cutoff` (as journey_conversions counts them)."""
+    reached = []
+    if opened and opened <= cutoff:
+        reached.append(Milestone.OPPORTUNITY.value)
+    if won and closed and closed <= cutoff:
+        reached.append(Milestone.DEAL.value)
+    return reached
+
+
+def journey_members(
+    *, lead_from: int, lead_to: int | None, cutoff: datetime, people: str
+) -> pd.DataFrame:
+    """Account scope: (deal id, lead id, milestone) of the other people whose touches count for
+    a deal at a milestone it reached by `cutoff`, for every deal whose lead is in [lead_from,
+    lead_to) and for every deal elsewhere that a person in that range buys for (such a person
+    has no null path of their own: see attribution.engine). The deal's own lead has no row.
+
+    `people` is AttributionRun.People: the deal's buying group (DealContact rows) or everyone
+    in the deal's account (AccountContact rows).
+    """
+    in_range = _lead_range("lead_id", lead_from, lead_to)
+    deal_fields = ("id", "lead_id", "opportunity_created_at", "closed_at", "stage__is_won")
+    pairs: list[tuple[int, int]] = []
+    if people == AttributionRun.People.ACCOUNT:
+        mine = AccountContact.objects.filter(in_range).values("account_id")
+        deals = Deal.objects.filter(account__isnull=False).filter(in_range | Q(account_id__in=mine))
+        found = list(deals.values_list(*deal_fields, "account_id"))
+        by_account: dict[int, list[int]] = {}
+        contacts = AccountContact.objects.filter(
+            account_id__in={row[-1] for row in found}
+        ).values_list("account_id", "lead_id")
+        for account_id, lead_id in contacts.iterator(chunk_size=20_000):
+            by_account.setdefault(account_id, []).append(lead_id)
+        deal_rows = {row[0]: row[1:-1] for row in found}
+        pairs = [(row[0], lead) for row in found for lead in by_account.get(row[-1], ())]
+    else:
+        group = DealContact.objects.filter(
+            _lead_range("deal__lead_id", lead_from, lead_to) | in_range
+        ).values_list("deal_id", "lead_id")
+        pairs = list(group.iterator(chunk_size=20_000))
+        deal_rows = {
+            row[0]: row[1:]
+            for row in Deal.objects.filter(pk__in={d for d, _ in pairs}).values_list(*deal_fields)
+        }
+    records = [
+        (deal_id, lead_id, milestone)
+        for deal_id, lead_id in pairs
+        if lead_id != deal_rows[deal_id][0]
+        for milestone in _reached(*deal_rows[deal_id][1:], cutoff)
+    ]
+    frame = pd.DataFrame.from_records(records, columns=MEMBER_COLUMNS)
+    frame[["conversion_id", "lead_id"]] = frame[["conversion_id", "lead_id"]].astype("int64")
+    return frame.drop_duplicates().reset_index(drop=True)
+
+
+def latest_run(*, model: str | None = None, scope: str = "contact") -> AttributionRun | None:
+    """The newest finished run of a scope (covering `model` when given)."""
+    runs = AttributionRun.objects.filter(status=AttributionRun.Status.DONE, scope=scope).order_by(
         "-finished_at", "-id"
     )
     if model is None:
@@ -120,15 +187,14 @@ def latest_run(*, model: str | None = None) -> AttributionRun | None:
     return None
 
 
-def run_in_progress() -> AttributionRun | None:
-    """The newest full run that is queued or running, if any."""
-    return (
-        AttributionRun.objects.filter(
-            status__in=[AttributionRun.Status.QUEUED, AttributionRun.Status.RUNNING]
-        )
-        .order_by("-id")
-        .first()
+def run_in_progress(*, scope: str | None = None) -> AttributionRun | None:
+    """The newest full run (of a scope, when given) that is queued or running, if any."""
+    runs = AttributionRun.objects.filter(
+        status__in=[AttributionRun.Status.QUEUED, AttributionRun.Status.RUNNING]
     )
+    if scope is not None:
+        runs = runs.filter(scope=scope)
+    return runs.order_by("-id").first()
 
 
 def run_progress(run: AttributionRun) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -63,8 +64,14 @@ def run_create(
     partitions: int | None = None,
     created_by: Any = None,
     start: bool = True,
+    scope: str = AttributionRun.Scope.CONTACT,
+    account_people: str = AttributionRun.People.BUYING_GROUP,
 ) -> AttributionRun:
-    """Define a run and its lead-id partitions; start it after commit."""
+    """Define a run and its lead-id partitions; start it after commit.
+
+    `scope` "account" credits deals and opportunities over the touches of the people who buy
+    (`account_people`: the deal's buying group, or everyone in its account).
+    """
 
     chosen = list(dict.fromkeys(models))
     unknown = set(chosen) - set(engine.MODELS)
@@ -74,7 +81,13 @@ def run_create(
         engine.model_params(model, (params or {}).get(model))  # raises on a bad parameter
     if lookback_days < 1 or lookback_days > 3650:
         raise ValueError("lookback_days must be between 1 and 3650")
+    if scope not in AttributionRun.Scope.values:
+        raise ValueError(f"scope is one of {', '.join(AttributionRun.Scope.values)}")
+    if account_people not in AttributionRun.People.values:
+        raise ValueError(f"account_people is one of {', '.join(AttributionRun.People.values)}")
     run = AttributionRun.objects.create(
+        scope=scope,
+        account_people=account_people,
         model_names=chosen,
         params=params or {},
         lookback_days=lookback_days,
@@ -154,14 +167,22 @@ class RunInProgress(Exception):
 
 
 @transaction.atomic
-def run_start(*, created_by: Any = None, start: bool = True, **options: Any) -> AttributionRun:
-    """Create and start a full run, refusing (RunInProgress) while one is queued or running:
-    the one rule of the dashboard button, the API, the command and the nightly beat."""
+def run_start(
+    *,
+    created_by: Any = None,
+    start: bool = True,
+    scope: str = AttributionRun.Scope.CONTACT,
+    **options: Any,
+) -> AttributionRun:
+    """Create and start a full run, refusing (RunInProgress) while one of the same scope is
+    queued or running: the one rule of the dashboard button, the API, the command and the
+    nightly beat. Runs of the two scopes may be queued together; they run one after the
+    other (the full-run lock)."""
     if connection.vendor == "postgresql":
         # Two requests at the same moment must not both see "none running": take turns.
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext('clm.attribution.run_start'))")
-    running = selectors.run_in_progress()
+    running = selectors.run_in_progress(scope=scope)
     if running is not None and running.created_at < timezone.now() - timedelta(
         seconds=LOCK_SECONDS
     ):
@@ -174,7 +195,7 @@ def run_start(*, created_by: Any = None, start: bool = True, **options: Any) -> 
         running = None
     if running is not None:
         raise RunInProgress(running)
-    return run_create(created_by=created_by, start=start, **options)
+    return run_create(created_by=created_by, start=start, scope=scope, **options)
 
 
 def run_acquire_lock(run: AttributionRun) -> bool:
@@ -200,8 +221,39 @@ def run_mark_running(*, run: AttributionRun) -> None:
 # The frames a batch's count stage read, kept for its credit stage when both run in the same
 # process (always so in one process, often so on a worker), so a full run reads its journeys
 # once. Keyed by partitions and cutoff; a refresh's later cutoff never matches.
-_FRAMES: OrderedDict[tuple[tuple[int, ...], str], tuple[pd.DataFrame, dict]] = OrderedDict()
+_FRAMES: OrderedDict[tuple[tuple[int, ...], str], Frames] = OrderedDict()
 _FRAMES_KEPT = 16
+
+
+@dataclass(frozen=True)
+class Frames:
+    """What a batch attributes: its touches, its conversions per milestone and, in account
+    scope, the other buyers of its deals (`members`, None in contact scope). `touches` holds
+    those buyers' touches too, wherever their partition; `own_touches` only the batch's."""
+
+    touches: pd.DataFrame
+    conversions: dict[str, pd.DataFrame]
+    members: pd.DataFrame | None
+    own: np.ndarray
+
+    @property
+    def own_touches(self) -> pd.DataFrame:
+        return self.touches if self.members is None else self.touches.loc[self.own]
+
+    def for_milestone(self, milestone: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        """Touches and members of a milestone: lead creation stays per contact in both scopes.
+
+        Another partition's person counts here only as a member at this milestone: a buyer of
+        a deal that reached only the opportunity is not one of the won deals' paths (and makes
+        no null path here: their own partition counts them).
+        """
+        if self.members is None or milestone == Milestone.LEAD:
+            return self.own_touches, None
+        members = self.members.loc[
+            self.members["milestone"] == milestone, ["conversion_id", "lead_id"]
+        ]
+        theirs = self.touches["lead_id"].isin(members["lead_id"].unique()).to_numpy()
+        return self.touches.loc[self.own | theirs], members
 
 
 def _batch(partition_ids: Iterable[int], *, lock: bool = False) -> list[RunPartition]:
@@ -215,24 +267,48 @@ def _batch(partition_ids: Iterable[int], *, lock: bool = False) -> list[RunParti
     return found
 
 
+def _in_range(lead: np.ndarray, lead_from: int, lead_to: int | None) -> np.ndarray:
+    inside = lead >= lead_from
+    if lead_to is not None:
+        inside &= lead < lead_to
+    return inside
+
+
 def _frames(
     parts: list[RunPartition], cutoff: datetime, timings: dict[str, float], *, keep: bool = False
-) -> tuple[pd.DataFrame, dict]:
-    """The batch's journey touches and conversions, read in one pass over its lead-id range."""
+) -> Frames:
+    """The batch's journey touches and conversions, read in one pass over its lead-id range
+    (and, in account scope, its deals' other buyers and their touches)."""
     key = (tuple(p.pk for p in parts), cutoff.isoformat())
     cached = _FRAMES.pop(key, None)
     if cached is not None:
         return cached
     started = time.perf_counter()
+    run = parts[0].run
     lead_from, lead_to = parts[0].lead_id_from, parts[-1].lead_id_to
-    touches = selectors.journey_touches(lead_from=lead_from, lead_to=lead_to, cutoff=cutoff)
     conversions = selectors.journey_conversions(lead_from=lead_from, lead_to=lead_to, cutoff=cutoff)
+    members = None
+    others: list[int] = []
+    if run.is_account_scope:
+        members = selectors.journey_members(
+            lead_from=lead_from, lead_to=lead_to, cutoff=cutoff, people=run.account_people
+        )
+        deals = np.concatenate(
+            [conversions[m]["conversion_id"].to_numpy(np.int64) for m in ("opportunity", "deal")]
+        )
+        theirs = members.loc[members["conversion_id"].isin(deals), "lead_id"].to_numpy(np.int64)
+        others = np.unique(theirs[~_in_range(theirs, lead_from, lead_to)]).tolist()
+    touches = selectors.journey_touches(
+        lead_from=lead_from, lead_to=lead_to, cutoff=cutoff, also_leads=others
+    )
+    own = _in_range(touches["lead_id"].to_numpy(np.int64), lead_from, lead_to)
+    frames = Frames(touches=touches, conversions=conversions, members=members, own=own)
     _tick(timings, "read", started)
     if keep:
-        _FRAMES[key] = (touches, conversions)
+        _FRAMES[key] = frames
         while len(_FRAMES) > _FRAMES_KEPT:
             _FRAMES.popitem(last=False)
-    return touches, conversions
+    return frames
 
 
 def _tick(timings: dict[str, float], name: str, started: float) -> None:
@@ -254,25 +330,27 @@ def batch_count(*, partition_ids: list[int]) -> None:
     parts = _batch(partition_ids)
     run = parts[0].run
     timings: dict[str, float] = {}
-    touches, conversions = _frames(parts, run.data_cutoff, timings, keep=True)
+    frames = _frames(parts, run.data_cutoff, timings, keep=True)
     order = (
         int(engine.model_params("markov", run.params.get("markov"))["order"])
         if "markov" in run.model_names
         else None
     )
     counts: dict[str, Any] = {}
-    for milestone, conv in conversions.items():
+    for milestone, conv in frames.conversions.items():
         engine_timings: dict[str, float] = {}
-        frames = engine.path_counts(
+        touches, members = frames.for_milestone(milestone)
+        found = engine.path_counts(
             touches,
             conv,
             lookback_days=run.lookback_days,
             markov_order=order,
             shapley="shapley" in run.model_names,
             timings=engine_timings,
+            members=members,
         )
         counts[milestone] = {
-            model: frame.to_dict(orient="records") for model, frame in frames.items()
+            model: frame.to_dict(orient="records") for model, frame in found.items()
         }
         for name, seconds in engine_timings.items():
             timings[f"count {milestone} {name}"] = seconds
@@ -339,15 +417,16 @@ def batch_credit(*, partition_ids: list[int], cutoff: datetime | None = None) ->
     parts = _batch(partition_ids)
     run = parts[0].run
     timings: dict[str, float] = {} if cutoff is not None else dict(parts[0].timings)
-    touches, conversions = _frames(parts, cutoff or run.data_cutoff, timings)
+    frames = _frames(parts, cutoff or run.data_cutoff, timings)
     channel_ids = _channel_ids()
     starts = np.array([p.lead_id_from for p in parts], dtype=np.int64)
     part_ids = np.array([p.pk for p in parts], dtype=np.int64)
     result_frames: list[pd.DataFrame] = []
     ledger_frames: list[pd.DataFrame] = []
-    for milestone, conv in conversions.items():
+    for milestone, conv in frames.conversions.items():
         if conv.empty:
             continue
+        touches, members = frames.for_milestone(milestone)
         effects = run.effects.get(milestone, {})
         models = [m for m in run.model_names if m not in TWO_STAGE or m in effects]
         if not models:
@@ -362,6 +441,7 @@ def batch_credit(*, partition_ids: list[int], cutoff: datetime | None = None) ->
             markov_effects=pd.Series(effects["markov"]) if "markov" in effects else None,
             shapley_values=pd.Series(effects["shapley"]) if "shapley" in effects else None,
             timings=engine_timings,
+            members=members,
         )
         for name, seconds in engine_timings.items():
             timings[f"credit {milestone} {name}"] = seconds
@@ -413,11 +493,12 @@ def batch_credit(*, partition_ids: list[int], cutoff: datetime | None = None) ->
         bulk.insert_frame(CreditLedger, ledger, LEDGER_COLUMNS)
         _tick(timings, "write", writing)
         touches_per = np.bincount(
-            np.searchsorted(starts, touches["lead_id"].to_numpy(np.int64), side="right") - 1,
+            np.searchsorted(starts, frames.own_touches["lead_id"].to_numpy(np.int64), side="right")
+            - 1,
             minlength=len(parts),
         )
         conversions_per = np.zeros(len(parts), dtype=np.int64)
-        for conv in conversions.values():
+        for conv in frames.conversions.values():
             lead = conv["lead_id"].to_numpy(np.int64)
             conversions_per += np.bincount(
                 np.searchsorted(starts, lead, side="right") - 1, minlength=len(parts)
@@ -527,8 +608,8 @@ def summary_write(*, run: AttributionRun) -> int:
 
 
 LEDGER_COLUMNS = [
-    "run_id", "partition_id", "model", "deal_id", "lead_id", "touchpoint_id", "channel_id",
-    "campaign_id", "touch_at", "position", "journey_length", "share", "value_cents",
+    "run_id", "partition_id", "model", "deal_id", "lead_id", "touch_lead_id", "touchpoint_id",
+    "channel_id", "campaign_id", "touch_at", "position", "journey_length", "share", "value_cents",
 ]  # fmt: skip
 
 
@@ -538,7 +619,7 @@ def _stamp(frames: list[pd.DataFrame], run: AttributionRun) -> pd.DataFrame:
         return pd.DataFrame()
     frame = pd.concat(frames, ignore_index=True)
     frame["run_id"] = run.pk
-    for column in ("channel_id", "campaign_id", "touchpoint_id"):
+    for column in ("channel_id", "campaign_id", "touchpoint_id", "touch_lead_id"):
         if column in frame:
             frame[column] = frame[column].astype("Int64")
     return frame
@@ -552,6 +633,7 @@ def _ledger_frame(credits: pd.DataFrame) -> pd.DataFrame:
     frame["journey_length"] = frame.groupby(keys)["touch_id"].transform("size")
     frame["deal_id"] = frame["conversion_id"]
     frame["touchpoint_id"] = frame["touch_id"].where(frame["touch_id"] >= 0).astype("Int64")
+    frame["touch_lead_id"] = frame["touch_lead_id"].where(frame["touch_id"] >= 0).astype("Int64")
     frame["touch_at"] = frame["ts"]
     return frame
 
@@ -605,25 +687,32 @@ def run_fail(*, run_id: int, error: str) -> None:
 
 
 def refresh_lead(*, lead_id: int) -> int | None:
-    """Recompute the partition holding this lead in the newest finished run (incremental).
+    """Recompute the partition holding this lead in the newest finished run of each scope
+    (incremental): the lead is a deal's lead, whose partition holds the deal in both scopes.
 
     Markov and Shapley reuse the run's global effects; the nightly full run renews them.
-    Returns the partition id refreshed, or None when there is no finished run yet.
+    Returns the partition id refreshed in the contact-scope run (None when there is no
+    finished run of that scope yet).
     """
-    run = selectors.latest_run()
-    if run is None:
-        return None
-    part = (
-        RunPartition.objects.filter(run=run, lead_id_from__lte=lead_id)
-        .order_by("-lead_id_from")
-        .first()
-    )
-    if part is None:
-        return None
-    partition_credit(partition_id=part.pk, cutoff=timezone.now())
-    cache.set("attribution:latest-run", run.pk, None)
-    cache.set("attribution:refreshed-at", timezone.now().isoformat(), None)
-    return part.pk
+    refreshed: dict[str, int] = {}
+    for scope in AttributionRun.Scope.values:
+        run = selectors.latest_run(scope=scope)
+        if run is None:
+            continue
+        part = (
+            RunPartition.objects.filter(run=run, lead_id_from__lte=lead_id)
+            .order_by("-lead_id_from")
+            .first()
+        )
+        if part is None:
+            continue
+        partition_credit(partition_id=part.pk, cutoff=timezone.now())
+        refreshed[scope] = part.pk
+        if scope == AttributionRun.Scope.CONTACT:
+            cache.set("attribution:latest-run", run.pk, None)
+    if refreshed:
+        cache.set("attribution:refreshed-at", timezone.now().isoformat(), None)
+    return refreshed.get(AttributionRun.Scope.CONTACT)
 
 
 SHARE_SALT = "clm.dashboard-share"

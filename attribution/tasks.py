@@ -103,12 +103,18 @@ def attribution_refresh_lead(lead_id: int) -> None:
 
 @shared_task(acks_late=True)
 def attribution_nightly() -> int | None:
-    """The nightly full run of every model, once a day however many beats send it."""
+    """The nightly full runs of every model, contact scope then account scope (one after the
+    other: the full-run lock), once a day however many beats send it. Returns the contact
+    run's id."""
+    from attribution.models import AttributionRun
     from attribution.services import RunInProgress, run_start
 
     if not job_claim(job="attribution-nightly", period_seconds=24 * 3600):
         return None
-    try:
-        return run_start().pk
-    except RunInProgress:  # the run in progress is as fresh as tonight's would be
-        return None
+    started: dict[str, int | None] = {}
+    for scope in AttributionRun.Scope.values:
+        try:
+            started[scope] = run_start(scope=scope).pk
+        except RunInProgress:  # the run in progress is as fresh as tonight's would be
+            started[scope] = None
+    return started[AttributionRun.Scope.CONTACT]

@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from attribution import charts, dashboards, engine, selectors, services
+from attribution.models import AttributionRun
 from attribution.self_reported import self_reported
 from campaigns.models import Campaign, Channel
 from clm import roles
@@ -33,7 +34,7 @@ def dashboard_context(
     request: HttpRequest, query: Any = None, viewer: Any = None
 ) -> dict[str, Any]:
     f = parse_filters(request.GET if query is None else query, models=engine.MODELS)
-    run = selectors.latest_run(model=f.model)
+    run = selectors.latest_run(model=f.model, scope=f.scope)
     currency = settings.CLM_CURRENCY
     channels = dashboards.roi_rows(run, f, "channel")
     campaigns = dashboards.roi_rows(run, f, "campaign")
@@ -63,6 +64,7 @@ def dashboard_context(
         "breakdown": by,
         "breakdown_channel": channel_name,
         "can_run": roles.has_role(request.user, *RUNNERS),
+        "scopes": _scope_links(f),
         "can_share": roles.has_role(request.user, roles.ADMIN),
         "figures": {
             "roi": charts.roi_by_channel(parts, currency, colours, by=by),
@@ -85,12 +87,26 @@ def dashboard_context(
     }
 
 
+def _scope_links(f: Any) -> list[dict[str, Any]]:
+    """The scope switch: Contacts | Accounts, each a link to the same view in that scope."""
+    labels = dict(AttributionRun.Scope.choices)
+    return [
+        {"key": key, "label": labels[key], "query": f.query(scope=key), "on": key == f.scope}
+        for key in AttributionRun.Scope.values
+    ]
+
+
+def _scope(raw: str | None) -> str:
+    return raw if raw in AttributionRun.Scope.values else AttributionRun.Scope.CONTACT
+
+
 @never_cache
 @roles.role_required(*VIEWERS)
 def status(request: HttpRequest) -> JsonResponse:
-    """The newest finished run and any run in progress (its percent done): open dashboards
-    poll this, and the Recompute button stays disabled while `running` is not null."""
-    latest = selectors.latest_run()
+    """The newest finished run (of the scope asked, ?scope=) and any run in progress (its
+    percent done): open dashboards poll this, and the Recompute button stays disabled while
+    `running` is not null."""
+    latest = selectors.latest_run(scope=_scope(request.GET.get("scope")))
     running = dashboards.running_run()
     return JsonResponse(
         {
@@ -118,12 +134,19 @@ def _wants_json(request: HttpRequest) -> bool:
 @require_POST
 @roles.role_required(*RUNNERS)
 def start_run(request: HttpRequest) -> HttpResponse:
-    """Recompute attribution (all models) from the dashboard: the run is queued for the
-    worker and the request returns at once. One run at a time (services.run_start): the
-    dashboard's script gets 202 with the new run's progress, or 409 with the run in progress;
-    a plain form post is redirected back with a message."""
+    """Recompute attribution (all models, in the scope chosen: contacts or accounts) from the
+    dashboard: the run is queued for the worker and the request returns at once. One run per
+    scope at a time (services.run_start): the dashboard's script gets 202 with the new run's
+    progress, or 409 with the run in progress; a plain form post is redirected back with a
+    message. An unknown scope is a 400."""
+    scope = request.POST.get("scope") or AttributionRun.Scope.CONTACT
+    if scope not in AttributionRun.Scope.values:
+        text = _("Choose contacts or accounts.")
+        if _wants_json(request):
+            return JsonResponse({"code": "invalid", "errors": {"scope": [text]}}, status=400)
+        return HttpResponse(text, status=400)
     try:
-        run = services.run_start(created_by=request.user)
+        run = services.run_start(created_by=request.user, scope=scope)
     except services.RunInProgress as exc:
         text = _("A run is in progress already.")
         if _wants_json(request):
@@ -148,14 +171,15 @@ def export_csv(request: HttpRequest, table: str) -> HttpResponse:
     if table not in ("channels", "campaigns"):
         return HttpResponse("Unknown table.", status=404)
     f = parse_filters(request.GET, models=engine.MODELS)
-    run = selectors.latest_run(model=f.model)
+    run = selectors.latest_run(model=f.model, scope=f.scope)
     rows = dashboards.roi_rows(run, f, "channel" if table == "channels" else "campaign")
     header = [
         "name", "channel", "spend", "leads", "opportunities", "pipeline", "deals", "revenue",
         "roi", "roas", "cost_per_lead", "cost_per_opportunity", "cac",
     ]  # fmt: skip
     body = [[r.as_dict()[h] for h in header] for r in rows]
-    name = f"clm-{table}-{f.model}-{f.start}-{f.end}.csv"
+    scope = "" if f.scope == AttributionRun.Scope.CONTACT else f"-{f.scope}"
+    name = f"clm-{table}-{f.model}{scope}-{f.start}-{f.end}.csv"
     return csv_response(name, header, body)
 
 
@@ -163,7 +187,7 @@ def export_csv(request: HttpRequest, table: str) -> HttpResponse:
 def deals_drilldown(request: HttpRequest) -> HttpResponse:
     """The won deals behind a channel's or campaign's revenue, and the credit each gave it."""
     f = parse_filters(request.GET, models=engine.MODELS)
-    run = selectors.latest_run(model=f.model)
+    run = selectors.latest_run(model=f.model, scope=f.scope)
 
     return render(
         request,

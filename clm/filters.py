@@ -19,6 +19,8 @@ PRESETS = {
     "365d": (_("Last 12 months"), 365),
 }
 DEFAULT_PRESET = "90d"
+# Attribution scopes (attribution.models.AttributionRun.Scope), in the order of the switch.
+SCOPES = ("contact", "account")
 
 
 @dataclass
@@ -32,6 +34,8 @@ class Filters:
     channel_id: int | None = None
     campaign_id: int | None = None
     errors: dict[str, str] = field(default_factory=dict)
+    # Whose touches credit a deal: each contact's own ("contact") or its buyers' ("account").
+    scope: str = "contact"
 
     @property
     def days(self) -> int:
@@ -53,6 +57,8 @@ class Filters:
             values["channel"] = self.channel_id
         if self.campaign_id:
             values["campaign"] = self.campaign_id
+        if self.scope != "contact":
+            values["scope"] = self.scope
         values.update(override)
         return urlencode({k: v for k, v in values.items() if v not in (None, "")})
 
@@ -100,7 +106,12 @@ def parse_filters(query: QueryDict, *, models: tuple[str, ...] = ()) -> Filters:
     if models and model not in models:
         errors["model"] = _("Unknown model; showing linear.")
         model = "linear"
+    scope = query.get("scope") or "contact"
+    if scope not in SCOPES:
+        errors["scope"] = _("Unknown scope; showing contacts.")
+        scope = "contact"
     return Filters(
+        scope=scope,
         start=start,
         end=end,
         preset=preset,

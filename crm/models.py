@@ -358,6 +358,19 @@ class AccountContact(models.Model):
         return f"{self.lead_id} in {self.account_id}"
 
 
+class AccountUnplaced(models.Model):
+    """A lead taken out of its account by hand: automatic matching leaves it outside accounts
+    until sales place it in one again."""
+
+    lead = models.OneToOneField(
+        "leads.Lead", on_delete=models.CASCADE, related_name="account_unplaced"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} outside accounts"
+
+
 class FreeMailDomain(models.Model):
     """A free-mail provider: its addresses never group people. "yahoo.*" is any suffix."""
 

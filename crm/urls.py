@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crm import account_views, queue_views, task_views, views
+from crm import account_views, buying_group_views, queue_views, task_views, views
 
 app_name = "crm"
 
@@ -26,6 +26,13 @@ urlpatterns = [
     path("leads/<int:pk>/rating/", views.lead_rate, name="lead-rate"),
     path("leads/<int:pk>/heard-about/", views.lead_heard_about, name="lead-heard-about"),
     path("leads/<int:pk>/deals/", views.lead_create_deal, name="lead-deal"),
+    path("leads/<int:pk>/account/", buying_group_views.lead_set_account, name="lead-account"),
+    path("deals/<int:pk>/contacts/", buying_group_views.deal_contact_save, name="deal-contact"),
+    path(
+        "deal-contacts/<int:pk>/remove/",
+        buying_group_views.deal_contact_delete,
+        name="deal-contact-remove",
+    ),
     path("deals/<int:pk>/stage/", views.deal_move, name="deal-stage"),
     path("deals/<int:pk>/close/", views.deal_close, name="deal-close"),
     path("deals/<int:pk>/reopen/", views.deal_reopen, name="deal-reopen"),

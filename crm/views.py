@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 
 from clm import roles
 from crm import selectors, services
+from crm.buying_group import buying_group_context
 from crm.forms import (
     ActivityForm,
     AssignForm,
@@ -194,6 +195,13 @@ def _quality_reason_groups() -> list[tuple[str, list[QualityReason]]]:
     return groups
 
 
+def render_lead(
+    request: HttpRequest, lead_id: int, *, status: int = 200, **forms: Form
+) -> HttpResponse:
+    """The lead page (with the forms given, e.g. one with errors)."""
+    return _render_lead(request, lead_id, status=status, **forms)
+
+
 def _render_lead(
     request: HttpRequest, lead_id: int, *, status: int = 200, **forms: Form
 ) -> HttpResponse:
@@ -235,6 +243,7 @@ def _render_lead(
         context["owners"] = list(selectors.assignable_owners())
     context.update(task_context(request, page.lead, forms.get("task_form")))  # type: ignore[arg-type]
     context["timeline"] = selectors.lead_timeline(history=page.history, tasks=context["tasks"])
+    context.update(buying_group_context(request, page.lead, page.deals))
     return render(request, "crm/lead_detail.html", context, status=status)
 
 

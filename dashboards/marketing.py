@@ -29,9 +29,10 @@ def marketing_dashboard(request: HttpRequest) -> HttpResponse:
     )
     # Stored rows, read on every view.
     context = {**context, "running": dashboards.running_run(),
-               "mix_run": mix_selectors.latest_run(outcome="revenue"),
-               **marketing_section(run=context["run"], model=context["filters"].model,
-                                  viewer=request.user)}  # fmt: skip
+               "mix_run": mix_selectors.latest_run(outcome="revenue")}  # fmt: skip
+    if context["filters"].scope == "contact":  # advice and alerts follow contact runs only
+        context.update(marketing_section(run=context["run"], model=context["filters"].model,
+                                         viewer=request.user))  # fmt: skip
     template = (
         "attribution/_marketing_body.html"
         if request.headers.get("X-CLM-Partial")

@@ -522,6 +522,15 @@ def generate(
     run.refresh_from_db()
     counts["attribution_run"] = run.pk
     log(f"  attribution run #{run.pk}: {run.status} in {time.perf_counter() - started:.1f}s")
+    # The same over the buying groups' touches, so the dashboard's scope switch has both.
+    started = time.perf_counter()
+    account_run = run_create(created_by=marketer, scope="account")
+    account_run.refresh_from_db()
+    counts["account_attribution_run"] = account_run.pk
+    log(
+        f"  account-scoped attribution run #{account_run.pk}: {account_run.status} "
+        f"in {time.perf_counter() - started:.1f}s"
+    )
     counts.update(_insights(log))
     return counts
 

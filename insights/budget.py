@@ -194,7 +194,9 @@ def insights_for_run(*, run_id: int) -> dict[str, int]:
     from insights.alerts import alerts_check_rank_flips
 
     run = AttributionRun.objects.filter(pk=run_id, status=AttributionRun.Status.DONE).first()
-    if run is None:
+    # Advice, intervals and alerts follow the contact-scoped runs: the budget is spent on
+    # reaching people, and an account run finishing in between must not replace them.
+    if run is None or run.scope != AttributionRun.Scope.CONTACT:
         return {}
     counts = {"intervals": 0, "advice": 0}
     for model in run.model_names:

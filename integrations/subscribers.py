@@ -81,6 +81,7 @@ def webhook_run_finished(event: RunFinished) -> None:
         payload={
             "run_id": run.pk,
             "status": run.status,
+            "scope": run.scope,
             "models": run.model_names,
             "data_cutoff": run.data_cutoff,
             "finished_at": run.finished_at,

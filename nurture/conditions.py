@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Q, TextField
+from django.db.models import Count, Q, TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.db.models.lookups import Exact, IContains
@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign, Channel
 from clm.roles import lead_owners
-from crm.models import Activity, Deal, LeadFeedback
+from crm.models import Account, Activity, Deal, LeadFeedback
 from leads.models import CaptureForm, Lead, Submission, Touchpoint
 
 MAX_DEPTH = 5
@@ -160,6 +160,38 @@ def _deal_status(op: str, value: Any, cond: dict[str, Any]) -> Q:
     return _in_or_not(op, q)
 
 
+def _account_tier(op: str, value: Any, cond: dict[str, Any]) -> Q:
+    wanted = _values(value)
+    tiers = [v for v in wanted if v != "none"] + ([""] if "none" in wanted else [])
+    # Leads outside accounts have no tier to match ("is none of" selects them).
+    return _in_or_not(op, Q(account_contact__account__tier__in=tiers))
+
+
+def _account_target(op: str, value: Any, cond: dict[str, Any]) -> Q:
+    target = Q(account_contact__account__is_target=True)
+    return target if bool(value) else ~target
+
+
+def _account_touches(days: int) -> Callable[[str, Any, dict[str, Any]], Q]:
+    """The people of accounts whose people together had more (fewer) than N touches in the
+    last `days` days (the account page's engagement); leads outside accounts match neither."""
+
+    def build(op: str, value: Any, cond: dict[str, Any]) -> Q:
+        since = timezone.now() - timedelta(days=days)
+        busy = (
+            Touchpoint.objects.filter(occurred_at__gte=since, lead__account_contact__isnull=False)
+            .values("lead__account_contact__account_id")
+            .annotate(n=Count("pk"))
+        )
+        if op == "gt":
+            accounts = busy.filter(n__gt=int(value)).values("lead__account_contact__account_id")
+            return Q(account_contact__account_id__in=accounts)
+        enough = busy.filter(n__gte=int(value)).values("lead__account_contact__account_id")
+        return Q(account_contact__isnull=False) & ~Q(account_contact__account_id__in=enough)
+
+    return build
+
+
 def _consent(op: str, value: Any, cond: dict[str, Any]) -> Q:
     # A withdrawal (unsubscribe, a request to an admin) outweighs any later consent flag.
     consenting = Q(consent_given=True, consent_withdrawn_at__isnull=True)
@@ -231,6 +263,10 @@ def _quality_choices() -> list[tuple[str, str]]:
     ]
 
 
+def _tier_choices() -> list[tuple[str, str]]:
+    return [*((v, str(label)) for v, label in Account.Tier.choices), ("none", str(_("No tier")))]
+
+
 def _deal_choices() -> list[tuple[str, str]]:
     return [
         ("none", str(_("No deal"))),
@@ -264,6 +300,16 @@ FIELDS: dict[str, Field] = {
               extra={"max": 100, "unit": "points"}),
         Field("deal_status", _("Has a deal that is"), "choice", SET_OPS, _deal_status,
               _deal_choices),
+        Field("account_tier", _("Account tier"), "choice", SET_OPS, _account_tier,
+              _tier_choices, help=_("the tier of the account the lead works for")),
+        Field("account_target", _("Works for a target account"), "bool", ("is",),
+              _account_target),
+        Field("account_touches_30", _("Touches of the account's people, last 30 days"),
+              "number", DAY_OPS, _account_touches(30),
+              extra={"max": 100000, "unit": "touches"}),
+        Field("account_touches_90", _("Touches of the account's people, last 90 days"),
+              "number", DAY_OPS, _account_touches(90),
+              extra={"max": 100000, "unit": "touches"}),
         Field("consent", _("Marketing consent"), "bool", ("is",), _consent),
         Field("custom", _("Custom field"), "text", ("eq", "ne", "contains", "is_set", "not_set"),
               _custom, needs_key=True, help=_('needs "key": the custom field name')),

@@ -70,6 +70,9 @@ PK_MODELS = {
     "crm:lead-heard-about": "leads.Lead",
     "crm:account": "crm.Account",  # the combined journey names every contact
     "crm:lead-deal": "leads.Lead",
+    "crm:lead-account": "leads.Lead",  # place in / take out of an account (POST)
+    "crm:deal-contact": "crm.Deal",  # add or re-role a buying-group person (POST)
+    "crm:deal-contact-remove": "crm.DealContact",
     "crm:deal-stage": "crm.Deal",
     "attribution:deal-credits": "crm.Deal",  # a deal's split over its touches, per model
     "crm:deal-close": "crm.Deal",

@@ -8,14 +8,19 @@ Inputs
 str, ``campaign_id`` nullable Int64 (optional), ``is_lead_creation`` bool (optional, False).
 ``conversions``: ``conversion_id`` int64 (unique), ``lead_id``, ``ts``, ``value_cents`` int64,
 ``milestone`` in {"lead", "opportunity", "deal"} (optional, "deal"), ``opportunity_ts``
-nullable (optional). Naive timestamps are read as UTC. Channel names may not contain ``">"`` or
-``"|"`` (Markov state / Shapley coalition separators).
+nullable (optional). ``members`` (optional): ``conversion_id``, ``lead_id`` pairs naming more
+people whose touches count for a conversion (account scope). Naive timestamps are read as UTC.
+Channel names may not contain ``">"`` or ``"|"`` (Markov state / Shapley coalition separators).
 
 Documented choices
 ------------------
 * Journey: the lead's touches in ``[conversion.ts - lookback, conversion.ts]`` ordered by
   ``(ts, touch_id)``; touches after the conversion are excluded. ``lookback_days=None`` means
   unbounded. One journey per conversion, so a lead converting at several milestones has several.
+* Account journeys (``members`` given): a conversion's journey is the merged touches of its lead
+  and its members in the same window, ordered the same way; credit rows keep ``lead_id`` (the
+  converting lead) and ``touch_lead_id`` (whose touch, -1 for the synthetic one). The
+  lead-creation role is the earliest flagged touch of any of them. Members have no null path.
 * No touch in the window: a synthetic credit row with ``touch_id = -1``, channel ``"Direct"``,
   ``campaign_id = <NA>`` and the conversion's ``ts`` receives 100%, so credits are conserved.
 * Roles: the lead-creation touch is the earliest flagged touch in the journey; the

@@ -18,6 +18,7 @@ from attribution.engine.journeys import (
     build_journeys,
     build_paths,
     prepare_conversions,
+    prepare_members,
     prepare_touches,
 )
 from attribution.engine.markov import markov_removal_effects, transition_counts_from_paths
@@ -47,6 +48,7 @@ CREDIT_COLUMNS: tuple[str, ...] = (
     "model",
     "share",
     "value_cents",
+    "touch_lead_id",
 )
 
 _RULES: dict[str, Callable[..., np.ndarray]] = {
@@ -124,6 +126,7 @@ def _credits(journeys: Journeys, share: np.ndarray, model: str) -> pd.DataFrame:
             "model": np.full(len(rows), model, dtype=object),
             "share": share[keep].astype(np.float64),
             "value_cents": cents.astype(np.int64),
+            "touch_lead_id": rows["touch_lead_id"].to_numpy(np.int64),
         }
     )
     for column in ("channel", "milestone", "model"):
@@ -141,14 +144,18 @@ class _Context:
         lookback_days: float | None,
         timings: dict[str, float] | None = None,
         journeys: bool = True,
+        members: pd.DataFrame | None = None,
     ) -> None:
         self.timings = {} if timings is None else timings
         started = perf_counter()
         self.touches = prepare_touches(touches)
         self.conversions = prepare_conversions(conversions)
+        self.members = None if members is None else prepare_members(members)
         self.lookback_days = lookback_days
         self._journeys = (
-            build_journeys(self.touches, self.conversions, lookback_days) if journeys else None
+            build_journeys(self.touches, self.conversions, lookback_days, self.members)
+            if journeys
+            else None
         )
         self._paths: Paths | None = None
         self._tick("journeys", started)
@@ -160,7 +167,9 @@ class _Context:
     def journeys(self) -> Journeys:
         """Journeys of the prepared data, built once."""
         if self._journeys is None:
-            self._journeys = build_journeys(self.touches, self.conversions, self.lookback_days)
+            self._journeys = build_journeys(
+                self.touches, self.conversions, self.lookback_days, self.members
+            )
         return self._journeys
 
     @property
@@ -168,7 +177,9 @@ class _Context:
         """Markov/Shapley paths of the prepared data."""
         if self._paths is None:
             started = perf_counter()
-            self._paths = build_paths(self.touches, self.conversions, self.lookback_days)
+            self._paths = build_paths(
+                self.touches, self.conversions, self.lookback_days, self.members
+            )
             self._tick("paths", started)
         return self._paths
 
@@ -225,14 +236,16 @@ def attribute(
     params: Mapping[str, Any] | None = None,
     markov_effects: pd.Series | Mapping[str, float] | None = None,
     shapley_values: pd.Series | Mapping[str, float] | None = None,
+    members: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Credit rows (``CREDIT_COLUMNS``) of one model; shares sum to 1 and cents exactly per conv.
 
     For ``markov``/``shapley`` pass the global ``markov_effects``/``shapley_values`` (computed
     from counts summed over all partitions); without them they are computed from this data.
+    ``members`` (``conversion_id``, ``lead_id``) makes account journeys (see ``journeys``).
     """
     model_params(model, params)
-    return _Context(touches, conversions, lookback_days).run(
+    return _Context(touches, conversions, lookback_days, members=members).run(
         model, params, markov_effects, shapley_values
     )
 
@@ -247,10 +260,12 @@ def attribute_all(
     markov_effects: pd.Series | Mapping[str, float] | None = None,
     shapley_values: pd.Series | Mapping[str, float] | None = None,
     timings: dict[str, float] | None = None,
+    members: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Credit rows of several models stacked (journeys built once); ``params`` keyed by model.
 
-    ``timings``, when given, gains the seconds spent building journeys and in each model.
+    ``timings``, when given, gains the seconds spent building journeys and in each model;
+    ``members`` makes account journeys (see ``journeys``).
     """
     models = tuple(models)
     params = params or {}
@@ -259,7 +274,7 @@ def attribute_all(
         raise ValueError(f"params given for model(s) not requested: {sorted(unknown)}")
     for model in models:
         model_params(model, params.get(model))
-    context = _Context(touches, conversions, lookback_days, timings)
+    context = _Context(touches, conversions, lookback_days, timings, members=members)
     frames = [
         context.run(model, params.get(model), markov_effects, shapley_values) for model in models
     ]
@@ -276,8 +291,12 @@ def path_counts(
     markov_order: int | None = 1,
     shapley: bool = True,
     timings: dict[str, float] | None = None,
+    members: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The additive partial results of a partition: ``{"markov": transition counts, "shapley":
-    coalition counts}`` (each only when asked), from one set of paths built once."""
-    context = _Context(touches, conversions, lookback_days, timings, journeys=False)
+    coalition counts}`` (each only when asked), from one set of paths built once; ``members``
+    makes them over account journeys."""
+    context = _Context(
+        touches, conversions, lookback_days, timings, journeys=False, members=members
+    )
     return context.counts(markov_order=markov_order, shapley=shapley)

@@ -13,6 +13,14 @@ A *path* is the Markov/Shapley view: the channel sequence of each converting jou
 rows excluded: they say nothing about channels) plus one *null path* per lead that has touches but
 no conversion in the data passed, made of its touches in the lookback window ending at its last
 touch. Both are built per lead, which is what makes their counts additive over lead-id partitions.
+
+*Account journeys*: an optional ``members`` frame (``conversion_id``, ``lead_id``) names more
+people whose touches count for a conversion (a deal's buying group, or everyone in its account).
+The journey is then the merged, time-ordered touches of the converting lead and its members, by
+the same window rules; each row keeps ``touch_lead_id`` (whose touch it is) beside ``lead_id``
+(the converting lead). A lead named as a member of any conversion in ``members`` has no null
+path of its own, so a partition must pass the memberships of its own leads as well as those of
+its conversions for its counts to stay additive.
 """
 
 from __future__ import annotations
@@ -165,13 +173,28 @@ def group_positions(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     return group, position, sizes[group]
 
 
+MEMBER_COLUMNS = ("conversion_id", "lead_id")
+
+
+def prepare_members(members: pd.DataFrame | None) -> pd.DataFrame:
+    """Validate account members and return ``conversion_id``/``lead_id`` int64 pairs, unique."""
+    if members is None:
+        return pd.DataFrame({c: np.zeros(0, dtype=np.int64) for c in MEMBER_COLUMNS})
+    _require(members, "members", MEMBER_COLUMNS)
+    if members[list(MEMBER_COLUMNS)].isna().any().any():
+        raise ValueError("members must not hold nulls")
+    out = pd.DataFrame({c: members[c].astype(np.int64) for c in MEMBER_COLUMNS})
+    return out.drop_duplicates().reset_index(drop=True)
+
+
 @dataclass(frozen=True)
 class Journeys:
     """Journey rows for a set of conversions.
 
     ``conversions``: one row per conversion (prepared, sorted by conversion_id), row ``i`` being
     journey ``jid == i``. ``rows``: one row per journey touch sorted by ``(jid, ts, touch_id)``,
-    with ``jid``, ``pos`` (0-based), ``n`` (journey length) and the touch/conversion columns.
+    with ``jid``, ``pos`` (0-based), ``n`` (journey length) and the touch/conversion columns;
+    ``lead_id`` is the converting lead's, ``touch_lead_id`` the touch's own (-1 if synthetic).
     """
 
     rows: pd.DataFrame
@@ -194,24 +217,48 @@ def _window_mask(touch_ns: np.ndarray, end_ns: np.ndarray, lookback: int | None)
     return keep
 
 
-def build_journeys(
-    touches: pd.DataFrame, conversions: pd.DataFrame, lookback_days: float | None
-) -> Journeys:
-    """Build journeys from *prepared* touches/conversions (see module docstring for the rules)."""
-    lookback = _lookback_ns(lookback_days)
-    conv = conversions.reset_index(drop=True)
-    n_conv = len(conv)
+def _journey_keys(conv: pd.DataFrame, members: pd.DataFrame | None) -> pd.DataFrame:
+    """(jid, lead_id whose touches count, conv_ts): the converting lead, then its members."""
     keys = pd.DataFrame(
         {
-            "jid": np.arange(n_conv, dtype=np.int64),
+            "jid": np.arange(len(conv), dtype=np.int64),
             "lead_id": conv["lead_id"],
             "conv_ts": conv["ts"],
         }
     )
+    if members is None or members.empty:
+        return keys
+    jid = pd.Series(keys["jid"].to_numpy(), index=conv["conversion_id"].to_numpy())
+    found = members.loc[members["conversion_id"].isin(jid.index)]
+    extra = pd.DataFrame(
+        {
+            "jid": jid.loc[found["conversion_id"].to_numpy()].to_numpy(),
+            "lead_id": found["lead_id"].to_numpy(),
+        }
+    )
+    extra["conv_ts"] = conv["ts"].array.take(extra["jid"].to_numpy())
+    both = pd.concat([keys, extra], ignore_index=True)
+    return both.drop_duplicates(["jid", "lead_id"]).reset_index(drop=True)
+
+
+def build_journeys(
+    touches: pd.DataFrame,
+    conversions: pd.DataFrame,
+    lookback_days: float | None,
+    members: pd.DataFrame | None = None,
+) -> Journeys:
+    """Build journeys from *prepared* touches/conversions (see module docstring for the rules);
+    with prepared ``members``, a conversion's journey merges its members' touches too."""
+    lookback = _lookback_ns(lookback_days)
+    conv = conversions.reset_index(drop=True)
+    n_conv = len(conv)
+    keys = _journey_keys(conv, members)
     candidates = touches[touches["lead_id"].isin(keys["lead_id"].unique())]
     merged = keys.merge(candidates, on="lead_id", how="inner", sort=False)
     in_window = _window_mask(ts_ns(merged["ts"]), ts_ns(merged["conv_ts"]), lookback)
     merged = merged.loc[in_window].drop(columns="conv_ts")
+    merged["touch_lead_id"] = merged["lead_id"].to_numpy(np.int64)
+    merged["lead_id"] = conv["lead_id"].to_numpy(np.int64)[merged["jid"].to_numpy()]
 
     touched = np.zeros(n_conv, dtype=bool)
     touched[merged["jid"].to_numpy()] = True
@@ -221,13 +268,17 @@ def build_journeys(
             "jid": lonely.astype(np.int64),
             "lead_id": conv["lead_id"].to_numpy()[lonely],
             "touch_id": np.full(lonely.size, NO_TOUCH_ID, dtype=np.int64),
+            "touch_lead_id": np.full(lonely.size, NO_TOUCH_ID, dtype=np.int64),
             "ts": conv["ts"].iloc[lonely].reset_index(drop=True),
             "channel": pd.Series([DIRECT] * lonely.size, dtype=str),
             "campaign_id": pd.array([pd.NA] * lonely.size, dtype="Int64"),
             "is_lead_creation": np.zeros(lonely.size, dtype=bool),
         }
     )
-    columns = ["jid", "lead_id", "touch_id", "ts", "channel", "campaign_id", "is_lead_creation"]
+    columns = [
+        "jid", "lead_id", "touch_id", "touch_lead_id", "ts", "channel", "campaign_id",
+        "is_lead_creation",
+    ]  # fmt: skip
     parts = [frame[columns] for frame in (merged, synthetic) if len(frame)]
     rows = (
         pd.concat(parts, ignore_index=True) if parts else synthetic[columns].reset_index(drop=True)
@@ -267,10 +318,14 @@ class Paths:
 
 
 def build_paths(
-    touches: pd.DataFrame, conversions: pd.DataFrame, lookback_days: float | None
+    touches: pd.DataFrame,
+    conversions: pd.DataFrame,
+    lookback_days: float | None,
+    members: pd.DataFrame | None = None,
 ) -> Paths:
-    """Converting paths (one per conversion with touches) then null paths (one per lead)."""
-    journeys = build_journeys(touches, conversions, lookback_days)
+    """Converting paths (one per conversion with touches) then null paths (one per lead that
+    neither converts nor is a member of a conversion)."""
+    journeys = build_journeys(touches, conversions, lookback_days, members)
     real = journeys.rows.loc[~journeys.rows["synthetic"].to_numpy()]
     conv_group, _, _ = group_positions(real["jid"].to_numpy())
     first_rows = np.flatnonzero(real["pos"].to_numpy() == 0)
@@ -278,7 +333,10 @@ def build_paths(
     n_conv_paths = first_rows.size
 
     lookback = _lookback_ns(lookback_days)
-    idle = touches.loc[~touches["lead_id"].isin(conversions["lead_id"].unique())]
+    busy = conversions["lead_id"].unique()
+    if members is not None and not members.empty:
+        busy = np.union1d(busy, members["lead_id"].unique())
+    idle = touches.loc[~touches["lead_id"].isin(busy)]
     idle_ts = ts_ns(idle["ts"])
     order = np.lexsort((idle["touch_id"].to_numpy(), idle_ts, idle["lead_id"].to_numpy()))
     idle_lead = idle["lead_id"].to_numpy()[order]

@@ -32,6 +32,7 @@ from attribution.engine.journeys import (
     Paths,
     build_paths,
     prepare_conversions,
+    prepare_members,
     prepare_touches,
 )
 
@@ -117,9 +118,16 @@ def markov_transition_counts(
     *,
     lookback_days: float | None = 90,
     order: int = 1,
+    members: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Additive partial result: ``DataFrame[from_state, to_state, count]`` for these leads."""
-    paths = build_paths(prepare_touches(touches), prepare_conversions(conversions), lookback_days)
+    """Additive partial result: ``DataFrame[from_state, to_state, count]`` for these leads
+    (over account journeys when ``members`` is given)."""
+    paths = build_paths(
+        prepare_touches(touches),
+        prepare_conversions(conversions),
+        lookback_days,
+        None if members is None else prepare_members(members),
+    )
     return transition_counts_from_paths(paths, order)
 
 

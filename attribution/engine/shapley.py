@@ -35,6 +35,7 @@ from attribution.engine.journeys import (
     Paths,
     build_paths,
     prepare_conversions,
+    prepare_members,
     prepare_touches,
 )
 
@@ -94,10 +95,20 @@ def coalition_counts_from_paths(paths: Paths) -> pd.DataFrame:
 
 
 def shapley_coalition_counts(
-    touches: pd.DataFrame, conversions: pd.DataFrame, *, lookback_days: float | None = 90
+    touches: pd.DataFrame,
+    conversions: pd.DataFrame,
+    *,
+    lookback_days: float | None = 90,
+    members: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Additive partial result: ``DataFrame[coalition, conversions, value_cents, journeys]``."""
-    paths = build_paths(prepare_touches(touches), prepare_conversions(conversions), lookback_days)
+    """Additive partial result: ``DataFrame[coalition, conversions, value_cents, journeys]``
+    (over account journeys when ``members`` is given)."""
+    paths = build_paths(
+        prepare_touches(touches),
+        prepare_conversions(conversions),
+        lookback_days,
+        None if members is None else prepare_members(members),
+    )
     return coalition_counts_from_paths(paths)
 
 

@@ -11,7 +11,7 @@ from collections import defaultdict
 import pandas as pd
 import pytest
 from django.core.management import call_command
-from django.db.models import Sum
+from django.db.models import F, Sum
 
 from attribution import engine, selectors, services
 from attribution.models import AttributionResult, AttributionRun, AttributionSummary, CreditLedger
@@ -145,5 +145,103 @@ def test_a_second_run_or_a_refresh_on_unchanged_data_changes_nothing(demo_run):
     rows = AttributionSummary.objects.filter(run=second).count()
     lead_id = CreditLedger.objects.filter(run=second).values_list("lead_id", flat=True).first()
     services.refresh_lead(lead_id=lead_id)
+    assert (_stored_results(second), _stored_ledger(second), _summary(second)) == before
+    assert AttributionSummary.objects.filter(run=second).count() == rows
+
+
+def _account_reference(run):
+    """As _reference, over account journeys: every deal's people from all leads at once; lead
+    creation per contact."""
+    touches = selectors.journey_touches(lead_from=0, lead_to=None, cutoff=run.data_cutoff)
+    conversions = selectors.journey_conversions(lead_from=0, lead_to=None, cutoff=run.data_cutoff)
+    members = selectors.journey_members(
+        lead_from=0, lead_to=None, cutoff=run.data_cutoff, people=run.account_people
+    )
+    out = {}
+    for milestone, conv in conversions.items():
+        effects = run.effects.get(milestone, {})
+        models = [m for m in run.model_names if m not in services.TWO_STAGE or m in effects]
+        mine = members.loc[members["milestone"] == milestone, ["conversion_id", "lead_id"]]
+        credits = engine.attribute_all(
+            touches,
+            conv,
+            models,
+            lookback_days=run.lookback_days,
+            markov_effects=effects.get("markov"),
+            shapley_values=effects.get("shapley"),
+            members=None if milestone == "lead" else mine,
+        )
+        credits["day"] = credits["conversion_id"].map(conv.set_index("conversion_id")["ts"].dt.date)
+        out[milestone] = credits
+    return out, members
+
+
+@pytest.mark.parametrize("people", AttributionRun.People.values)
+def test_an_account_run_stores_what_the_engine_gives_on_all_account_journeys(demo_run, people):
+    run = demo_run(partitions=5, scope="account", account_people=people)
+    reference, members = _account_reference(run)
+    assert len(members) > 0  # the demo's deals have buying groups
+    stored, expected = _stored_results(run), _reference_results(reference)
+    assert stored.keys() == expected.keys()
+    for key, (conversions, cents) in expected.items():
+        assert stored[key][1] == cents, key
+        assert stored[key][0] == pytest.approx(conversions, abs=1e-6), key
+    assert _stored_ledger(run) == _reference_ledger(reference)
+    # The global effects are those of all account journeys at once.
+    touches = selectors.journey_touches(lead_from=0, lead_to=None, cutoff=run.data_cutoff)
+    conversions = selectors.journey_conversions(lead_from=0, lead_to=None, cutoff=run.data_cutoff)
+    for milestone in ("opportunity", "deal"):
+        mine = members.loc[members["milestone"] == milestone, ["conversion_id", "lead_id"]]
+        counts = engine.markov_transition_counts(
+            touches, conversions[milestone], lookback_days=run.lookback_days, members=mine
+        )
+        expected = engine.markov_removal_effects(counts).to_dict()
+        assert run.effects[milestone]["markov"] == pytest.approx(expected, abs=1e-12), milestone
+
+
+def test_both_scopes_conserve_every_deal_under_every_model_and_differ(demo_run):
+    contact = demo_run(partitions=3)
+    account = demo_run(partitions=4, scope="account", data_cutoff=contact.data_cutoff)
+    deals = selectors.journey_conversions(lead_from=0, lead_to=None, cutoff=contact.data_cutoff)
+    won = dict(deals["deal"][["conversion_id", "value_cents"]].itertuples(index=False))
+    assert len(won) > 3
+    for run in (contact, account):
+        sums = (
+            CreditLedger.objects.filter(run=run)
+            .values_list("model", "deal_id")
+            .annotate(cents=Sum("value_cents"))
+        )
+        assert {(m, d): c for m, d, c in sums} == {
+            (m, d): c for m in engine.MODELS for d, c in won.items()
+        }, run.scope
+        deals = AttributionResult.objects.filter(run=run, milestone="deal")
+        for model in engine.MODELS:
+            total = deals.filter(model=model).aggregate(c=Sum("conversions"))["c"]
+            assert total == pytest.approx(len(won)), (run.scope, model)
+    # Other people's touches count in account scope: the credits per channel move.
+    assert _stored_results(contact) != _stored_results(account)
+    others = CreditLedger.objects.filter(run=account).exclude(touch_lead_id=F("lead_id"))
+    assert others.exclude(touch_lead_id=None).exists()
+    assert (
+        not CreditLedger.objects.filter(run=contact)
+        .exclude(touch_lead_id=F("lead_id"))
+        .exclude(touch_lead_id=None)
+        .exists()
+    )
+
+
+def test_an_account_run_again_or_refreshed_on_unchanged_data_changes_nothing(demo_run):
+    first = demo_run(partitions=3, scope="account")
+    second = demo_run(partitions=2, scope="account", data_cutoff=first.data_cutoff)
+    assert _stored_results(first) == _stored_results(second)
+    assert _stored_ledger(first) == _stored_ledger(second)
+    before = (_stored_results(second), _stored_ledger(second), _summary(second))
+    rows = AttributionSummary.objects.filter(run=second).count()
+    for lead_id in set(
+        CreditLedger.objects.filter(run=second)
+        .exclude(touch_lead_id=F("lead_id"))
+        .values_list("lead_id", flat=True)[:5]
+    ):
+        services.refresh_lead(lead_id=lead_id)
     assert (_stored_results(second), _stored_ledger(second), _summary(second)) == before
     assert AttributionSummary.objects.filter(run=second).count() == rows

@@ -6,6 +6,7 @@ A package of modules, one per concern; the names are re-exported here so callers
 
 from crm.services.accounts import (
     account_assign_lead,
+    account_clear_lead,
     account_create,
     account_match_lead,
     account_merge,
@@ -72,6 +73,7 @@ __all__ = [
     "TOUCH_KINDS",
     "BulkResult",
     "account_assign_lead",
+    "account_clear_lead",
     "account_create",
     "account_match_lead",
     "account_merge",

@@ -22,7 +22,16 @@ from django.utils.translation import gettext as _
 from clm import events, roles
 from clm.domains import matches_free_mail, registrable_domain
 from clm.events import AccountCreated
-from crm.models import Account, AccountContact, AccountDomain, Deal, DealContact, FreeMailDomain
+from crm import hooks
+from crm.models import (
+    Account,
+    AccountContact,
+    AccountDomain,
+    AccountUnplaced,
+    Deal,
+    DealContact,
+    FreeMailDomain,
+)
 from crm.permissions import Actor, ensure_may_change_lead, ensure_may_manage
 from leads.models import Lead
 
@@ -137,6 +146,8 @@ def account_match_lead(
     link = AccountContact.objects.select_for_update().filter(lead=lead).first()
     if link is not None and link.matched_by == MatchedBy.MANUAL:
         return link
+    if link is None and AccountUnplaced.objects.filter(lead=lead).exists():
+        return None  # taken out of its account by hand
     match = _find(lead, patterns)
     account, matched_by = match.account, match.matched_by
     if account is None:
@@ -272,12 +283,25 @@ def account_update(
     return account
 
 
+def _refresh_deals_of(lead_id: int, account_ids: Iterable[int | None]) -> None:
+    """Queue the attribution refresh of the lead's deals and of the deals of the accounts it
+    joined or left (an account-scoped run may count everyone in a deal's account)."""
+    leads = {lead_id} | set(
+        Deal.objects.filter(account_id__in=[a for a in account_ids if a is not None])
+        .values_list("lead_id", flat=True)
+        .distinct()[:200]
+    )
+    for deal_lead in sorted(leads):
+        hooks.queue_attribution_refresh(lead_id=deal_lead)
+
+
 @transaction.atomic
 def account_assign_lead(*, lead: Lead, account: Account, by: Actor) -> AccountContact:
     """Sales puts a lead in an account by hand: matching never moves it afterwards."""
     ensure_may_change_lead(by, lead)
     link = AccountContact.objects.select_for_update().filter(lead=lead).first()
     old = link.account_id if link else None
+    AccountUnplaced.objects.filter(lead=lead).delete()
     if link is None:
         link = AccountContact.objects.create(
             lead=lead, account=account, matched_by=MatchedBy.MANUAL
@@ -287,7 +311,23 @@ def account_assign_lead(*, lead: Lead, account: Account, by: Actor) -> AccountCo
         link.save(update_fields=["account", "matched_by"])
     if old != account.pk:
         _deals_follow(lead.pk, old, account)
+        _refresh_deals_of(lead.pk, [old, account.pk])
     return link
+
+
+@transaction.atomic
+def account_clear_lead(*, lead: Lead, by: Actor) -> None:
+    """Sales take a lead out of its account by hand: its own deals in that account leave it
+    too, and matching leaves the lead outside accounts until it is placed again."""
+    ensure_may_change_lead(by, lead)
+    link = AccountContact.objects.select_for_update().filter(lead=lead).first()
+    AccountUnplaced.objects.get_or_create(lead=lead)
+    if link is None:
+        return
+    old = link.account_id
+    link.delete()
+    Deal.objects.filter(lead_id=lead.pk, account_id=old).update(account=None)
+    _refresh_deals_of(lead.pk, [old])
 
 
 @transaction.atomic
@@ -371,7 +411,8 @@ def _ensure_may_change_deal(by: Actor, deal: Deal) -> None:
 def deal_contact_add(
     *, deal: Deal, lead: Lead, by: Actor, role: str = DealContact.Role.OTHER
 ) -> DealContact:
-    """Add a person to the deal's buying group (or change their role); idempotent."""
+    """Add a person to the deal's buying group (or change their role); idempotent. A change
+    queues the refresh of the deal's attribution (account scope credits its buying group)."""
     _ensure_may_change_deal(by, deal)
     if role not in DealContact.Role.values:
         raise ValidationError({"role": _("Choose a role from the list.")})
@@ -381,6 +422,9 @@ def deal_contact_add(
     if not created and contact.role != role:
         contact.role = role
         contact.save(update_fields=["role"])
+    elif not created:
+        return contact  # the same person in the same role: nothing changed
+    hooks.queue_attribution_refresh(lead_id=deal.lead_id)
     return contact
 
 
@@ -391,6 +435,7 @@ def deal_contact_remove(*, contact: DealContact, by: Actor) -> None:
     if contact.is_primary:
         raise ValidationError(_("The deal's lead is its primary contact and stays."))
     contact.delete()
+    hooks.queue_attribution_refresh(lead_id=contact.deal.lead_id)
 
 
 def deal_primary_contact(*, deal: Deal, role: str = DealContact.Role.OTHER) -> DealContact:

@@ -130,6 +130,19 @@ MATRIX: dict[str, tuple[Call, tuple[int, ...]]] = {
         Call("post", page("crm:lead-rate", "lead"), lambda w: {"rating": "good"}),
         (302, 302, 404, 302, 403, 302),
     ),
+    "page lead place in account": (
+        Call("post", page("crm:lead-account", "lead"), lambda w: {"account": w.account.pk}),
+        (302, 302, 404, 302, 403, 302),
+    ),
+    "page deal buying group add or re-role": (
+        Call("post", page("crm:deal-contact", "deal"),
+             lambda w: {"lead": w.lead.pk, "role": "decision_maker"}),
+        (302, 302, 404, 302, 403, 302),
+    ),
+    "page deal buying group remove": (
+        Call("post", page("crm:deal-contact-remove", "deal_contact"), lambda w: {}),
+        (302, 302, 404, 302, 403, 302),
+    ),
     "page lead heard about": (
         Call("post", page("crm:lead-heard-about", "lead"), lambda w: {"heard_about": "podcast"}),
         (302, 302, 404, 302, 403, 302),

@@ -219,8 +219,9 @@ def test_lead_page_runs_a_fixed_number_of_queries_whatever_the_rows(
     client.force_login(manager)
     # session, user, roles; lead, touchpoints, activities, deals, feedback, history, history
     # owners; disqualify reasons, open pipeline stages, quality reasons, channels, campaigns,
-    # owners; follow-ups; follow-ups due (the nav badge); open alerts in the nav
-    with django_assert_num_queries(19):
+    # owners; follow-ups; follow-ups due (the nav badge); open alerts in the nav; the lead's
+    # account, the accounts to pick from, the deals' buying groups
+    with django_assert_num_queries(22):
         response = client.get(lead_url(lead))
     assert len(response.context["p"].touchpoints) == rows
 

@@ -197,3 +197,16 @@ def test_a_matched_account_emits_account_created(
     bodies = [json.loads(body) for _, body in hook.received]
     assert [b["event"] for b in bodies] == ["account.created"]
     assert bodies[0]["data"]["name"] == "Initech"
+
+
+def test_the_run_finished_event_names_the_runs_scope(
+    receiver, celery_eager, django_capture_on_commit_callbacks
+):
+    from attribution.services import run_create
+
+    hook = receiver()
+    subscribe(hook.url, ["attribution.run_finished"])
+    with django_capture_on_commit_callbacks(execute=True):
+        run = run_create(models=["linear"], scope="account")
+    data = [json.loads(body)["data"] for _, body in hook.received]
+    assert [(d["run_id"], d["status"], d["scope"]) for d in data] == [(run.pk, "done", "account")]

@@ -26,6 +26,18 @@ class Command(BaseCommand):
         parser.add_argument("--start", help="print ROI from this day (YYYY-MM-DD)")
         parser.add_argument("--partitions", type=int, help="lead-id partitions")
         parser.add_argument("--no-wait", action="store_true", help="queue it and return")
+        parser.add_argument(
+            "--scope",
+            choices=AttributionRun.Scope.values,
+            default=AttributionRun.Scope.CONTACT,
+            help="contact: each deal over its lead's touches; account: over its buyers' touches",
+        )
+        parser.add_argument(
+            "--people",
+            choices=AttributionRun.People.values,
+            default=AttributionRun.People.BUYING_GROUP,
+            help="account scope: the deal's buying group (default) or its whole account",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         cutoff = None
@@ -42,12 +54,14 @@ class Command(BaseCommand):
                 data_cutoff=cutoff,
                 partitions=options["partitions"],
                 start=False,
+                scope=options["scope"],
+                account_people=options["people"],
             )
         except (ValueError, services.RunInProgress) as exc:
             raise CommandError(str(exc)) from None
         from attribution.tasks import attribution_run
 
-        self.stdout.write(f"Run #{run.pk}: {', '.join(run.model_names)}")
+        self.stdout.write(f"Run #{run.pk} ({run.scope} scope): {', '.join(run.model_names)}")
         attribution_run.delay(run_id=run.pk)  # eager without a broker: runs here and now
         if options["no_wait"]:
             return
