@@ -62,8 +62,12 @@ def test_seed_demo_tells_a_story_and_the_same_seed_gives_the_same_data(
     assert Lead.objects.count() == 150
     assert Lead.objects.filter(owner__isnull=False).count() == 150
     assert Deal.objects.filter(stage__is_won=True).exists()
-    run = AttributionRun.objects.get()
-    assert run.status == "done"
+    # One run of every model in each scope: contacts and accounts.
+    assert sorted(AttributionRun.objects.values_list("scope", "status")) == [
+        ("account", "done"),
+        ("contact", "done"),
+    ]
+    run = AttributionRun.objects.get(scope="contact")
     rows = {r.name: r for r in roi_rows(run=run, model="linear")}
     assert rows["Paid Search"].spend > 0 and rows["Paid Search"].revenue > 0
     assert "Demo data loaded" in capsys.readouterr().out
