@@ -275,8 +275,12 @@ def test_beat_jobs_run_once_per_period_even_when_two_beats_send_them(celery_eage
     assert heartbeat.apply().get() is True
     assert heartbeat.apply().get() is False  # the second beat's send
     first = attribution_nightly.apply().get()
+    # The nightly job makes one run per scope: contacts (whose id it returns) and accounts.
+    runs = sorted(AttributionRun.objects.values_list("scope", "pk"))
+    assert [scope for scope, _pk in runs] == ["account", "contact"]
+    assert dict(runs)["contact"] == first
     assert attribution_nightly.apply().get() is None
-    assert list(AttributionRun.objects.values_list("pk", flat=True)) == [first]
+    assert sorted(AttributionRun.objects.values_list("scope", "pk")) == runs  # nothing new
     day = 24 * 3600
     assert job_claim(job="x", period_seconds=day, now=10 * day + 5) is True
     assert job_claim(job="x", period_seconds=day, now=10 * day + day - 1) is False
