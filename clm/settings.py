@@ -160,15 +160,18 @@ CLM_BROKER_DIR = Path(env.str("CLM_BROKER_DIR", default=str(VAR_DIR / "broker"))
 
 # --- Redis: cache, Celery broker and result backend when REDIS_URL is set --------------------
 REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL and os.environ.get("PYTEST_XDIST_WORKER", "").startswith("gw"):
+_xdist = os.environ.get("PYTEST_XDIST_WORKER", "")
+if REDIS_URL and _xdist.startswith("gw") and os.environ.get("CLM_TEST_REDIS_OF") != _xdist:
     # Tests in parallel (`make test` runs pytest-xdist): worker gwN takes the Redis database
     # N below the given one (/15, /14, ...), so its cache keys, Celery queues and page-view
-    # buffer never meet another's. The worker subprocesses of the tests inherit it.
+    # buffer never meet another's. The Celery workers the tests start inherit the shifted
+    # URL and the mark that it is shifted already.
     _base, _, _db = REDIS_URL.rpartition("/")
     _index = int(os.environ["PYTEST_XDIST_WORKER"][2:])
     if not _db.isdigit() or int(_db) < _index:
         raise ImproperlyConfigured("parallel tests need REDIS_URL to end in a database number")
     REDIS_URL = os.environ["REDIS_URL"] = f"{_base}/{int(_db) - _index}"
+    os.environ["CLM_TEST_REDIS_OF"] = _xdist
 REDIS_TIMEOUT = env.float("CLM_REDIS_TIMEOUT", default=1.0)
 if REDIS_URL:
     CACHES = {
