@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from clm.models import FixedDefinition
 
-class AttributionRun(models.Model):
+
+class AttributionRun(FixedDefinition, models.Model):
     """One attribution of revenue to touchpoints: its definition never changes once made.
 
     The work is split by lead-id range into partitions (RunPartition). Results are stored per
@@ -73,14 +74,6 @@ class AttributionRun(models.Model):
 
     def __str__(self) -> str:
         return f"Run #{self.pk} ({self.status})"
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        if self.pk:
-            stored = type(self).objects.filter(pk=self.pk).values(*self.DEFINITION).first() or {}
-            changed = [f for f in self.DEFINITION if f in stored and stored[f] != getattr(self, f)]
-            if changed:
-                raise ValidationError(f"an attribution run is immutable: {', '.join(changed)}")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
 
     @property
     def is_account_scope(self) -> bool:

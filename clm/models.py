@@ -4,9 +4,29 @@ once per period."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+
+class FixedDefinition:
+    """A mixin for versioned results (attribution runs, mix model fits): the fields named in
+    DEFINITION never change once saved; status, progress and results may."""
+
+    DEFINITION: tuple[str, ...] = ()
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk:  # type: ignore[attr-defined]
+            stored = (
+                type(self).objects.filter(pk=self.pk).values(*self.DEFINITION).first()  # type: ignore[attr-defined]
+                or {}
+            )
+            changed = [f for f in self.DEFINITION if f in stored and stored[f] != getattr(self, f)]
+            if changed:
+                name = type(self)._meta.verbose_name  # type: ignore[attr-defined]
+                raise ValidationError(f"{name} is immutable: {', '.join(changed)}")
+        super().save(*args, **kwargs)  # type: ignore[misc]
 
 
 class JobClaim(models.Model):

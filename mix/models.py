@@ -10,6 +10,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from clm.models import FixedDefinition
+
 
 class Outcome(models.TextChoices):
     REVENUE = "revenue", _("Won revenue (by close week)")
@@ -17,7 +19,7 @@ class Outcome(models.TextChoices):
     QUALIFIED = "qualified", _("Qualified leads")
 
 
-class MixModelRun(models.Model):
+class MixModelRun(FixedDefinition, models.Model):
     """One fit of the mix model: its definition never changes once made (like attribution
     runs); the results (contributions, ROAS with intervals, curves, draws of the curve
     parameters for the optimiser) are stored as JSON when it finishes."""
@@ -53,14 +55,6 @@ class MixModelRun(models.Model):
 
     def __str__(self) -> str:
         return f"Mix model #{self.pk} ({self.status})"
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        if self.pk:
-            stored = type(self).objects.filter(pk=self.pk).values(*self.DEFINITION).first() or {}
-            changed = [f for f in self.DEFINITION if f in stored and stored[f] != getattr(self, f)]
-            if changed:
-                raise ValidationError(f"a mix model run is immutable: {', '.join(changed)}")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
 
 
 class LiftTest(models.Model):
