@@ -54,9 +54,10 @@ e2e: install ## browser tests only (needs Debian's chromium: apt-get install chr
 fault: install ## fault suite: captures while Redis, a worker and PostgreSQL fail (private servers)
 	$(PY) -m pytest -m fault -s -v -p no:cacheprovider tests/test_fault.py $(PYTEST_ARGS)
 
-compare: install ## engine vs marketing-attribution-models and channelattribution (optional group)
+compare: install ## engines vs marketing-attribution-models, channelattribution, pymc-marketing (optional group)
 	$(UV) sync --frozen --group compare
-	$(PY) -m pytest attribution/tests/test_engine_vs_libraries.py -v -p no:cacheprovider
+	$(PY) -m pytest attribution/tests/test_engine_vs_libraries.py mix/tests/test_engine_vs_pymc_marketing.py \
+		-v -p no:cacheprovider
 
 bench: install ## benchmarks on PostgreSQL + Redis + gunicorn: prints a table, writes var/bench/results.json
 	$(UV) sync --frozen --group compare
