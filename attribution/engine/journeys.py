@@ -173,6 +173,18 @@ def group_positions(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     return group, position, sizes[group]
 
 
+def sort_order(*keys: np.ndarray) -> np.ndarray:
+    """``np.lexsort`` order of rows by ``keys``, primary key first (stable), skipping the sort
+    when the rows already come in that order, as touches read by lead and time do."""
+    n = keys[0].shape[0] if keys else 0
+    undecided = np.ones(max(n - 1, 0), dtype=bool)
+    for key in keys:
+        if (undecided & (key[1:] < key[:-1])).any():
+            return np.lexsort(keys[::-1])
+        undecided &= key[1:] == key[:-1]
+    return np.arange(n)
+
+
 MEMBER_COLUMNS = ("conversion_id", "lead_id")
 
 
@@ -285,7 +297,7 @@ def build_journeys(
     )
     rows["synthetic"] = rows["touch_id"].to_numpy() == NO_TOUCH_ID
 
-    order = np.lexsort((rows["touch_id"].to_numpy(), ts_ns(rows["ts"]), rows["jid"].to_numpy()))
+    order = sort_order(rows["jid"].to_numpy(), ts_ns(rows["ts"]), rows["touch_id"].to_numpy())
     rows = rows.take(order).reset_index(drop=True)
     _, position, size = group_positions(rows["jid"].to_numpy())
     rows["pos"] = position
@@ -338,7 +350,7 @@ def build_paths(
         busy = np.union1d(busy, members["lead_id"].unique())
     idle = touches.loc[~touches["lead_id"].isin(busy)]
     idle_ts = ts_ns(idle["ts"])
-    order = np.lexsort((idle["touch_id"].to_numpy(), idle_ts, idle["lead_id"].to_numpy()))
+    order = sort_order(idle["lead_id"].to_numpy(), idle_ts, idle["touch_id"].to_numpy())
     idle_lead = idle["lead_id"].to_numpy()[order]
     idle_ts = idle_ts[order]
     # Channels as integer codes before any row is moved: strings cost a hash and a reference

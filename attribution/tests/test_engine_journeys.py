@@ -221,3 +221,19 @@ def test_unknown_model_and_params_raise() -> None:
         attribute(touches, conversions, "time_decay", params={"halflife": 3})
     with pytest.raises(ValueError, match="not requested"):
         attribute_all(touches, conversions, ["linear"], params={"time_decay": {}})
+
+
+def test_sort_order_is_lexsort_whether_or_not_the_rows_come_sorted():
+    from attribution.engine.journeys import sort_order
+
+    rng = np.random.default_rng(5)
+    lead = rng.integers(0, 40, 2000)
+    ts = rng.integers(0, 30, 2000)  # many ties on (lead, ts)
+    touch = rng.permutation(2000)
+    expected = np.lexsort((touch, ts, lead))
+    np.testing.assert_array_equal(sort_order(lead, ts, touch), expected)
+    ordered = [key[expected] for key in (lead, ts, touch)]
+    np.testing.assert_array_equal(sort_order(*ordered), np.arange(2000))
+    # Equal keys keep their order, as lexsort's stable sort does.
+    np.testing.assert_array_equal(sort_order(np.zeros(5, dtype=int)), np.arange(5))
+    assert sort_order(np.zeros(0, dtype=int)).size == 0
