@@ -63,6 +63,8 @@ def journey_touches(
     rows = (
         Touchpoint.objects.filter(whose, occurred_at__lte=cutoff, late_stitched=False)
         .exclude(kind=Touchpoint.Kind.PAGE_VIEW, self_referral=True)
+        # In the engine's order (lead, time, id), so it need not sort them again.
+        .order_by("lead_id", "occurred_at", "id")
         .values_list(
             "id",
             "lead_id",
