@@ -104,6 +104,9 @@ class RunPartition(models.Model):
     conversions = models.PositiveIntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0)
     refreshed_at = models.DateTimeField(null=True, blank=True)
+    # Set when the partition's per-lead credits (LeadCredit) are stored: a refresh of one of
+    # its leads then reads and writes that lead's rows only.
+    lead_credits = models.BooleanField(default=False)
     seconds = models.FloatField(default=0)
     timings = models.JSONField(
         default=dict, blank=True, help_text="Seconds per step (read, journeys, each model, write)."
@@ -185,6 +188,46 @@ class AttributionSummary(CreditedOutcome):
             models.Index(fields=["run", "model", "milestone", "day"]),
             models.Index(fields=["run", "monthly", "milestone", "day"]),
         ]
+
+
+class LeadCredit(models.Model):
+    """One lead's credited conversions and value per conversion x model x channel x campaign,
+    at every milestone: what the lead adds to its partition's results.
+
+    Written with the results by every full run (and a partition's recompute); an incremental
+    refresh of one lead compares the lead's new credits with these, appends the difference to
+    the results and summary, and replaces only this lead's rows, so it reads and writes one
+    lead's rows instead of its partition's. Not indexed by partition: a partition's rows are
+    its lead-id range.
+    """
+
+    # One index for all: (run, lead). A partition's rows are a range of it.
+    run = models.ForeignKey(
+        AttributionRun, on_delete=models.CASCADE, related_name="lead_credits", db_index=False
+    )
+    lead_id = models.BigIntegerField(help_text="The converting lead (a deal's lead).")
+    # The lead itself at the lead milestone, the deal at the opportunity and deal milestones.
+    conversion_id = models.BigIntegerField()
+    model = models.CharField(max_length=20)
+    milestone = models.CharField(max_length=12, choices=Milestone.choices)
+    # Unindexed references, as written by COPY with the results; a deleted campaign's rows
+    # are set to NULL with the results' (a scan, as rare as deleting a campaign).
+    channel = models.ForeignKey(
+        "campaigns.Channel", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", db_index=False,
+    )  # fmt: skip
+    day = models.DateField()
+    conversions = models.FloatField()
+    value_cents = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "lead_id"])]
+
+    def __str__(self) -> str:
+        return f"lead {self.lead_id} {self.model} {self.milestone} {self.day}"
 
 
 class CreditLedger(models.Model):

@@ -33,6 +33,7 @@ from attribution.models import (
     AttributionRun,
     AttributionSummary,
     CreditLedger,
+    LeadCredit,
     Milestone,
     RunPartition,
 )
@@ -423,6 +424,7 @@ def batch_credit(*, partition_ids: list[int], cutoff: datetime | None = None) ->
     part_ids = np.array([p.pk for p in parts], dtype=np.int64)
     result_frames: list[pd.DataFrame] = []
     ledger_frames: list[pd.DataFrame] = []
+    lead_frames: list[pd.DataFrame] = []
     for milestone, conv in frames.conversions.items():
         if conv.empty:
             continue
@@ -465,12 +467,14 @@ def batch_credit(*, partition_ids: list[int], cutoff: datetime | None = None) ->
         )
         grouped["milestone"] = milestone
         result_frames.append(grouped)
+        lead_frames.append(_lead_credit_frame(credits, milestone))
         if milestone == Milestone.DEAL:
             ledger_frames.append(_ledger_frame(credits))
         _tick(timings, "group results and ledger", grouping)
     grouping = time.perf_counter()
     results = _stamp(result_frames, run)
     ledger = _stamp(ledger_frames, run)
+    lead_credits = _stamp(lead_frames, run)
     _tick(timings, "group results and ledger", grouping)
     writing = time.perf_counter()
     ids = [p.pk for p in parts]
@@ -483,7 +487,9 @@ def batch_credit(*, partition_ids: list[int], cutoff: datetime | None = None) ->
         # Replace, not add: a redelivered or refreshed partition leaves no double counts.
         AttributionResult.objects.filter(partition_id__in=ids).delete()
         CreditLedger.objects.filter(partition_id__in=ids).delete()
+        _lead_credits_of(run, parts[0].lead_id_from, parts[-1].lead_id_to).delete()
         bulk.insert_frame(AttributionResult, results, RESULT_COLUMNS)
+        bulk.insert_frame(LeadCredit, lead_credits, LEAD_CREDIT_COLUMNS)
         if old is not None:
             difference = summary_difference(old, results)
             bulk.insert_frame(AttributionSummary, difference, SUMMARY_COLUMNS)
@@ -510,6 +516,7 @@ def batch_credit(*, partition_ids: list[int], cutoff: datetime | None = None) ->
                 touches=int(touches_per[i]),
                 conversions=int(conversions_per[i]),
                 refreshed_at=now,
+                lead_credits=True,
                 seconds=time.perf_counter() - started if i == 0 else 0.0,
                 timings=_rounded(timings) if i == 0 else {},
             )
@@ -638,6 +645,30 @@ def _ledger_frame(credits: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+LEAD_CREDIT_COLUMNS = [
+    "run_id", "lead_id", "conversion_id", "model", "milestone", "channel_id", "campaign_id",
+    "day", "conversions", "value_cents",
+]  # fmt: skip
+LEAD_CREDIT_KEY = ["lead_id", "conversion_id", "model", "channel_id", "campaign_id", "day"]
+
+
+def _lead_credit_frame(credits: pd.DataFrame, milestone: str) -> pd.DataFrame:
+    """Per conversion and model: the credit of each channel and campaign (LeadCredit rows)."""
+    grouped = (
+        credits.groupby(LEAD_CREDIT_KEY, dropna=False)
+        .agg(conversions=("share", "sum"), value_cents=("value_cents", "sum"))
+        .reset_index()
+    )
+    grouped["milestone"] = milestone
+    return grouped
+
+
+def _lead_credits_of(run: AttributionRun, lead_from: int, lead_to: int | None) -> Any:
+    """The run's LeadCredit rows of the leads in [lead_from, lead_to) (a partition's)."""
+    rows = LeadCredit.objects.filter(run=run, lead_id__gte=lead_from)
+    return rows if lead_to is None else rows.filter(lead_id__lt=lead_to)
+
+
 def run_finish(*, run_id: int) -> AttributionRun:
     """Mark the run done, record timings, release the lock, tell open dashboards."""
     run = AttributionRun.objects.get(pk=run_id)
@@ -687,12 +718,14 @@ def run_fail(*, run_id: int, error: str) -> None:
 
 
 def refresh_lead(*, lead_id: int) -> int | None:
-    """Recompute the partition holding this lead in the newest finished run of each scope
+    """Re-credit this lead's conversions in the newest finished run of each scope
     (incremental): the lead is a deal's lead, whose partition holds the deal in both scopes.
 
-    Markov and Shapley reuse the run's global effects; the nightly full run renews them.
-    Returns the partition id refreshed in the contact-scope run (None when there is no
-    finished run of that scope yet).
+    Reads and writes only the lead's rows (lead_credit_refresh) where the run stored per-lead
+    credits for its partition; a run made before those existed recomputes the partition
+    (which stores them, so its next refresh is per lead). Markov and Shapley reuse the run's
+    global effects; the nightly full run renews them. Returns the partition id refreshed in
+    the contact-scope run (None when there is no finished run of that scope yet).
     """
     refreshed: dict[str, int] = {}
     for scope in AttributionRun.Scope.values:
@@ -706,13 +739,174 @@ def refresh_lead(*, lead_id: int) -> int | None:
         )
         if part is None:
             continue
-        partition_credit(partition_id=part.pk, cutoff=timezone.now())
+        if part.lead_credits:
+            lead_credit_refresh(run=run, part=part, lead_id=lead_id, cutoff=timezone.now())
+        else:
+            partition_credit(partition_id=part.pk, cutoff=timezone.now())
         refreshed[scope] = part.pk
         if scope == AttributionRun.Scope.CONTACT:
             cache.set("attribution:latest-run", run.pk, None)
     if refreshed:
         cache.set("attribution:refreshed-at", timezone.now().isoformat(), None)
     return refreshed.get(AttributionRun.Scope.CONTACT)
+
+
+def _lead_frames(run: AttributionRun, lead_id: int, cutoff: datetime) -> Frames:
+    """One lead's conversions and the touches their journeys use (in account scope its deals'
+    other buyers' too), read as _frames reads a partition's."""
+    conversions = selectors.journey_conversions(
+        lead_from=lead_id, lead_to=lead_id + 1, cutoff=cutoff
+    )
+    members = None
+    others: list[int] = []
+    if run.is_account_scope:
+        members = selectors.journey_members(
+            lead_from=lead_id, lead_to=lead_id + 1, cutoff=cutoff, people=run.account_people
+        )
+        deals = np.concatenate(
+            [conversions[m]["conversion_id"].to_numpy(np.int64) for m in ("opportunity", "deal")]
+        )
+        theirs = members.loc[members["conversion_id"].isin(deals), "lead_id"].to_numpy(np.int64)
+        others = np.unique(theirs[theirs != lead_id]).tolist()
+    touches = selectors.journey_touches(
+        lead_from=lead_id, lead_to=lead_id + 1, cutoff=cutoff, also_leads=others
+    )
+    own = touches["lead_id"].to_numpy(np.int64) == lead_id
+    return Frames(touches=touches, conversions=conversions, members=members, own=own)
+
+
+def _lead_credit_rows(
+    run: AttributionRun, frames: Frames, timings: dict[str, float]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The LeadCredit and ledger rows of the conversions in `frames`, credited as batch_credit
+    credits them (the run's models, parameters and global Markov/Shapley effects)."""
+    channel_ids = _channel_ids()
+    lead_frames: list[pd.DataFrame] = []
+    ledger_frames: list[pd.DataFrame] = []
+    for milestone, conv in frames.conversions.items():
+        if conv.empty:
+            continue
+        touches, members = frames.for_milestone(milestone)
+        effects = run.effects.get(milestone, {})
+        models = [m for m in run.model_names if m not in TWO_STAGE or m in effects]
+        if not models:
+            continue
+        crediting = time.perf_counter()
+        credits = engine.attribute_all(
+            touches,
+            conv,
+            models,
+            lookback_days=run.lookback_days,
+            params=run.params,
+            markov_effects=pd.Series(effects["markov"]) if "markov" in effects else None,
+            shapley_values=pd.Series(effects["shapley"]) if "shapley" in effects else None,
+            members=members,
+        )
+        _tick(timings, "credit", crediting)
+        if credits.empty:
+            continue
+        day = conv.set_index("conversion_id")["ts"].dt.date
+        credits["day"] = credits["conversion_id"].map(day)
+        credits["channel_id"] = credits["channel"].map(channel_ids)
+        if credits["channel_id"].isna().any():
+            unknown = sorted(set(credits.loc[credits["channel_id"].isna(), "channel"]))
+            raise ValueError(f"credits name channels that do not exist: {unknown}")
+        lead_frames.append(_lead_credit_frame(credits, milestone))
+        if milestone == Milestone.DEAL:
+            ledger_frames.append(_ledger_frame(credits))
+    return _stamp(lead_frames, run), _stamp(ledger_frames, run)
+
+
+LEDGER_COMPARED = [c for c in LEDGER_COLUMNS if c not in ("run_id", "partition_id")]
+
+
+def _canonical(frame: pd.DataFrame, columns: list[str]) -> list[tuple[Any, ...]]:
+    """Rows as sorted tuples of plain values (ids as int or None, times as UTC nanoseconds,
+    days as ISO dates), so stored rows and freshly credited ones compare exactly."""
+    if frame is None or len(frame) == 0:
+        return []
+    out = pd.DataFrame(index=range(len(frame)))
+    for column in columns:
+        values = frame[column].reset_index(drop=True)
+        if column == "touch_at":
+            values = pd.to_datetime(values, utc=True).astype("int64")
+        elif column == "day":
+            values = pd.to_datetime(values).dt.strftime("%Y-%m-%d")
+        elif column in ("conversions", "share"):
+            values = values.astype(float)
+        elif column in ("model", "milestone"):
+            values = values.astype(str)
+        else:
+            values = values.astype("Int64")
+        out[column] = values.astype(object).where(values.notna(), None)
+    return sorted(out.itertuples(index=False, name=None), key=repr)
+
+
+def _stored(queryset: Any, columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(list(queryset.values_list(*columns)), columns=columns)
+
+
+def lead_credit_refresh(
+    *, run: AttributionRun, part: RunPartition, lead_id: int, cutoff: datetime
+) -> dict[str, Any]:
+    """Re-credit one lead's conversions in a finished run, reading and writing only its rows.
+
+    The lead's new credits (every milestone, the run's effects) are compared with its stored
+    LeadCredit rows: the difference is appended to the partition's results and to the
+    summary (day and month rows), and the lead's LeadCredit and ledger rows are replaced.
+    Nothing is written when nothing moved. The result equals recomputing the partition, since
+    with fixed effects each conversion's credit depends on its own journey alone.
+    Returns the timings and counts of rows written.
+    """
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    with transaction.atomic():
+        # One writer per partition at a time, as batch_credit (the difference is taken
+        # against the rows this replaces).
+        RunPartition.objects.select_for_update().filter(pk=part.pk).first()
+        reading = time.perf_counter()
+        frames = _lead_frames(run, lead_id, cutoff)
+        _tick(timings, "read", reading)
+        new, ledger = _lead_credit_rows(run, frames, timings)
+        reading = time.perf_counter()
+        old = _stored(LeadCredit.objects.filter(run=run, lead_id=lead_id), LEAD_CREDIT_COLUMNS)
+        deals = set(old.loc[old["milestone"] == Milestone.DEAL, "conversion_id"].tolist())
+        if len(ledger):
+            deals |= set(ledger["deal_id"].astype("int64").tolist())
+        old_ledger = CreditLedger.objects.filter(
+            run=run, model__in=run.model_names, deal_id__in=sorted(deals), lead_id=lead_id
+        )
+        old_ledger_rows = _stored(old_ledger, LEDGER_COMPARED) if deals else None
+        _tick(timings, "read old", reading)
+        written = {"lead_credits": 0, "ledger": 0, "results": 0, "summary": 0}
+        same = _canonical(old, LEAD_CREDIT_COLUMNS) == _canonical(new, LEAD_CREDIT_COLUMNS)
+        if same and _canonical(old_ledger_rows, LEDGER_COMPARED) == _canonical(
+            ledger, LEDGER_COMPARED
+        ):
+            return {**written, "timings": _rounded(timings), "seconds": _since(started)}
+        writing = time.perf_counter()
+        difference = summary_difference(old, new)
+        LeadCredit.objects.filter(run=run, lead_id=lead_id).delete()
+        old_ledger.delete()
+        written["lead_credits"] = bulk.insert_frame(LeadCredit, new, LEAD_CREDIT_COLUMNS)
+        if len(ledger):
+            ledger["partition_id"] = part.pk
+        written["ledger"] = bulk.insert_frame(CreditLedger, ledger, LEDGER_COLUMNS)
+        written["results"] = bulk.insert_frame(
+            AttributionResult, difference.assign(partition_id=part.pk), RESULT_COLUMNS
+        )
+        written["summary"] = bulk.insert_frame(
+            AttributionSummary, difference, SUMMARY_COLUMNS
+        ) + bulk.insert_frame(
+            AttributionSummary, by_month(difference), [*SUMMARY_COLUMNS, "monthly"]
+        )
+        RunPartition.objects.filter(pk=part.pk).update(refreshed_at=timezone.now())
+        _tick(timings, "write", writing)
+    return {**written, "timings": _rounded(timings), "seconds": _since(started)}
+
+
+def _since(started: float) -> float:
+    return round(time.perf_counter() - started, 4)
 
 
 SHARE_SALT = "clm.dashboard-share"
