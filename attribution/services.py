@@ -829,7 +829,7 @@ def _canonical(frame: pd.DataFrame, columns: list[str]) -> list[tuple[Any, ...]]
     for column in columns:
         values = frame[column].reset_index(drop=True)
         if column == "touch_at":
-            values = pd.to_datetime(values, utc=True).astype("int64")
+            values = pd.to_datetime(values, utc=True).dt.as_unit("ns").astype("int64")
         elif column == "day":
             values = pd.to_datetime(values).dt.strftime("%Y-%m-%d")
         elif column in ("conversions", "share"):

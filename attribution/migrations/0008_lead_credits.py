@@ -5,35 +5,80 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('attribution', '0007_run_scope'),
-        ('campaigns', '0006_channel_colours'),
+        ("attribution", "0007_run_scope"),
+        ("campaigns", "0006_channel_colours"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='runpartition',
-            name='lead_credits',
+            model_name="runpartition",
+            name="lead_credits",
             field=models.BooleanField(default=False),
         ),
         migrations.CreateModel(
-            name='LeadCredit',
+            name="LeadCredit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('lead_id', models.BigIntegerField(help_text="The converting lead (a deal's lead).")),
-                ('conversion_id', models.BigIntegerField()),
-                ('model', models.CharField(max_length=20)),
-                ('milestone', models.CharField(choices=[('lead', 'Lead created'), ('opportunity', 'Opportunity created'), ('deal', 'Deal won')], max_length=12)),
-                ('day', models.DateField()),
-                ('conversions', models.FloatField()),
-                ('value_cents', models.BigIntegerField()),
-                ('campaign', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='campaigns.campaign')),
-                ('channel', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='campaigns.channel')),
-                ('run', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='lead_credits', to='attribution.attributionrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "lead_id",
+                    models.BigIntegerField(help_text="The converting lead (a deal's lead)."),
+                ),
+                ("conversion_id", models.BigIntegerField()),
+                ("model", models.CharField(max_length=20)),
+                (
+                    "milestone",
+                    models.CharField(
+                        choices=[
+                            ("lead", "Lead created"),
+                            ("opportunity", "Opportunity created"),
+                            ("deal", "Deal won"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("day", models.DateField()),
+                ("conversions", models.FloatField()),
+                ("value_cents", models.BigIntegerField()),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="campaigns.campaign",
+                    ),
+                ),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="campaigns.channel",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="lead_credits",
+                        to="attribution.attributionrun",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['run', 'lead_id'], name='attribution_run_id_ac2c4c_idx')],
+                "indexes": [
+                    models.Index(fields=["run", "lead_id"], name="attribution_run_id_ac2c4c_idx")
+                ],
             },
         ),
     ]
