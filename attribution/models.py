@@ -13,8 +13,9 @@ class AttributionRun(FixedDefinition, models.Model):
     """One attribution of revenue to touchpoints: its definition never changes once made.
 
     The work is split by lead-id range into partitions (RunPartition). Results are stored per
-    partition, so a partition can be recomputed alone: when a deal of one lead changes, only
-    its partition is refreshed, with the run's stored Markov and Shapley effects.
+    partition and each lead's credits too (LeadCredit): when a deal of one lead changes, only
+    that lead's credits are recomputed, with the run's stored Markov and Shapley effects, and
+    the difference is added to its partition's results and to the summary.
     """
 
     class Status(models.TextChoices):

@@ -15,7 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -487,9 +487,13 @@ def batch_credit(*, partition_ids: list[int], cutoff: datetime | None = None) ->
         # Replace, not add: a redelivered or refreshed partition leaves no double counts.
         AttributionResult.objects.filter(partition_id__in=ids).delete()
         CreditLedger.objects.filter(partition_id__in=ids).delete()
+        lead_writing = time.perf_counter()
         _lead_credits_of(run, parts[0].lead_id_from, parts[-1].lead_id_to).delete()
+        _tick(timings, "write of which lead credits", lead_writing)
         bulk.insert_frame(AttributionResult, results, RESULT_COLUMNS)
+        lead_writing = time.perf_counter()
         bulk.insert_frame(LeadCredit, lead_credits, LEAD_CREDIT_COLUMNS)
+        _tick(timings, "write of which lead credits", lead_writing)
         if old is not None:
             difference = summary_difference(old, results)
             bulk.insert_frame(AttributionSummary, difference, SUMMARY_COLUMNS)
@@ -820,26 +824,30 @@ def _lead_credit_rows(
 LEDGER_COMPARED = [c for c in LEDGER_COLUMNS if c not in ("run_id", "partition_id")]
 
 
-def _canonical(frame: pd.DataFrame, columns: list[str]) -> list[tuple[Any, ...]]:
-    """Rows as sorted tuples of plain values (ids as int or None, times as UTC nanoseconds,
-    days as ISO dates), so stored rows and freshly credited ones compare exactly."""
+def _plain(value: Any) -> Any:
+    """A stored or freshly credited value as a plain comparable one: None for NULL/NA, times
+    as UTC nanoseconds, days as ISO dates, numpy scalars as Python numbers."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, datetime):  # pandas Timestamps too
+        return pd.Timestamp(value).value
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _canonical(frame: pd.DataFrame | None, columns: list[str]) -> list[tuple[Any, ...]]:
+    """Rows as sorted tuples of plain values, so stored rows and freshly credited ones compare
+    exactly (a lead has tens of rows: plain Python beats pandas' per-column overhead here)."""
     if frame is None or len(frame) == 0:
         return []
-    out = pd.DataFrame(index=range(len(frame)))
-    for column in columns:
-        values = frame[column].reset_index(drop=True)
-        if column == "touch_at":
-            values = pd.to_datetime(values, utc=True).dt.as_unit("ns").astype("int64")
-        elif column == "day":
-            values = pd.to_datetime(values).dt.strftime("%Y-%m-%d")
-        elif column in ("conversions", "share"):
-            values = values.astype(float)
-        elif column in ("model", "milestone"):
-            values = values.astype(str)
-        else:
-            values = values.astype("Int64")
-        out[column] = values.astype(object).where(values.notna(), None)
-    return sorted(out.itertuples(index=False, name=None), key=repr)
+    rows = [
+        tuple(_plain(v) for v in row)
+        for row in frame[columns].astype(object).itertuples(index=False, name=None)
+    ]
+    return sorted(rows, key=lambda row: tuple((v is None, v) for v in row))
 
 
 def _stored(queryset: Any, columns: list[str]) -> pd.DataFrame:

@@ -95,7 +95,7 @@ def attribution_finish(run_id: int) -> None:
 
 @shared_task(**RETRY)
 def attribution_refresh_lead(lead_id: int) -> None:
-    """Refresh the credits of one lead's partition after its deal changed."""
+    """Re-credit one lead's conversions after its deal changed (services.refresh_lead)."""
     from attribution.services import refresh_lead
 
     refresh_lead(lead_id=lead_id)

@@ -1,8 +1,8 @@
 """Work the CRM queues for other apps: attribution refresh of a lead.
 
 The CRM calls queue_attribution_refresh wherever a deal's revenue changes (closed, reopened,
-amount changed, deleted); the refresh recomputes that lead's partition of the newest
-attribution run, in a Celery task. The request is recorded in the outbox in the same
+amount changed, deleted); the refresh re-credits that lead's conversions in the newest
+attribution run of each scope, in a Celery task. The request is recorded in the outbox in the same
 transaction as the deal change, so a broker outage delays it but never loses it (the nightly
 full run would pick the change up anyway).
 """

@@ -134,7 +134,9 @@ def run_breakdown(timings: dict[str, Any]) -> list[Row]:
     rows += [
         ("  results and ledger rows", f"{steps.get('group results and ledger', 0):.2f} s",
          "grouped per partition, key and day"),
-        ("  write (COPY)", f"{steps.get('write', 0):.2f} s", "results + ledger, one pass a task"),
+        ("  write (COPY)", f"{steps.get('write', 0):.2f} s", "results + ledger + per-lead credits"),
+        ("    of which per-lead credits", f"{steps.get('write of which lead credits', 0):.2f} s",
+         "LeadCredit rows: deleted and written"),
         ("  reduce (global effects)", f"{timings.get('reduce_seconds', 0):.2f} s", "Markov"),
         ("  summary", f"{timings.get('summary_seconds', 0):.2f} s", "day and month rows"),
     ]  # fmt: skip
@@ -240,8 +242,88 @@ def incremental_refresh(args: argparse.Namespace) -> list[Row]:
         (
             "deal won -> dashboard data",
             f"{statistics.median(times):.2f} s",
-            "incremental refresh of one partition",
+            "through the outbox and a Celery worker: per-lead refresh of each scope's run",
         )
+    ]
+
+
+def refresh_in_process(args: argparse.Namespace) -> list[Row]:
+    """A deal won, then its refresh timed in this process: per lead (what the task runs), the
+    whole partition recomputed as before for comparison, and the per-lead refresh again with
+    nothing new. The deal is changed through the ORM, so no task is queued for it."""
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from attribution import selectors, services
+    from attribution.models import LeadCredit, RunPartition
+    from crm.models import Deal, PipelineStage
+
+    run = selectors.latest_run()
+    if run is None:
+        return [("deal won -> refreshed credits, in process", "n/a", "no finished run")]
+    won = PipelineStage.objects.filter(is_won=True).order_by("order", "id").first()
+    per_lead, partition, unchanged, steps, written = [], [], [], {}, {}
+    part = None
+    for _ in range(args.rounds):
+        deal = (
+            Deal.objects.filter(stage__is_won=False, stage__is_lost=False)
+            .filter(Q(opportunity_created_at__isnull=False))
+            .order_by("id")
+            .first()
+        )
+        if deal is None:
+            return [("deal won -> refreshed credits, in process", "n/a", "no open deal left")]
+        Deal.objects.filter(pk=deal.pk).update(stage=won, closed_at=timezone.now())
+        started = time.perf_counter()
+        services.refresh_lead(lead_id=deal.lead_id)
+        per_lead.append(time.perf_counter() - started)
+        part = (
+            RunPartition.objects.filter(run=run, lead_id_from__lte=deal.lead_id)
+            .order_by("-lead_id_from")
+            .first()
+        )
+        result = services.lead_credit_refresh(
+            run=run, part=part, lead_id=deal.lead_id, cutoff=timezone.now()
+        )
+        unchanged.append(result["seconds"])
+        written = {k: v for k, v in result.items() if k not in ("timings", "seconds")}
+        # The steps of a refresh that moved something: undo the win, re-credit, time the win.
+        Deal.objects.filter(pk=deal.pk).update(stage=deal.stage, closed_at=deal.closed_at)
+        services.lead_credit_refresh(
+            run=run, part=part, lead_id=deal.lead_id, cutoff=timezone.now()
+        )
+        Deal.objects.filter(pk=deal.pk).update(stage=won, closed_at=timezone.now())
+        steps = services.lead_credit_refresh(
+            run=run, part=part, lead_id=deal.lead_id, cutoff=timezone.now()
+        )
+        started = time.perf_counter()
+        services.partition_credit(partition_id=part.pk, cutoff=timezone.now())
+        partition.append(time.perf_counter() - started)
+    leads = part.lead_id_to - part.lead_id_from if part.lead_id_to else "open-ended"
+    moved = ", ".join(f"{k} {v}" for k, v in steps.items() if k not in ("timings", "seconds"))
+    return [
+        (
+            "deal won -> refreshed credits, in process (per lead)",
+            f"{statistics.median(per_lead) * 1000:.0f} ms",
+            "both scopes' latest runs; the lead's rows only; steps of one: "
+            + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in steps["timings"].items())
+            + f"; rows written: {moved}",
+        ),
+        (
+            "same deal, whole partition recomputed (before)",
+            f"{statistics.median(partition):.1f} s",
+            f"contact run, partition of {leads} leads",
+        ),
+        (
+            "per-lead refresh again, nothing new",
+            f"{statistics.median(unchanged) * 1000:.0f} ms",
+            f"rows written: {', '.join(f'{k} {v}' for k, v in written.items())}",
+        ),
+        (
+            "per-lead credit rows of the run",
+            f"{LeadCredit.objects.filter(run=run).count():,}",
+            "LeadCredit rows written by the full run (every milestone, model, conversion)",
+        ),
     ]
 
 

@@ -448,6 +448,7 @@ def bench_large(args: argparse.Namespace) -> list[Row]:
     with large.Worker():
         rows += large.full_run_on_workers(args)
         rows += large.incremental_refresh(args)
+    rows += large.refresh_in_process(args)
     rows += large.dashboard_times(args)
     return rows
 
