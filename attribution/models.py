@@ -193,7 +193,8 @@ class AttributionSummary(CreditedOutcome):
 
 class LeadCredit(models.Model):
     """One lead's credited conversions and value per conversion x model x channel x campaign,
-    at every milestone: what the lead adds to its partition's results.
+    at the opportunity and deal milestones: what its deals add to its partition's results
+    (the lead-created milestone has a LeadMark instead).
 
     Written with the results by every full run (and a partition's recompute); an incremental
     refresh of one lead compares the lead's new credits with these, appends the difference to
@@ -229,6 +230,29 @@ class LeadCredit(models.Model):
 
     def __str__(self) -> str:
         return f"lead {self.lead_id} {self.model} {self.milestone} {self.day}"
+
+
+class LeadMark(models.Model):
+    """A fingerprint of what one lead's lead-created credit depends on (its creation time and
+    its own touches up to it: ids, times, channels, campaigns, which one created it), written
+    by every full run instead of that milestone's per-lead credits (three quarters of them).
+
+    A deal change leaves it alone; a refresh that finds it unchanged leaves the lead-created
+    credits as they are, and one that finds it changed (a backdated or reclassified touch, a
+    lead created since) recomputes the lead's partition instead.
+    """
+
+    run = models.ForeignKey(
+        AttributionRun, on_delete=models.CASCADE, related_name="lead_marks", db_index=False
+    )
+    lead_id = models.BigIntegerField()
+    mark = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "lead_id"])]
+
+    def __str__(self) -> str:
+        return f"lead {self.lead_id} {self.mark}"
 
 
 class CreditLedger(models.Model):

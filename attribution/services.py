@@ -34,6 +34,7 @@ from attribution.models import (
     AttributionSummary,
     CreditLedger,
     LeadCredit,
+    LeadMark,
     Milestone,
     RunPartition,
 )
@@ -467,7 +468,8 @@ def batch_credit(*, partition_ids: list[int], cutoff: datetime | None = None) ->
         )
         grouped["milestone"] = milestone
         result_frames.append(grouped)
-        lead_frames.append(_lead_credit_frame(credits, milestone))
+        if milestone != Milestone.LEAD:
+            lead_frames.append(_lead_credit_frame(credits, milestone))
         if milestone == Milestone.DEAL:
             ledger_frames.append(_ledger_frame(credits))
         _tick(timings, "group results and ledger", grouping)
@@ -475,6 +477,9 @@ def batch_credit(*, partition_ids: list[int], cutoff: datetime | None = None) ->
     results = _stamp(result_frames, run)
     ledger = _stamp(ledger_frames, run)
     lead_credits = _stamp(lead_frames, run)
+    marks = _lead_marks(frames.own_touches, frames.conversions[Milestone.LEAD]).assign(
+        run_id=run.pk
+    )
     _tick(timings, "group results and ledger", grouping)
     writing = time.perf_counter()
     ids = [p.pk for p in parts]
@@ -489,10 +494,12 @@ def batch_credit(*, partition_ids: list[int], cutoff: datetime | None = None) ->
         CreditLedger.objects.filter(partition_id__in=ids).delete()
         lead_writing = time.perf_counter()
         _lead_credits_of(run, parts[0].lead_id_from, parts[-1].lead_id_to).delete()
+        _lead_credits_of(run, parts[0].lead_id_from, parts[-1].lead_id_to, LeadMark).delete()
         _tick(timings, "write of which lead credits", lead_writing)
         bulk.insert_frame(AttributionResult, results, RESULT_COLUMNS)
         lead_writing = time.perf_counter()
         bulk.insert_frame(LeadCredit, lead_credits, LEAD_CREDIT_COLUMNS)
+        bulk.insert_frame(LeadMark, marks, ["run_id", "lead_id", "mark"])
         _tick(timings, "write of which lead credits", lead_writing)
         if old is not None:
             difference = summary_difference(old, results)
@@ -667,9 +674,11 @@ def _lead_credit_frame(credits: pd.DataFrame, milestone: str) -> pd.DataFrame:
     return grouped
 
 
-def _lead_credits_of(run: AttributionRun, lead_from: int, lead_to: int | None) -> Any:
-    """The run's LeadCredit rows of the leads in [lead_from, lead_to) (a partition's)."""
-    rows = LeadCredit.objects.filter(run=run, lead_id__gte=lead_from)
+def _lead_credits_of(
+    run: AttributionRun, lead_from: int, lead_to: int | None, model: Any = LeadCredit
+) -> Any:
+    """The run's LeadCredit (or LeadMark) rows of the leads in [lead_from, lead_to)."""
+    rows = model.objects.filter(run=run, lead_id__gte=lead_from)
     return rows if lead_to is None else rows.filter(lead_id__lt=lead_to)
 
 
@@ -788,7 +797,7 @@ def _lead_credit_rows(
     lead_frames: list[pd.DataFrame] = []
     ledger_frames: list[pd.DataFrame] = []
     for milestone, conv in frames.conversions.items():
-        if conv.empty:
+        if conv.empty or milestone == Milestone.LEAD:  # a LeadMark stands for it
             continue
         touches, members = frames.for_milestone(milestone)
         effects = run.effects.get(milestone, {})
@@ -819,6 +828,33 @@ def _lead_credit_rows(
         if milestone == Milestone.DEAL:
             ledger_frames.append(_ledger_frame(credits))
     return _stamp(lead_frames, run), _stamp(ledger_frames, run)
+
+
+MARKED = ["touch_id", "ts", "channel", "campaign_id", "is_lead_creation"]
+
+
+def _lead_marks(touches: pd.DataFrame, leads: pd.DataFrame) -> pd.DataFrame:
+    """Per converting lead (lead-created conversions `leads`), a 64-bit fingerprint of its
+    creation time and its own touches up to it (a superset of its lead-created journey: any
+    change that could move that credit changes the mark, barring a hash collision)."""
+    if leads.empty:
+        return pd.DataFrame({"lead_id": pd.Series(dtype="int64"), "mark": []})
+    created = leads[["lead_id", "ts"]].rename(columns={"ts": "created"})
+    joined = touches.merge(created, on="lead_id")
+    joined = joined.loc[joined["ts"] <= joined["created"]]
+    mark = pd.util.hash_pandas_object(created, index=False).to_numpy(np.uint64).copy()
+    ids = created["lead_id"].to_numpy(np.int64)
+    if len(joined):
+        # Summed (wrapping uint64, order-free) per lead: sorted, then added per run of a lead.
+        hashed = pd.util.hash_pandas_object(joined[MARKED], index=False).to_numpy(np.uint64)
+        lead = joined["lead_id"].to_numpy(np.int64)
+        order = np.argsort(lead, kind="stable")
+        found, starts = np.unique(lead[order], return_index=True)
+        sums = np.add.reduceat(hashed[order], starts)
+        order_ids = np.argsort(ids, kind="stable")
+        at = order_ids[np.searchsorted(ids[order_ids], found)]
+        mark[at] += sums
+    return pd.DataFrame({"lead_id": ids, "mark": mark.view(np.int64)})
 
 
 LEDGER_COMPARED = [c for c in LEDGER_COLUMNS if c not in ("run_id", "partition_id")]
@@ -859,12 +895,13 @@ def lead_credit_refresh(
 ) -> dict[str, Any]:
     """Re-credit one lead's conversions in a finished run, reading and writing only its rows.
 
-    The lead's new credits (every milestone, the run's effects) are compared with its stored
-    LeadCredit rows: the difference is appended to the partition's results and to the
-    summary (day and month rows), and the lead's LeadCredit and ledger rows are replaced.
-    Nothing is written when nothing moved. The result equals recomputing the partition, since
-    with fixed effects each conversion's credit depends on its own journey alone.
-    Returns the timings and counts of rows written.
+    Its lead-created credit stays as stored when its LeadMark is unchanged (else the whole
+    partition is recomputed, exactly). Its deals' new credits (opportunity and deal, the
+    run's effects) are compared with its stored LeadCredit rows: the difference is appended
+    to the partition's results and to the summary (day and month rows), and the lead's
+    LeadCredit and ledger rows are replaced. Nothing is written when nothing moved. The result
+    equals recomputing the partition, since with fixed effects each conversion's credit
+    depends on its own journey alone. Returns the timings and counts of rows written.
     """
     started = time.perf_counter()
     timings: dict[str, float] = {}
@@ -874,7 +911,14 @@ def lead_credit_refresh(
         RunPartition.objects.select_for_update().filter(pk=part.pk).first()
         reading = time.perf_counter()
         frames = _lead_frames(run, lead_id, cutoff)
+        marks = _lead_marks(frames.own_touches, frames.conversions[Milestone.LEAD])
+        stored = list(LeadMark.objects.filter(run=run, lead_id=lead_id).values_list("mark"))
         _tick(timings, "read", reading)
+        if sorted(marks["mark"].tolist()) != sorted(m for (m,) in stored):
+            # What its lead-created credit depends on moved (rare: not a deal's doing), and
+            # its old share of the partition is not kept: recompute the partition.
+            batch_credit(partition_ids=[part.pk], cutoff=cutoff)
+            return {"partition": part.pk, "timings": _rounded(timings), "seconds": _since(started)}
         new, ledger = _lead_credit_rows(run, frames, timings)
         reading = time.perf_counter()
         old = _stored(LeadCredit.objects.filter(run=run, lead_id=lead_id), LEAD_CREDIT_COLUMNS)

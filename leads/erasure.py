@@ -65,7 +65,7 @@ SWEPT_APPS = ("clm", "campaigns", "leads", "crm", "attribution", "nurture", "ins
 NOT_SWEPT = frozenset({
     "leads.Touchpoint", "leads.Erasure", "attribution.AttributionResult",
     "attribution.AttributionSummary", "attribution.CreditLedger", "attribution.RunPartition",
-    "attribution.LeadCredit",
+    "attribution.LeadCredit", "attribution.LeadMark",
     "crm.DailyCount", "crm.RollupMark", "insights.LeadScore", "insights.ChannelInterval",
 })  # fmt: skip
 CLASSIFIER_MARKERS = frozenset({"", "(direct)", "(none)"})  # campaigns.channeling

@@ -17,10 +17,13 @@ from attribution.models import (
     AttributionSummary,
     CreditLedger,
     LeadCredit,
+    LeadMark,
     RunPartition,
 )
 from attribution.tests.factories import T0, lead_with_journey, won_deal
+from campaigns.models import Channel
 from crm.models import Account, AccountContact, Deal, DealContact, PipelineStage
+from leads.models import Touchpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -105,6 +108,17 @@ def _grow_the_group(data):
     return data["deals"]["ann"].lead_id
 
 
+def _backdated_touch(data):
+    """A touch imported late, dated before the lead was created: its lead-created credit moves
+    (no deal's doing), so the refresh recomputes the partition."""
+    lead = data["leads"]["c"]
+    Touchpoint.objects.create(
+        kind=Touchpoint.Kind.OFFLINE, occurred_at=lead.created_at - timedelta(hours=5), lead=lead,
+        channel=Channel.objects.get(name="Email"),
+    )  # fmt: skip
+    return lead.pk
+
+
 CHANGES = {
     "won": _win_another,
     "lost": _lose,
@@ -112,6 +126,7 @@ CHANGES = {
     "dates": _move_dates,
     "deleted": _delete,
     "buying group": _grow_the_group,
+    "backdated touch": _backdated_touch,
 }
 
 
@@ -200,8 +215,12 @@ def test_a_lead_refresh_equals_its_partition_recomputed_and_a_full_rerun(
         # Contact scope credits a deal over its lead's touches alone: nothing moved.
         assert after == before
         assert written["lead_credits"] + written["ledger"] + written["summary"] == 0
+    elif change == "backdated touch":
+        assert after != before
+        assert written["partition"] == part.pk  # recomputed whole: no old lead-created share
     else:
         assert after != before
+        assert "partition" not in written
         assert written["lead_credits"] + written["ledger"] + written["summary"] > 0
     _assert_same(after, _state(whole))
     _assert_same(after, _state(_rerun_with_effects(per_lead, cutoff)))
@@ -272,6 +291,7 @@ def test_a_run_stored_before_per_lead_credits_recomputes_the_partition_once(data
     part = _partition(run, c.pk)
     # As a run made before LeadCredit existed: no per-lead rows, the flag unset.
     LeadCredit.objects.filter(run=run).delete()
+    LeadMark.objects.filter(run=run).delete()
     RunPartition.objects.filter(run=run).update(lead_credits=False)
     won_deal(c, "250.00", days_after=3)
     services.refresh_lead(lead_id=c.pk)
