@@ -21,7 +21,7 @@ from attribution.models import (
     RunPartition,
 )
 from attribution.tests.factories import T0, lead_with_journey, won_deal
-from campaigns.models import Channel
+from campaigns.models import Campaign, Channel
 from crm.models import Account, AccountContact, Deal, DealContact, PipelineStage
 from leads.models import Touchpoint
 
@@ -54,6 +54,13 @@ def data():
     lead_with_journey("d@x.io", ["Display", "Referral"])  # never buys: a null path
     cat = lead_with_journey("cat@acme.io", ["Paid Search", "Direct"], start=T0 + timedelta(days=5))
     dan = lead_with_journey("dan@acme.io", ["Display"], start=T0 + timedelta(days=4))
+    # Some touches of a campaign, so a lead's rows mix campaigns and none.
+    for lead, channel in ((a, "Email"), (ann, "Paid Search")):
+        campaign = Campaign.objects.create(
+            name=f"{channel} launch", channel=Channel.objects.get(name=channel),
+            utm_campaign=f"{channel.lower()}-launch",
+        )  # fmt: skip
+        lead.touchpoints.filter(channel__name=channel).update(campaign=campaign)
     deals = {
         "a": won_deal(a, "1000.00"),
         "b": won_deal(b, "333.33", days_after=40),
