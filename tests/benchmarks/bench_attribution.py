@@ -255,7 +255,7 @@ def refresh_in_process(args: argparse.Namespace) -> list[Row]:
     from django.utils import timezone
 
     from attribution import selectors, services
-    from attribution.models import LeadCredit, RunPartition
+    from attribution.models import LeadCredit, LeadMark, RunPartition
     from crm.models import Deal, PipelineStage
 
     run = selectors.latest_run()
@@ -305,7 +305,7 @@ def refresh_in_process(args: argparse.Namespace) -> list[Row]:
         (
             "deal won -> refreshed credits, in process (per lead)",
             f"{statistics.median(per_lead) * 1000:.0f} ms",
-            "both scopes' latest runs; the lead's rows only; steps of one: "
+            "the latest finished run of each scope; the lead's rows only; steps of one: "
             + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in steps["timings"].items())
             + f"; rows written: {moved}",
         ),
@@ -322,7 +322,8 @@ def refresh_in_process(args: argparse.Namespace) -> list[Row]:
         (
             "per-lead credit rows of the run",
             f"{LeadCredit.objects.filter(run=run).count():,}",
-            "LeadCredit rows written by the full run (every milestone, model, conversion)",
+            "LeadCredit rows (opportunity and deal milestones) and "
+            f"{LeadMark.objects.filter(run=run).count():,} LeadMark rows written by the full run",
         ),
     ]
 
