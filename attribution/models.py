@@ -151,7 +151,8 @@ class CreditedOutcome(models.Model):
 
 class AttributionResult(CreditedOutcome):
     """Credited conversions and value per run x partition x model x milestone x channel x
-    campaign x conversion day. Partitions are summed when read."""
+    campaign x conversion day. Partitions are summed when read; a lead's refresh appends the
+    difference it made to its partition, so a key of a partition may have several rows."""
 
     run = models.ForeignKey(AttributionRun, on_delete=models.CASCADE, related_name="results")
     partition = models.ForeignKey(RunPartition, on_delete=models.CASCADE, related_name="results")
@@ -166,8 +167,8 @@ class AttributionResult(CreditedOutcome):
 class AttributionSummary(CreditedOutcome):
     """The run's results summed over its partitions: what dashboards and reports read.
 
-    Written in one statement when the run finishes. An incremental refresh of a partition
-    appends the difference it made (new rows minus old, per day and per month) rather than
+    Written in one statement when the run finishes. An incremental refresh of a lead (or of
+    a partition) appends the difference it made (new rows minus old, per day and per month) rather than
     rewriting the summary, so refreshes stay quick and never race on a row; readers always
     SUM, so a key may have several rows. The next full run writes a fresh summary.
     """
