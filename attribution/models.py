@@ -168,9 +168,10 @@ class AttributionSummary(CreditedOutcome):
     """The run's results summed over its partitions: what dashboards and reports read.
 
     Written in one statement when the run finishes. An incremental refresh of a lead (or of
-    a partition) appends the difference it made (new rows minus old, per day and per month) rather than
-    rewriting the summary, so refreshes stay quick and never race on a row; readers always
-    SUM, so a key may have several rows. The next full run writes a fresh summary.
+    a partition) appends the difference it made (new rows minus old, per day and per month)
+    rather than rewriting the summary, so refreshes stay quick and never race on a row;
+    readers always SUM, so a key may have several rows. The next full run writes a fresh
+    summary.
     """
 
     # No index of its own: the indexes below start with the run. A lone run index misleads
