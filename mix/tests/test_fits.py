@@ -315,3 +315,25 @@ def test_the_marketing_dashboards_budget_advice_comes_from_the_latest_revenue_fi
     moves = section[section.index('id="advice-moves"') :].split("</ul>")[0]
     assert "from <strong>Display</strong> to <strong>Paid Search</strong>" in moves
     assert moves.count("<li>") == 1
+
+
+def test_the_stacked_contributions_never_stack_a_negative_base():
+    from mix import charts
+
+    results = {
+        "weeks": ["2026-01-05", "2026-01-12", "2026-01-19"],
+        "channels": ["Display"],
+        "contributions": {"base": [-50.0, 20.0, 80.0], "Display": [30.0, 30.0, 30.0],
+                          "actual": [10.0, 60.0, 100.0]},
+    }  # fmt: skip
+    traces = charts.contributions(results, "Revenue", {})["data"]
+    stacked = [t for t in traces if t.get("stackgroup")]
+    assert all(v >= 0 for t in stacked for v in t["y"])
+    assert stacked[0]["y"] == [0.0, 20.0, 80.0]
+    below = [t for t in traces if "below zero" in str(t["name"])]
+    assert len(below) == 1 and below[0]["y"] == [-50.0, 0.0, 0.0]
+    assert "stackgroup" not in below[0]
+    # no such line when the base stays above zero
+    results["contributions"]["base"] = [5.0, 20.0, 80.0]
+    names = [str(t["name"]) for t in charts.contributions(results, "Revenue", {})["data"]]
+    assert not any("below zero" in n for n in names)
