@@ -28,8 +28,11 @@ def marketing_dashboard(request: HttpRequest) -> HttpResponse:
         lambda: attribution_views.dashboard_context(request),
     )
     # Stored rows, read on every view.
-    context = {**context, "running": dashboards.running_run(),
-               "mix_run": mix_selectors.latest_run(outcome="revenue")}  # fmt: skip
+    mix_run = mix_selectors.latest_run(outcome="revenue")
+    # The budget advice comes from the latest mix model fit on revenue; the power-law curves
+    # on attributed revenue (insights) are the labelled fallback while there is none.
+    context = {**context, "running": dashboards.running_run(), "mix_run": mix_run,
+               "mix_advice": mix_selectors.budget_advice(mix_run) if mix_run else None}  # fmt: skip
     if context["filters"].scope == "contact":  # advice and alerts follow contact runs only
         context.update(marketing_section(run=context["run"], model=context["filters"].model,
                                          viewer=request.user))  # fmt: skip

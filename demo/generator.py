@@ -12,7 +12,6 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -40,40 +39,20 @@ from crm.models import (
     Task,
 )
 from crm.services import company_key
+from demo import mix_truth
+from demo.mix_truth import CAMPAIGNS
 from insights.alerts import alerts_check_all
 from insights.engine import NotEnoughData
 from insights.scoring import scoring_train
 from leads.classification import visits_continue
 from leads.models import CaptureForm, Lead, Submission, Touchpoint, Visitor, normalise_email
+from mix.engine.model import MAX_LAG
 from nurture.demo import generate as nurture_demo
 
 SIZES = {"small": 1_500, "medium": 10_000, "large": 100_000}
 SITE = "https://www.acme-analytics.example"
 
 
-@dataclass(frozen=True)
-class CampaignSpec:
-    name: str
-    utm_campaign: str
-    source: str
-    medium: str
-    daily_spend: float
-    quality: float  # how much more likely than average its leads become opportunities
-    deal_mean: float
-    weight: float  # share of journeys touching it
-
-
-CAMPAIGNS = [
-    CampaignSpec("Search - Brand", "search_brand", "google", "cpc", 120, 1.7, 9_000, 1.3),
-    CampaignSpec("Search - Generic", "search_generic", "google", "cpc", 320, 0.9, 7_000, 1.6),
-    CampaignSpec("LinkedIn ABM", "linkedin_abm", "linkedin", "paid_social", 380, 1.4, 19_000, 0.8),
-    CampaignSpec("Facebook Prospecting", "fb_prospecting", "facebook", "paid_social", 260, 0.3, 3_000, 1.4),
-    CampaignSpec("Display Retargeting", "display_retargeting", "gdn", "display", 190, 0.45, 4_000, 1.0),
-    CampaignSpec("YouTube Awareness", "youtube_awareness", "youtube", "cpv", 160, 0.35, 5_000, 0.6),
-    CampaignSpec("Monthly Newsletter", "newsletter", "newsletter", "email", 12, 1.25, 6_000, 1.2),
-    CampaignSpec("Partner Program", "partner_program", "partnerstack", "affiliate", 55, 1.1, 8_000, 0.5),
-    CampaignSpec("Trade Show Booth", "tradeshow_booth", "saastr", "event", 95, 1.6, 21_000, 0.3),
-]  # fmt: skip
 ORGANIC = [
     # (referrer, weight, quality, deal_mean)
     ("https://www.google.com/", 1.5, 1.1, 8_000),
@@ -199,13 +178,21 @@ class Progress:
 def generate(
     *, leads: int, seed: int = 42, log: Callable[[str], None] = print, run: bool = True
 ) -> dict[str, int]:
-    """Write a demo dataset of about `leads` leads; return counts of what was written."""
+    """Write a demo dataset of about `leads` leads; return counts of what was written.
+
+    Spend covers the last `mix_truth.WEEKS` whole weeks and this one, with each campaign's
+    bursts, pauses and flighting; the leads each week come from the truth in demo/mix_truth.py
+    (a baseline plus each channel's response to its carried-over spend), and each lead's first
+    touch is of the channel (or organic source) that brought it."""
     from django.contrib.auth import get_user_model
 
     rng = np.random.default_rng(seed)
+    plan_rng = np.random.default_rng(seed + 3)  # its own stream: spend and causes of leads
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
     today = now.date()
-    days = 330
+    first = today - timedelta(days=today.weekday() + 7 * mix_truth.WEEKS)  # a Monday
+    days = (today - first).days
+    start_of = now.replace(hour=0) - timedelta(days=days)  # midnight of the first day
     User = get_user_model()
     reps = list(User.objects.filter(groups__name="Sales rep", is_active=True).order_by("id"))
     marketer = User.objects.filter(groups__name="Marketer").first()
@@ -246,13 +233,27 @@ def generate(
             )
             campaigns.append(campaign)
 
-        # Daily spend with noise and a slow trend.
+        # Weekly spend per campaign (bursts, pauses, flighting), split over the days of each
+        # week with day-to-day noise; the truth's expected leads per week follow from it.
+        plan = mix_truth.plan(
+            plan_rng,
+            weeks=mix_truth.WEEKS + 1,
+            start=str(first),
+            channel_of={
+                c.utm_campaign: channel_names.get(c.channel_id, "")
+                for c in campaigns
+            },
+        )  # fmt: skip
         spend_rows = []
         progress = Progress("spend", len(CAMPAIGNS))
         for i, (spec, campaign) in enumerate(zip(CAMPAIGNS, campaigns, strict=True)):
-            factors = rng.normal(1.0, 0.18, days).clip(0.3, 2.0)
+            weekly = plan.campaign_spend[spec.utm_campaign].to_numpy()
+            factors = rng.normal(1.0, 0.18, 7 * len(weekly)).clip(0.3, 2.0).reshape(-1, 7)
+            daily = weekly[:, None] * factors / factors.sum(axis=1, keepdims=True)
             for d in range(days):
-                amount = Decimal(str(round(spec.daily_spend * factors[d], 2)))
+                if daily.flat[d] <= 0:
+                    continue  # a paused week: no spend row
+                amount = Decimal(str(round(float(daily.flat[d]), 2)))
                 impressions = int(float(amount) * int(rng.integers(40, 120)))
                 spend_rows.append(
                     Spend(
@@ -300,6 +301,22 @@ def generate(
                 )  # fmt: skip
             classified.append(result)
 
+        # Which week each lead comes in and what brought it: the truth's expected leads per
+        # week and cause, scaled to `leads` in all (this week's share by the hours gone).
+        expected = plan.expected.to_numpy().copy()
+        expected[-1] *= max((now - start_of).total_seconds() / 3600 - 24 * 7 * mix_truth.WEEKS - 2,
+                            0.0) / (24 * 7)  # fmt: skip
+        scale = leads / expected.sum()
+        drawn = plan_rng.multinomial(leads, (expected / expected.sum()).ravel())
+        cause_cells = plan_rng.permutation(np.repeat(np.arange(drawn.size), drawn))
+        causes = list(plan.expected.columns)
+        campaign_index = {spec.utm_campaign: i for i, spec in enumerate(CAMPAIGNS)}
+        recent = plan.campaign_spend.rolling(MAX_LAG, min_periods=1).sum()
+        organic = np.arange(len(CAMPAIGNS), len(sources))
+        organic_p = weights[organic] / weights[organic].sum()
+        caused_by: dict[int, str] = {}
+        won_by_cause: dict[str, float] = {}
+
         lead_ids = bulk.next_ids(Lead, leads)
         touch_start = bulk.next_ids(Touchpoint, 1).start
         sub_start = bulk.next_ids(Submission, 1).start
@@ -321,9 +338,23 @@ def generate(
         account_left = 0
         progress = Progress("leads and journeys", leads)
         for n, lead_id in enumerate(lead_ids):
-            created = now - timedelta(hours=float(rng.uniform(2, days * 24)))
+            week, cause = divmod(int(cause_cells[n]), len(causes))
+            week_start = start_of + timedelta(weeks=week)
+            span = min(24 * 7.0, (now - week_start).total_seconds() / 3600 - 2)
+            created = week_start + timedelta(hours=float(rng.uniform(0, span)))
             n_sources = int(min(8, 1 + rng.poisson(1.6)))
             picks = rng.choice(len(sources), size=n_sources, p=weights)
+            if causes[cause] == "base":
+                picks[0] = int(rng.choice(organic, p=organic_p))
+            else:  # a campaign of the channel, by its spend of the weeks that carry over
+                mine = [
+                    campaign_index[key]
+                    for key, channel in plan.channel_of.items()
+                    if channel == causes[cause]
+                ]
+                spent = recent.iloc[week, mine].to_numpy() + 1e-9
+                picks[0] = int(rng.choice(mine, p=spent / spent.sum()))
+                caused_by[lead_id] = causes[cause]
             gaps = np.sort(rng.uniform(0, 45 * 24, n_sources))[::-1]
             visitor = f"demo{seed}v{lead_id:08d}"
             first_name = FIRST_NAMES[int(rng.integers(len(FIRST_NAMES)))]
@@ -439,6 +470,8 @@ def generate(
                     deal_stage = won_stage if won else lost_stage
                     closed_at, reason = closes, "" if won else str(rng.choice(LOST_REASONS))
                     if won:
+                        cause_name = caused_by.get(lead_id, "base")
+                        won_by_cause[cause_name] = won_by_cause.get(cause_name, 0.0) + float(amount)
                         stage = "customer"
                         history.append(("customer", closes))
                 deal_rows.append(Deal(
@@ -502,6 +535,7 @@ def generate(
             activities=len(activity_rows), feedback=len(feedback_rows),
             accounts=len(account_names),
         )  # fmt: skip
+    _log_truth(log, plan=plan, scale=scale, won=won_by_cause)
     bulk.analyze([Lead, Visitor, Submission, Touchpoint, Deal, Activity, LeadFeedback, LeadHistory])
 
     started = time.perf_counter()
@@ -533,6 +567,20 @@ def generate(
     )
     counts.update(_insights(log))
     return counts
+
+
+def _log_truth(
+    log: Callable[[str], None], *, plan: mix_truth.Plan, scale: float, won: dict[str, float]
+) -> None:
+    """What each channel truly brought (to compare with a mix model fit): leads per 1,000 USD
+    from the truth's curves, and the won revenue of the leads it brought per unit of spend."""
+    leads = plan.true_return(scale) * 1000
+    spent = plan.channel_spend.sum()
+    parts = [
+        f"{name} {leads[name]:.2f} leads/1k, ROI {won.get(name, 0.0) / spent[name] - 1:+.0%}"
+        for name in leads.index
+    ]
+    log("  true return per channel: " + "; ".join(parts))
 
 
 ROLES = ["decision_maker", "champion", "influencer", "user", "other"]

@@ -26,10 +26,14 @@ BASE_COLOUR = "#cbd5e1"
 def contributions(
     results: Mapping[str, Any], outcome_label: str, colours: Mapping[str, str]
 ) -> dict[str, Any]:
-    """Stacked weekly outcome: the base (baseline, trend, season, controls) and each channel's
-    modelled contribution, with the actual outcome as a line."""
+    """Stacked weekly outcome: the base (baseline, trend, season, controls; from zero up) and
+    each channel's modelled contribution, with the actual outcome as a line, and any part of
+    the base below zero as a dotted line under the axis (the stack leaves it out)."""
     weeks = results["weeks"]
     parts = results["contributions"]
+    # A stack cannot hold a negative layer honestly: the base is stacked from zero up, and
+    # weeks where the model's base is below zero show that part as a line of its own.
+    base = [float(v) for v in parts["base"]]
     traces = [
         {
             "type": "scatter",
@@ -37,10 +41,22 @@ def contributions(
             "stackgroup": "one",
             "name": _("Base"),
             "x": weeks,
-            "y": parts["base"],
+            "y": [max(v, 0.0) for v in base],
             "line": {"width": 0, "color": BASE_COLOUR},
         }
     ]
+    below = [min(v, 0.0) for v in base]
+    if any(v < 0 for v in below):
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": _("Base below zero (not in the stack)"),
+                "x": weeks,
+                "y": below,
+                "line": {"color": "#64748b", "width": 1.5, "dash": "dot"},
+            }
+        )
     for name in results["channels"]:
         traces.append(
             {

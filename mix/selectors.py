@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncWeek
@@ -14,6 +15,7 @@ from attribution import selectors as attribution_selectors
 from campaigns.models import Spend
 from crm.models import Deal
 from leads.models import Lead
+from mix import engine
 from mix.engine import LiftTest as EngineLiftTest
 from mix.models import ChannelBound, Control, LiftTest, MixModelRun, Outcome
 
@@ -162,4 +164,60 @@ def channel_bounds() -> dict[str, tuple[float, float | None]]:
     return {
         b.channel.name: (float(b.min_weekly), None if b.max_weekly is None else float(b.max_weekly))
         for b in ChannelBound.objects.select_related("channel")
+    }
+
+
+def budget_advice(run: MixModelRun) -> dict[str, Any] | None:
+    """Budget advice from a finished fit on won revenue: per channel its ROI over the fitted
+    weeks and the marginal ROI of one more unit of weekly spend at today's rate (last four
+    fitted weeks), each with its 90% interval; "more" where even the interval's low end of the
+    marginal ROI is above zero, "less" where even its high end is below, "hold" otherwise; and
+    a move of budget from each "less" channel to the "more" channel with the best low end.
+    None for a fit of another outcome or without results."""
+    results = run.results or {}
+    if run.outcome != Outcome.REVENUE or not results.get("draws"):
+        return None
+    names = results["channels"]
+    beta = np.asarray(results["draws"]["beta"], dtype=float)
+    k = np.asarray(results["draws"]["k"], dtype=float)
+    current = np.array([float(results["points"][n]["current"]) for n in names])
+    mean, low, high = engine.marginal_returns(beta, k, current)
+    roas = {r["channel"]: r for r in results["roas"]}
+    channels = []
+    for i, name in enumerate(names):
+        marginal = (float(mean[i]) - 1, float(low[i]) - 1, float(high[i]) - 1)
+        action = "more" if marginal[1] > 0 else "less" if marginal[2] < 0 else "hold"
+        channels.append(
+            {
+                "name": name,
+                "weekly_spend": round(float(current[i]), 2),
+                "roi": round(roas[name]["roas"] - 1, 4),
+                "roi_low": round(roas[name]["roas_low"] - 1, 4),
+                "roi_high": round(roas[name]["roas_high"] - 1, 4),
+                "marginal_roi": round(marginal[0], 4),
+                "marginal_low": round(marginal[1], 4),
+                "marginal_high": round(marginal[2], 4),
+                "action": action,
+            }
+        )
+    channels.sort(key=lambda c: -c["marginal_roi"])
+    better = [c for c in channels if c["action"] == "more"]
+    best = max(better, key=lambda c: c["marginal_low"]) if better else None
+    moves = [
+        {"source": c["name"], "target": best["name"]}
+        for c in channels
+        if c["action"] == "less" and best is not None
+    ]
+    evidence = results["evidence"]
+    return {
+        "run": run,
+        "channels": channels,
+        "moves": moves,
+        "first_week": date.fromisoformat(evidence["first_week"]),
+        "last_week": date.fromisoformat(evidence["last_week"]) + timedelta(days=6),
+        "weeks": evidence["weeks"],
+        "attribution_model": run.attribution_model,
+        "lift_tests": len(evidence.get("lift_tests", [])),
+        "controls": len(evidence.get("controls", [])),
+        "rhat_max": results["diagnostics"]["rhat_max"],
     }

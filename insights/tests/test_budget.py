@@ -44,6 +44,8 @@ def test_the_run_leaves_advice_and_intervals_that_the_dashboard_shows(client, ma
     response = client.get(reverse("attribution:marketing-dashboard"))
     page = response.content.decode()
     assert "Budget advice for the next 28 days" in page
+    # no mix model fit on revenue yet: the power-law advice is shown, labelled as the fallback
+    assert 'id="advice-source"' in page and "Fallback: no marketing mix model" in page
     table = page[page.index('id="advice-table"') :].split("</table>")[0]
     for name in channels:
         assert f'data-channel="{name}"' in table

@@ -2,12 +2,13 @@
 
 from mix.engine.model import LiftTest, Priors
 from mix.engine.optimise import Proposal, optimise, optimise_curves
-from mix.engine.simulate import Truth, simulate
+from mix.engine.simulate import Truth, media_response, simulate, spend_pattern
 from mix.engine.summary import (
     MixFit,
     contributions,
     diminishing_point,
     fit,
+    marginal_returns,
     recent_spend,
     response_curves,
     roas_table,
@@ -22,10 +23,13 @@ __all__ = [
     "contributions",
     "diminishing_point",
     "fit",
+    "marginal_returns",
+    "media_response",
     "optimise",
     "optimise_curves",
     "recent_spend",
     "response_curves",
     "roas_table",
     "simulate",
+    "spend_pattern",
 ]

@@ -52,6 +52,23 @@ def spend_pattern(rng: np.random.Generator, weeks: int, level: float, style: str
     return np.round(base, 2)
 
 
+def media_response(
+    spend: np.ndarray, *, decay: np.ndarray, beta: np.ndarray, k: np.ndarray
+) -> np.ndarray:
+    """Weeks x channels outcome of weekly spend (weeks x channels) under the model's own form:
+    geometric adstock over MAX_LAG weeks (weights d^l, normalised), then beta (1 - e^(-a/k)).
+    The one place the truth of the simulations and of the demo data is computed."""
+    spend = np.asarray(spend, dtype=float)
+    weeks = len(spend)
+    decay = np.asarray(decay, dtype=float)
+    powers = decay[None, :] ** np.arange(MAX_LAG)[:, None]
+    weights = powers / powers.sum(axis=0)
+    stock = np.zeros_like(spend)
+    for lag in range(min(MAX_LAG, weeks)):
+        stock[lag:] += weights[lag] * spend[: weeks - lag]
+    return np.asarray(beta, dtype=float) * -np.expm1(-stock / np.asarray(k, dtype=float))
+
+
 def simulate(*, seed: int = 0, weeks: int = 104, channels: int = 8, noise: float = 0.08) -> Truth:
     """Weekly spend and outcome from known response curves with carry-over per channel."""
     rng = np.random.default_rng(seed)
@@ -66,12 +83,7 @@ def simulate(*, seed: int = 0, weeks: int = 104, channels: int = 8, noise: float
     k = means * rng.uniform(0.7, 2.5, channels)
     roas_at_mean = rng.uniform(0.5, 4.0, channels)  # outcome per unit at the mean spend
     beta = roas_at_mean * means / -np.expm1(-means / k)
-    powers = decay[None, :] ** np.arange(MAX_LAG)[:, None]
-    weights = powers / powers.sum(axis=0)
-    stock = np.zeros_like(spend)
-    for lag in range(MAX_LAG):
-        stock[lag:] += weights[lag] * spend[: weeks - lag]
-    contrib = beta * -np.expm1(-stock / k)
+    contrib = media_response(spend, decay=decay, beta=beta, k=k)
     baseline = float(contrib.sum(axis=1).mean() * rng.uniform(0.8, 1.5))
     t = np.arange(weeks)
     season = 0.1 * np.sin(2 * np.pi * t / WEEKS_PER_YEAR + rng.uniform(0, 2 * np.pi))

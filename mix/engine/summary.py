@@ -125,6 +125,16 @@ def diminishing_point(beta: np.ndarray, k: np.ndarray, breakeven: float | None) 
     return np.maximum(k * np.log(np.maximum(beta / (k * breakeven), 1e-12)), 0.0)
 
 
+def marginal_returns(
+    beta: np.ndarray, k: np.ndarray, current: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per channel: the steady-state outcome of one more unit of weekly spend at `current`
+    (d/dx beta (1 - e^(-x/k)) = beta/k e^(-x/k)) over the draws (N x C): mean, and the 90%
+    interval."""
+    values = beta / k * np.exp(-np.asarray(current, dtype=float)[None, :] / k)
+    return _interval(values)
+
+
 def response_curves(
     mix: MixFit, *, points: int = 30, breakeven: float | None = 1.0
 ) -> tuple[pd.DataFrame, pd.DataFrame]:

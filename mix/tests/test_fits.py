@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -17,7 +18,7 @@ from crm.models import Deal
 from crm.tests.factories import DealFactory, stage
 from leads.models import Lead
 from leads.tests.factories import LeadFactory
-from mix import engine, services
+from mix import engine, selectors, services
 from mix.models import Control, LiftTest, MixModelRun
 
 pytestmark = pytest.mark.django_db
@@ -250,3 +251,89 @@ def test_a_manager_reads_the_evidence_but_may_not_add_to_it(client, manager):
     response = client.post(reverse("mix:evidence"), {"control-name": "Launch",
                            "control-start": "2026-05-04", "control-end": "2026-05-10"})  # fmt: skip
     assert response.status_code == 403 and not Control.objects.exists()
+
+
+def _crafted_run(**extra) -> MixModelRun:
+    """A finished revenue fit whose curves are known: Paid Search pays at the margin, Display
+    loses at the margin, Paid Social straddles break-even (its draws spread widely)."""
+    rng = np.random.default_rng(0)
+    n = 400
+    beta = np.column_stack([
+        rng.uniform(9_000, 11_000, n),  # Display: 10k/wk most, k 5k, current 10k
+        rng.uniform(9_000, 11_000, n),  # Paid Search: marginal ~ 2 at 1k/wk
+        rng.uniform(1_000, 20_000, n),  # Paid Social
+    ])  # fmt: skip
+    k = np.column_stack([np.full(n, 5_000.0), np.full(n, 4_000.0), np.full(n, 4_000.0)])
+    names = ["Display", "Paid Search", "Paid Social"]
+    current = {"Display": 10_000.0, "Paid Search": 1_000.0, "Paid Social": 2_000.0}
+    roas = [{"channel": c, "roas": 1.2, "roas_low": 0.5, "roas_high": 2.0} for c in names]
+    results = {
+        "channels": names,
+        "draws": {"beta": beta.tolist(), "k": k.tolist()},
+        "points": {c: {"current": v} for c, v in current.items()},
+        "roas": roas,
+        "evidence": {"weeks": 104, "first_week": "2025-01-06", "last_week": "2026-12-28",
+                     "lift_tests": [], "controls": []},
+        "diagnostics": {"rhat_max": 1.01},
+    }  # fmt: skip
+    return MixModelRun.objects.create(
+        outcome="revenue", attribution_model="markov", params={}, data_cutoff=date(2027, 1, 3),
+        status=MixModelRun.Status.DONE, results=results, finished_at=timezone.now(), **extra,
+    )  # fmt: skip
+
+
+def test_budget_advice_moves_money_only_where_the_marginal_intervals_agree():
+    advice = selectors.budget_advice(_crafted_run())
+    rows = {c["name"]: c for c in advice["channels"]}
+    assert rows["Paid Search"]["action"] == "more" and rows["Paid Search"]["marginal_low"] > 0
+    assert rows["Display"]["action"] == "less" and rows["Display"]["marginal_high"] < 0
+    social = rows["Paid Social"]
+    assert social["action"] == "hold" and social["marginal_low"] < 0 < social["marginal_high"]
+    assert advice["moves"] == [{"source": "Display", "target": "Paid Search"}]
+    # marginal ROI at today's spend: beta/k e^(-x/k) - 1, Paid Search's mean beta 10k, k 4k
+    assert rows["Paid Search"]["marginal_roi"] == pytest.approx(
+        10_000 / 4_000 * np.exp(-1_000 / 4_000) - 1, rel=0.02
+    )
+    assert rows["Paid Search"]["roi"] == pytest.approx(0.2)
+    assert (rows["Display"]["roi_low"], rows["Display"]["roi_high"]) == (-0.5, 1.0)
+
+
+def test_the_marketing_dashboards_budget_advice_comes_from_the_latest_revenue_fit(client, marketer):
+    url = reverse("attribution:marketing-dashboard")
+    client.force_login(marketer)
+    before = client.get(url).content.decode()
+    assert "Fallback: no marketing mix model" in before
+    _crafted_run()
+    page = client.get(url).content.decode()
+    section = page[page.index('id="budget-advice"') :].split("</section>")[0]
+    assert "Fallback" not in section
+    assert "From the marketing mix model fitted" in section and "(104 weeks)" in section
+    assert "Markov model" in section
+    table = section[section.index('id="advice-table"') :].split("</table>")[0]
+    for name, action in [("Paid Search", "more"), ("Display", "less"), ("Paid Social", "hold")]:
+        assert f'data-channel="{name}" data-action="{action}"' in table
+    moves = section[section.index('id="advice-moves"') :].split("</ul>")[0]
+    assert "from <strong>Display</strong> to <strong>Paid Search</strong>" in moves
+    assert moves.count("<li>") == 1
+
+
+def test_the_stacked_contributions_never_stack_a_negative_base():
+    from mix import charts
+
+    results = {
+        "weeks": ["2026-01-05", "2026-01-12", "2026-01-19"],
+        "channels": ["Display"],
+        "contributions": {"base": [-50.0, 20.0, 80.0], "Display": [30.0, 30.0, 30.0],
+                          "actual": [10.0, 60.0, 100.0]},
+    }  # fmt: skip
+    traces = charts.contributions(results, "Revenue", {})["data"]
+    stacked = [t for t in traces if t.get("stackgroup")]
+    assert all(v >= 0 for t in stacked for v in t["y"])
+    assert stacked[0]["y"] == [0.0, 20.0, 80.0]
+    below = [t for t in traces if "below zero" in str(t["name"])]
+    assert len(below) == 1 and below[0]["y"] == [-50.0, 0.0, 0.0]
+    assert "stackgroup" not in below[0]
+    # no such line when the base stays above zero
+    results["contributions"]["base"] = [5.0, 20.0, 80.0]
+    names = [str(t["name"]) for t in charts.contributions(results, "Revenue", {})["data"]]
+    assert not any("below zero" in n for n in names)
