@@ -702,7 +702,8 @@ def _ledger_frame(credits: pd.DataFrame) -> pd.DataFrame:
 def run_finish(*, run_id: int) -> AttributionRun:
     """Mark the run done, record timings, release the lock, tell open dashboards."""
     run = AttributionRun.objects.get(pk=run_id)
-    parts = RunPartition.objects.filter(run=run)
+    # The tasks' partial sums and counts are read once, below, where they are needed.
+    parts = RunPartition.objects.filter(run=run).defer("summary", "counts")
     started = run.started_at or run.created_at
     finished = timezone.now()
     timings = {
@@ -713,17 +714,24 @@ def run_finish(*, run_id: int) -> AttributionRun:
         "steps": _summed_steps(parts),
     }
     summary_started = time.perf_counter()
+    steps: dict[str, float] = {}
     days = summary_from_partials(run=run)
+    _tick(steps, "sum", summary_started)
     if days is None:
         summary_write(run=run)
     else:
+        writing = time.perf_counter()
         with transaction.atomic():
             AttributionSummary.objects.filter(run=run).delete()
             bulk.insert_frame(AttributionSummary, days, SUMMARY_COLUMNS)
             bulk.insert_frame(AttributionSummary, by_month(days), [*SUMMARY_COLUMNS, "monthly"])
             RunPartition.objects.filter(run=run).update(summary={})
+        _tick(steps, "write", writing)
+        analyzing = time.perf_counter()
         bulk.analyze([AttributionSummary, CreditLedger])
+        _tick(steps, "analyze", analyzing)
     timings["summary_seconds"] = round(time.perf_counter() - summary_started, 3)
+    timings["summary_steps"] = _rounded(steps)
     AttributionRun.objects.filter(pk=run.pk).update(
         status=AttributionRun.Status.DONE, finished_at=finished, timings=timings
     )
