@@ -111,9 +111,11 @@ class RunPartition(models.Model):
     # A full run's task stores here its partitions' results summed per summary key (on the
     # first partition of its batch); the run's finish adds them up into the summary instead of
     # reading the results back, then clears them.
+    # A database default too, so code from before the field (a rolling deploy) still inserts.
     summary = models.JSONField(
-        default=dict, blank=True, help_text="The batch's summary rows until the run finishes."
-    )
+        default=dict, db_default={}, blank=True,
+        help_text="The batch's summary rows until the run finishes.",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["run", "index"]

@@ -30,6 +30,7 @@ class Migration(migrations.Migration):
             name="summary",
             field=models.JSONField(
                 blank=True,
+                db_default={},
                 default=dict,
                 help_text="The batch's summary rows until the run finishes.",
             ),
