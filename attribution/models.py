@@ -112,6 +112,14 @@ class RunPartition(models.Model):
     timings = models.JSONField(
         default=dict, blank=True, help_text="Seconds per step (read, journeys, each model, write)."
     )
+    # A full run's task stores here its partitions' results summed per summary key (on the
+    # first partition of its batch); the run's finish adds them up into the summary instead of
+    # reading the results back, then clears them.
+    # A database default too, so code from before the field (a rolling deploy) still inserts.
+    summary = models.JSONField(
+        default=dict, db_default={}, blank=True,
+        help_text="The batch's summary rows until the run finishes.",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["run", "index"]
@@ -127,6 +135,14 @@ class Milestone(models.TextChoices):
     LEAD = "lead", "Lead created"
     OPPORTUNITY = "opportunity", "Opportunity created"
     DEAL = "deal", "Deal won"
+
+
+# References of the derived tables a full run writes by COPY (results, summary, ledger): no
+# index and no foreign-key constraint in the database, each of which costs per row written
+# (the deferred checks alone took longer than the COPY). Django's on_delete still cascades,
+# sets NULL and protects; deleting a channel or campaign scans them (rare). A row can only
+# point at nothing if its referent is deleted while a run writes: readers join or map ids.
+UNCHECKED: dict[str, bool] = {"db_index": False, "db_constraint": False}
 
 
 class CreditedOutcome(models.Model):
@@ -152,16 +168,27 @@ class CreditedOutcome(models.Model):
 class AttributionResult(CreditedOutcome):
     """Credited conversions and value per run x partition x model x milestone x channel x
     campaign x conversion day. Partitions are summed when read; a lead's refresh appends the
-    difference it made to its partition, so a key of a partition may have several rows."""
+    difference it made to its partition, so a key of a partition may have several rows.
 
-    run = models.ForeignKey(AttributionRun, on_delete=models.CASCADE, related_name="results")
-    partition = models.ForeignKey(RunPartition, on_delete=models.CASCADE, related_name="results")
+    Read and replaced by partition only (a refresh's summary difference), so the partition is
+    its one index; a full run writes about a million of these, and every further index or
+    foreign-key check is paid per row. References are unchecked by the database (see
+    UNCHECKED): Django still applies each on_delete.
+    """
 
-    class Meta:
-        indexes = [
-            models.Index(fields=["run", "model", "milestone", "day"]),
-            models.Index(fields=["run", "partition"]),
-        ]
+    channel = models.ForeignKey(
+        "campaigns.Channel", on_delete=models.PROTECT, related_name="+", **UNCHECKED
+    )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", **UNCHECKED,
+    )  # fmt: skip
+    run = models.ForeignKey(
+        AttributionRun, on_delete=models.CASCADE, related_name="results", **UNCHECKED
+    )
+    partition = models.ForeignKey(
+        RunPartition, on_delete=models.CASCADE, related_name="results", db_constraint=False
+    )
 
 
 class AttributionSummary(CreditedOutcome):
@@ -177,8 +204,15 @@ class AttributionSummary(CreditedOutcome):
     # No index of its own: the indexes below start with the run. A lone run index misleads
     # the planner (rows of a run lie together, so scanning them all looks cheap).
     run = models.ForeignKey(
-        AttributionRun, on_delete=models.CASCADE, related_name="summary", db_index=False
+        AttributionRun, on_delete=models.CASCADE, related_name="summary", **UNCHECKED
     )
+    channel = models.ForeignKey(
+        "campaigns.Channel", on_delete=models.PROTECT, related_name="+", **UNCHECKED
+    )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", **UNCHECKED,
+    )  # fmt: skip
     # Month rows (day = the 1st) sum that month's day rows, written and refreshed with them:
     # a year's figures read a dozen of them plus the days of the partial months at its edges
     # (clm.filters.days_and_months). Readers of plain day ranges filter monthly=False.
@@ -207,21 +241,22 @@ class LeadCredit(models.Model):
 
     # One index for all: (run, lead). A partition's rows are a range of it.
     run = models.ForeignKey(
-        AttributionRun, on_delete=models.CASCADE, related_name="lead_credits", db_index=False
+        AttributionRun, on_delete=models.CASCADE, related_name="lead_credits", **UNCHECKED
     )
     lead_id = models.BigIntegerField(help_text="The converting lead (a deal's lead).")
     # The lead itself at the lead milestone, the deal at the opportunity and deal milestones.
     conversion_id = models.BigIntegerField()
     model = models.CharField(max_length=20)
     milestone = models.CharField(max_length=12, choices=Milestone.choices)
-    # Unindexed references, as written by COPY with the results; a deleted campaign's rows
-    # are set to NULL with the results' (a scan, as rare as deleting a campaign).
+    # References unindexed and unchecked by the database, as the results' (UNCHECKED): written
+    # by COPY with them; a deleted campaign's rows are set to NULL by Django (a scan, as rare
+    # as deleting a campaign).
     channel = models.ForeignKey(
-        "campaigns.Channel", on_delete=models.PROTECT, related_name="+", db_index=False
+        "campaigns.Channel", on_delete=models.PROTECT, related_name="+", **UNCHECKED
     )
     campaign = models.ForeignKey(
         "campaigns.Campaign", on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="+", db_index=False,
+        related_name="+", **UNCHECKED,
     )  # fmt: skip
     day = models.DateField()
     conversions = models.FloatField()
@@ -245,7 +280,7 @@ class LeadMark(models.Model):
     """
 
     run = models.ForeignKey(
-        AttributionRun, on_delete=models.CASCADE, related_name="lead_marks", db_index=False
+        AttributionRun, on_delete=models.CASCADE, related_name="lead_marks", **UNCHECKED
     )
     lead_id = models.BigIntegerField()
     mark = models.BigIntegerField()
@@ -262,23 +297,34 @@ class CreditLedger(models.Model):
 
     # No index of its own: the indexes below start with the run (see AttributionSummary).
     run = models.ForeignKey(
-        AttributionRun, on_delete=models.CASCADE, related_name="ledger", db_index=False
+        AttributionRun, on_delete=models.CASCADE, related_name="ledger", **UNCHECKED
     )
-    partition = models.ForeignKey(RunPartition, on_delete=models.CASCADE, related_name="ledger")
+    # Indexed: a partition's rows are replaced by a refresh or a redelivered task.
+    partition = models.ForeignKey(
+        RunPartition, on_delete=models.CASCADE, related_name="ledger", db_constraint=False
+    )
     model = models.CharField(max_length=20)
-    deal = models.ForeignKey("crm.Deal", on_delete=models.CASCADE, related_name="credits")
+    # Indexed: a deleted deal's rows go with it (the run-model-deal index serves the readers).
+    deal = models.ForeignKey(
+        "crm.Deal", on_delete=models.CASCADE, related_name="credits", db_constraint=False
+    )
     # The deal's lead (its primary contact), whose partition holds the row, in both scopes.
     lead_id = models.BigIntegerField()
     # The person whose touch it is: the deal's lead in contact scope, any of the buying people
     # in account scope; None for the synthetic "no touch" row.
     touch_lead_id = models.BigIntegerField(null=True, blank=True)
+    # Indexed: erasing a person sets their touches' references to NULL.
     touchpoint = models.ForeignKey(
-        "leads.Touchpoint", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "leads.Touchpoint", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        db_constraint=False,
+    )  # fmt: skip
+    channel = models.ForeignKey(
+        "campaigns.Channel", on_delete=models.PROTECT, related_name="+", **UNCHECKED
     )
-    channel = models.ForeignKey("campaigns.Channel", on_delete=models.PROTECT, related_name="+")
     campaign = models.ForeignKey(
-        "campaigns.Campaign", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+        "campaigns.Campaign", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", **UNCHECKED,
+    )  # fmt: skip
     touch_at = models.DateTimeField()
     position = models.PositiveIntegerField(help_text="1-based place of the touch in the journey.")
     journey_length = models.PositiveIntegerField()
@@ -286,10 +332,7 @@ class CreditLedger(models.Model):
     value_cents = models.BigIntegerField()
 
     class Meta:
-        indexes = [
-            models.Index(fields=["run", "model", "deal"]),
-            models.Index(fields=["run", "partition"]),
-        ]
+        indexes = [models.Index(fields=["run", "model", "deal"])]
 
     def __str__(self) -> str:
         return f"deal {self.deal_id} {self.model} {self.share:.3f}"

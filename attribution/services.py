@@ -480,9 +480,12 @@ def batch_credit(*, partition_ids: list[int], cutoff: datetime | None = None) ->
     marks = _lead_marks(frames.own_touches, frames.conversions[Milestone.LEAD]).assign(
         run_id=run.pk
     )
+    ids = [p.pk for p in parts]
+    # A full run's share of the summary, summed here from the rows in hand (run_finish adds
+    # the batches' up); a refresh of a finished run appends its difference instead.
+    partial = _summary_partial(results, ids) if cutoff is None else {}
     _tick(timings, "group results and ledger", grouping)
     writing = time.perf_counter()
-    ids = [p.pk for p in parts]
     with transaction.atomic():
         # One writer per partition at a time: a refresh's summary difference is taken against
         # the rows it replaces, so a concurrent refresh of the same partition must wait.
@@ -530,6 +533,7 @@ def batch_credit(*, partition_ids: list[int], cutoff: datetime | None = None) ->
                 lead_credits=True,
                 seconds=time.perf_counter() - started if i == 0 else 0.0,
                 timings=_rounded(timings) if i == 0 else {},
+                **({} if finished else {"summary": partial if i == 0 else {}}),
             )
     return len(results)
 
@@ -591,6 +595,63 @@ def by_month(difference: pd.DataFrame) -> pd.DataFrame:
     )
     months["monthly"] = True
     return months[[*SUMMARY_COLUMNS, "monthly"]]
+
+
+SUMMARY_PARTIAL_KEY = [c for c in SUMMARY_KEY if c != "run_id"]
+
+
+def _summary_partial(results: pd.DataFrame, partition_ids: list[int]) -> dict[str, Any]:
+    """A batch's result rows summed per summary key, as JSON columns (`of`: its partitions).
+
+    JSON keeps the figures exact: integer cents, and floats written as their shortest
+    round-trip repr."""
+    if results is None or len(results) == 0:
+        return {"of": partition_ids, "rows": {}}
+    grouped = (
+        results.groupby(SUMMARY_PARTIAL_KEY, dropna=False, sort=False)
+        .agg(conversions=("conversions", "sum"), value_cents=("value_cents", "sum"))
+        .reset_index()
+    )
+    campaign = grouped["campaign_id"].astype("Int64")
+    return {
+        "of": partition_ids,
+        "rows": {
+            "model": grouped["model"].astype(str).tolist(),
+            "milestone": grouped["milestone"].astype(str).tolist(),
+            "channel_id": grouped["channel_id"].astype("int64").tolist(),
+            "campaign_id": [None if v is pd.NA else int(v) for v in campaign.array],
+            "day": [d.isoformat() for d in grouped["day"]],
+            "conversions": grouped["conversions"].astype(float).tolist(),
+            "value_cents": grouped["value_cents"].astype("int64").tolist(),
+        },
+    }
+
+
+def summary_from_partials(*, run: AttributionRun) -> pd.DataFrame | None:
+    """The run's summary day rows (SUMMARY_COLUMNS) summed from its batches' partial sums, or
+    None when some partition's sums are missing (credited before they were kept)."""
+    stored = list(RunPartition.objects.filter(run=run).values_list("pk", "summary"))
+    covered: set[int] = set()
+    frames = []
+    for _, partial in stored:
+        if partial:
+            covered.update(partial.get("of", []))
+            if partial.get("rows"):
+                frames.append(pd.DataFrame(partial["rows"]))
+    if covered != {pk for pk, _ in stored}:
+        return None
+    if not frames:
+        return pd.DataFrame(columns=SUMMARY_COLUMNS)
+    both = pd.concat(frames, ignore_index=True)
+    both["campaign_id"] = both["campaign_id"].astype("Int64")
+    days = (
+        both.groupby(SUMMARY_PARTIAL_KEY, dropna=False)
+        .agg(conversions=("conversions", "sum"), value_cents=("value_cents", "sum"))
+        .reset_index()
+    )
+    days["run_id"] = run.pk
+    days["day"] = pd.to_datetime(days["day"]).dt.date
+    return days[SUMMARY_COLUMNS]
 
 
 def summary_write(*, run: AttributionRun) -> int:
@@ -685,7 +746,8 @@ def _lead_credits_of(
 def run_finish(*, run_id: int) -> AttributionRun:
     """Mark the run done, record timings, release the lock, tell open dashboards."""
     run = AttributionRun.objects.get(pk=run_id)
-    parts = RunPartition.objects.filter(run=run)
+    # The tasks' partial sums and counts are read once, below, where they are needed.
+    parts = RunPartition.objects.filter(run=run).defer("summary", "counts")
     started = run.started_at or run.created_at
     finished = timezone.now()
     timings = {
@@ -696,8 +758,24 @@ def run_finish(*, run_id: int) -> AttributionRun:
         "steps": _summed_steps(parts),
     }
     summary_started = time.perf_counter()
-    summary_write(run=run)
+    steps: dict[str, float] = {}
+    days = summary_from_partials(run=run)
+    _tick(steps, "sum", summary_started)
+    if days is None:
+        summary_write(run=run)
+    else:
+        writing = time.perf_counter()
+        with transaction.atomic():
+            AttributionSummary.objects.filter(run=run).delete()
+            bulk.insert_frame(AttributionSummary, days, SUMMARY_COLUMNS)
+            bulk.insert_frame(AttributionSummary, by_month(days), [*SUMMARY_COLUMNS, "monthly"])
+            RunPartition.objects.filter(run=run).update(summary={})
+        _tick(steps, "write", writing)
+        analyzing = time.perf_counter()
+        bulk.analyze([AttributionSummary, CreditLedger])
+        _tick(steps, "analyze", analyzing)
     timings["summary_seconds"] = round(time.perf_counter() - summary_started, 3)
+    timings["summary_steps"] = _rounded(steps)
     AttributionRun.objects.filter(pk=run.pk).update(
         status=AttributionRun.Status.DONE, finished_at=finished, timings=timings
     )

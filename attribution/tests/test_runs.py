@@ -225,3 +225,74 @@ def test_summary_difference_is_new_minus_old_and_drops_unmoved_keys():
         [4, -0.25, -600],
         [5, 0.25, 600],
     ]
+
+
+def _stored(run):
+    """A run's results (per partition index), ledger and effects without its own ids."""
+    index = dict(run.partitions.values_list("pk", "index"))
+    results = sorted(
+        (index[p], m, s, ch, ca, d, round(c, 9), v)
+        for p, m, s, ch, ca, d, c, v in AttributionResult.objects.filter(run=run).values_list(
+            "partition_id", "model", "milestone", "channel_id", "campaign_id", "day",
+            "conversions", "value_cents",
+        )
+    )  # fmt: skip
+    ledger = sorted(
+        (index[row[0]], *row[1:-2], round(row[-2], 9), row[-1])
+        for row in CreditLedger.objects.filter(run=run).values_list(
+            "partition_id", "model", "deal_id", "lead_id", "touch_lead_id", "touchpoint_id",
+            "channel_id", "campaign_id", "touch_at", "position", "journey_length", "share",
+            "value_cents",
+        )
+    )  # fmt: skip
+    return results, ledger, run.effects
+
+
+def test_the_summary_is_summed_from_the_tasks_rows_and_equals_the_results(
+    journeys, run_now, settings
+):
+    settings.CLM_ATTRIBUTION_PARTITIONS = 2  # two tasks a stage, each a partial sum
+    run = run_now(partitions=4)
+    assert len(services.run_batches(run=run)) == 2
+    assert _by_key(run, AttributionSummary) == _by_key(run)
+    assert _by_key(run, AttributionSummary, monthly=True) == _by_month(_by_key(run))
+    # One row per key, and the tasks' partial sums are gone once the run is done.
+    keys = AttributionSummary.objects.filter(run=run, monthly=False)
+    assert keys.count() == len({tuple(k) for k in keys.values_list(*services.SUMMARY_KEY)})
+    assert list(run.partitions.values_list("summary", flat=True)) == [{}] * 4
+
+
+def test_a_partition_credited_without_its_partial_sum_makes_the_finish_read_the_results(
+    journeys, celery_eager
+):
+    run = services.run_create(partitions=3, start=False)
+    services.run_mark_running(run=run)
+    for batch in services.run_batches(run=run):
+        services.batch_count(partition_ids=batch)
+    services.run_reduce_effects(run_id=run.pk)
+    for batch in services.run_batches(run=run):
+        services.batch_credit(partition_ids=batch)
+    run.partitions.filter(index=0).update(summary={})  # as if credited by an older worker
+    assert services.summary_from_partials(run=run) is None
+    services.run_finish(run_id=run.pk)
+    assert _by_key(run, AttributionSummary) == _by_key(run)
+    assert _by_key(run, AttributionSummary, monthly=True) == _by_month(_by_key(run))
+
+
+def test_a_rerun_on_unchanged_data_changes_nothing(journeys, run_now):
+    first = run_now(partitions=2)
+    second = run_now(partitions=2, data_cutoff=first.data_cutoff)
+    assert _stored(second) == _stored(first)
+    assert _by_key(second, AttributionSummary) == _by_key(first, AttributionSummary)
+    monthly = {"rows": AttributionSummary, "monthly": True}
+    assert _by_key(second, **monthly) == _by_key(first, **monthly)
+    # A redelivered credit task (before the finish) replaces its rows and its partial sum:
+    # the finished run counts them once.
+    before = _stored(second)
+    AttributionRun.objects.filter(pk=second.pk).update(status=AttributionRun.Status.RUNNING)
+    for batch in services.run_batches(run=second):
+        services.batch_credit(partition_ids=batch)
+    services.run_finish(run_id=second.pk)
+    second.refresh_from_db()
+    assert _stored(second) == before
+    assert _by_key(second, AttributionSummary) == _by_key(first, AttributionSummary)
