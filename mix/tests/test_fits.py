@@ -337,3 +337,17 @@ def test_the_stacked_contributions_never_stack_a_negative_base():
     results["contributions"]["base"] = [5.0, 20.0, 80.0]
     names = [str(t["name"]) for t in charts.contributions(results, "Revenue", {})["data"]]
     assert not any("below zero" in n for n in names)
+
+
+def test_the_page_warns_when_the_chains_have_not_agreed(
+    client, marketer, history, celery_eager, django_capture_on_commit_callbacks
+):
+    _, cutoff = history
+    run = _fit(cutoff, django_capture_on_commit_callbacks)
+    client.force_login(marketer)
+    for rhat, warned in ((1.04, False), (1.1, False), (1.27, True)):
+        run.results["diagnostics"]["rhat_max"] = rhat
+        MixModelRun.objects.filter(pk=run.pk).update(results=run.results)
+        page = client.get(reverse("mix:page")).content.decode()
+        assert ('id="rhat-warning"' in page) is warned, rhat
+        assert f"largest R-hat {rhat}" in page
