@@ -227,7 +227,9 @@ def incremental_refresh(args: argparse.Namespace) -> list[Row]:
     from outbox.models import OutboxMessage
 
     times = []
-    for _ in range(args.rounds):
+    # One round more than timed: the first wakes the freshly started worker and relay (their
+    # first task imports and connects), which is start-up, not a refresh.
+    for round_ in range(args.rounds + 1):
         deal = Deal.objects.filter(stage__is_won=False, stage__is_lost=False).select_related("lead")
         deal = deal.order_by("id").first()
         if deal is None:
@@ -247,7 +249,8 @@ def incremental_refresh(args: argparse.Namespace) -> list[Row]:
             if time.perf_counter() - started > 120:
                 raise RuntimeError("no refresh within 120 s")
             time.sleep(0.02)
-        times.append(time.perf_counter() - started)
+        if round_:
+            times.append(time.perf_counter() - started)
     return [
         (
             "deal won -> dashboard data",
