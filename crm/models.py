@@ -281,6 +281,8 @@ class Deal(models.Model):
         indexes = [
             models.Index(fields=["lead", "-created_at"]),
             models.Index(fields=["stage", "closed_at"]),
+            # The dashboards' data version reads MAX(updated_at) on every view.
+            models.Index(fields=["updated_at"], name="deal_updated_idx"),
         ]
 
     def __str__(self) -> str:

@@ -206,6 +206,13 @@ class Lead(models.Model):
                 ),
                 name="lead_time_to_contact_idx",
             ),
+            # The dashboards' data version reads MAX(heard_about_edited_at) on every view: a
+            # scan of every lead without it (30 ms at 100,000 leads); few leads have one.
+            models.Index(
+                fields=["heard_about_edited_at"],
+                condition=models.Q(heard_about_edited_at__isnull=False),
+                name="lead_heard_edited_idx",
+            ),
         ]
 
     def __str__(self) -> str:
