@@ -408,6 +408,33 @@ def partition_credit(*, partition_id: int, cutoff: datetime | None = None) -> in
     return batch_credit(partition_ids=[partition_id], cutoff=cutoff)
 
 
+def _credit(
+    run: AttributionRun,
+    frames: Frames,
+    milestone: str,
+    conv: pd.DataFrame,
+    engine_timings: dict[str, float] | None = None,
+) -> pd.DataFrame | None:
+    """One milestone's conversions credited under the run's models, parameters and global
+    Markov/Shapley effects (None when no model applies: a two-stage model without effects)."""
+    touches, members = frames.for_milestone(milestone)
+    effects = run.effects.get(milestone, {})
+    models = [m for m in run.model_names if m not in TWO_STAGE or m in effects]
+    if not models:
+        return None
+    return engine.attribute_all(
+        touches,
+        conv,
+        models,
+        lookback_days=run.lookback_days,
+        params=run.params,
+        markov_effects=pd.Series(effects["markov"]) if "markov" in effects else None,
+        shapley_values=pd.Series(effects["shapley"]) if "shapley" in effects else None,
+        timings=engine_timings,
+        members=members,
+    )
+
+
 def batch_credit(*, partition_ids: list[int], cutoff: datetime | None = None) -> int:
     """Stage 3: attribute the conversions of adjacent partitions in one pass and replace their
     stored rows in one write (each row keeps the partition of its lead).
@@ -429,23 +456,10 @@ def batch_credit(*, partition_ids: list[int], cutoff: datetime | None = None) ->
     for milestone, conv in frames.conversions.items():
         if conv.empty:
             continue
-        touches, members = frames.for_milestone(milestone)
-        effects = run.effects.get(milestone, {})
-        models = [m for m in run.model_names if m not in TWO_STAGE or m in effects]
-        if not models:
-            continue
         engine_timings: dict[str, float] = {}
-        credits = engine.attribute_all(
-            touches,
-            conv,
-            models,
-            lookback_days=run.lookback_days,
-            params=run.params,
-            markov_effects=pd.Series(effects["markov"]) if "markov" in effects else None,
-            shapley_values=pd.Series(effects["shapley"]) if "shapley" in effects else None,
-            timings=engine_timings,
-            members=members,
-        )
+        credits = _credit(run, frames, milestone, conv, engine_timings)
+        if credits is None:
+            continue
         for name, seconds in engine_timings.items():
             timings[f"credit {milestone} {name}"] = seconds
         if credits.empty:
@@ -877,22 +891,10 @@ def _lead_credit_rows(
     for milestone, conv in frames.conversions.items():
         if conv.empty or milestone == Milestone.LEAD:  # a LeadMark stands for it
             continue
-        touches, members = frames.for_milestone(milestone)
-        effects = run.effects.get(milestone, {})
-        models = [m for m in run.model_names if m not in TWO_STAGE or m in effects]
-        if not models:
-            continue
         crediting = time.perf_counter()
-        credits = engine.attribute_all(
-            touches,
-            conv,
-            models,
-            lookback_days=run.lookback_days,
-            params=run.params,
-            markov_effects=pd.Series(effects["markov"]) if "markov" in effects else None,
-            shapley_values=pd.Series(effects["shapley"]) if "shapley" in effects else None,
-            members=members,
-        )
+        credits = _credit(run, frames, milestone, conv)
+        if credits is None:
+            continue
         _tick(timings, "credit", crediting)
         if credits.empty:
             continue
