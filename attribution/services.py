@@ -414,15 +414,17 @@ def _credit(
     milestone: str,
     conv: pd.DataFrame,
     engine_timings: dict[str, float] | None = None,
+    channel_ids: dict[str, int] | None = None,
 ) -> pd.DataFrame | None:
     """One milestone's conversions credited under the run's models, parameters and global
-    Markov/Shapley effects (None when no model applies: a two-stage model without effects)."""
+    Markov/Shapley effects, each credit with its conversion's `day` and its `channel_id`
+    (None when no model applies: a two-stage model without effects)."""
     touches, members = frames.for_milestone(milestone)
     effects = run.effects.get(milestone, {})
     models = [m for m in run.model_names if m not in TWO_STAGE or m in effects]
     if not models:
         return None
-    return engine.attribute_all(
+    credits = engine.attribute_all(
         touches,
         conv,
         models,
@@ -433,6 +435,16 @@ def _credit(
         timings=engine_timings,
         members=members,
     )
+    if credits.empty:
+        return credits
+    # Each credit on its conversion's day, under its channel's id.
+    day = conv.set_index("conversion_id")["ts"].dt.date
+    credits["day"] = credits["conversion_id"].map(day)
+    credits["channel_id"] = credits["channel"].map(channel_ids or _channel_ids())
+    if credits["channel_id"].isna().any():
+        unknown = sorted(set(credits.loc[credits["channel_id"].isna(), "channel"]))
+        raise ValueError(f"credits name channels that do not exist: {unknown}")
+    return credits
 
 
 def batch_credit(*, partition_ids: list[int], cutoff: datetime | None = None) -> int:
@@ -457,7 +469,7 @@ def batch_credit(*, partition_ids: list[int], cutoff: datetime | None = None) ->
         if conv.empty:
             continue
         engine_timings: dict[str, float] = {}
-        credits = _credit(run, frames, milestone, conv, engine_timings)
+        credits = _credit(run, frames, milestone, conv, engine_timings, channel_ids)
         if credits is None:
             continue
         for name, seconds in engine_timings.items():
@@ -465,12 +477,6 @@ def batch_credit(*, partition_ids: list[int], cutoff: datetime | None = None) ->
         if credits.empty:
             continue
         grouping = time.perf_counter()
-        day = conv.set_index("conversion_id")["ts"].dt.date
-        credits["day"] = credits["conversion_id"].map(day)
-        credits["channel_id"] = credits["channel"].map(channel_ids)
-        if credits["channel_id"].isna().any():
-            unknown = sorted(set(credits.loc[credits["channel_id"].isna(), "channel"]))
-            raise ValueError(f"credits name channels that do not exist: {unknown}")
         lead = credits["lead_id"].to_numpy(np.int64)
         credits["partition_id"] = part_ids[np.searchsorted(starts, lead, side="right") - 1]
         grouped = (
@@ -892,18 +898,12 @@ def _lead_credit_rows(
         if conv.empty or milestone == Milestone.LEAD:  # a LeadMark stands for it
             continue
         crediting = time.perf_counter()
-        credits = _credit(run, frames, milestone, conv)
+        credits = _credit(run, frames, milestone, conv, channel_ids=channel_ids)
         if credits is None:
             continue
         _tick(timings, "credit", crediting)
         if credits.empty:
             continue
-        day = conv.set_index("conversion_id")["ts"].dt.date
-        credits["day"] = credits["conversion_id"].map(day)
-        credits["channel_id"] = credits["channel"].map(channel_ids)
-        if credits["channel_id"].isna().any():
-            unknown = sorted(set(credits.loc[credits["channel_id"].isna(), "channel"]))
-            raise ValueError(f"credits name channels that do not exist: {unknown}")
         lead_frames.append(_lead_credit_frame(credits, milestone))
         if milestone == Milestone.DEAL:
             ledger_frames.append(_ledger_frame(credits))
