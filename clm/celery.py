@@ -1,9 +1,13 @@
 """The Celery app. Settings come from Django settings under the CELERY_ prefix."""
 
+import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from celery import Celery
+from celery.signals import celeryd_after_setup
+from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clm.settings")
 
@@ -21,7 +25,34 @@ _broker = os.environ.get("CELERY_BROKER_URL") or os.environ.get("REDIS_URL") or 
 # How often a worker looks for new message files (kombu's default, 1 s, would add a second to
 # every step of a chord); Redis pushes messages, so this is for the filesystem broker only.
 _filesystem_polling = {"polling_interval": 0.2} if _broker.startswith("filesystem://") else {}
+# Two queues. `celery` (the default) takes every long job: full attribution runs and their
+# partitions, mix fits, reclassification, rollup rebuilds, scoring training, the page-view
+# drainer. `interactive` takes the short jobs a person is waiting on, so a dedicated worker
+# (`-Q interactive`, one process) runs them at once however busy the default worker is: the
+# per-lead refresh after a deal changes (deal won -> dashboard data), a new lead's score, and
+# the beat's outbox relay (the path by which such a refresh reaches the broker when the send
+# after commit missed it). Work that waits on servers outside ours (SMTP, webhooks, ad
+# platforms) and the rollup recount (every day once a mass change marked them all) stay on the
+# default queue: one slow call must not hold a refresh up.
+DEFAULT_QUEUE = "celery"
+INTERACTIVE_QUEUE = "interactive"
+INTERACTIVE_TASKS = (
+    "attribution.tasks.attribution_refresh_lead",
+    "insights.tasks.insights_score_lead",
+    "outbox.tasks.outbox_relay",
+)
 app.conf.update(
+    task_default_queue=DEFAULT_QUEUE,
+    # Both queues are declared: a worker started without -Q (a deployment's command from before
+    # this split) consumes both, so a task routed to `interactive` never waits for a worker
+    # that nobody started. `make run`, `make run-services` and docker-compose.yml run the
+    # default worker on both (`-Q celery,interactive`) and a second, one-process worker on
+    # `interactive` alone, which long jobs can never occupy.
+    task_queues=(
+        Queue(DEFAULT_QUEUE, Exchange(DEFAULT_QUEUE), routing_key=DEFAULT_QUEUE),
+        Queue(INTERACTIVE_QUEUE, Exchange(INTERACTIVE_QUEUE), routing_key=INTERACTIVE_QUEUE),
+    ),
+    task_routes={name: {"queue": INTERACTIVE_QUEUE} for name in INTERACTIVE_TASKS},
     task_serializer="json",
     result_serializer="json",
     accept_content=["json"],
@@ -65,3 +96,21 @@ def _beat_schedule(sender: Celery, **kwargs: object) -> None:
     from clm.beat import schedule
 
     sender.conf.beat_schedule = schedule()
+
+
+@celeryd_after_setup.connect
+def _warn_without_interactive_queue(sender: str, instance: Any, **kwargs: object) -> None:
+    """A worker whose -Q leaves out the interactive queue says so when it starts: unless another
+    worker reads that queue, a deal's refresh and a new lead's score would wait forever."""
+    consumed = set(instance.app.amqp.queues.consume_from)
+    if INTERACTIVE_QUEUE not in consumed:
+        logging.getLogger(__name__).warning(
+            "worker %s does not consume the %r queue (it reads %s): run another worker with "
+            "`-Q %s` (docker-compose.yml: worker-interactive), or the short jobs routed there "
+            "(%s) are never run",
+            sender,
+            INTERACTIVE_QUEUE,
+            ", ".join(sorted(consumed)),
+            INTERACTIVE_QUEUE,
+            ", ".join(INTERACTIVE_TASKS),
+        )
