@@ -27,16 +27,20 @@ install: $(VENV)/.synced ## create .venv with the locked dependencies (dev group
 migrate: install
 	$(PY) manage.py migrate --noinput
 
-# `make run` starts a Celery worker and beat beside the dev server, all with CLM_BACKGROUND=worker
-# (clm/settings.py): tasks go to the worker over files under var/broker/ (Redis if REDIS_URL is
-# set), so long jobs never run inside a request. Ctrl-C (or the server stopping) stops the three:
-# the shell waits on the server and its trap ends the whole process group.
-run: migrate ## run the app with demo data on http://127.0.0.1:8000/ (+ a Celery worker and beat)
+# `make run` starts two Celery workers and beat beside the dev server, all with
+# CLM_BACKGROUND=worker (clm/settings.py): tasks go to the workers over files under var/broker/
+# (Redis if REDIS_URL is set), so long jobs never run inside a request. The first worker takes
+# both queues, the second (one process) only `interactive` (clm/celery.py), so a deal's refresh
+# never waits behind a long job. Ctrl-C (or the server stopping) stops them all: the shell waits
+# on the server and its trap ends the whole process group.
+run: migrate ## run the app with demo data on http://127.0.0.1:8000/ (+ Celery workers and beat)
 	$(PY) manage.py seed_demo --if-empty
-	@echo "CLM is starting on http://$(HOST):$(PORT)/ with a Celery worker and beat  (Ctrl-C to stop)"
+	@echo "CLM is starting on http://$(HOST):$(PORT)/ with Celery workers and beat  (Ctrl-C to stop)"
 	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; export CLM_BACKGROUND=worker; \
-	$(VENV)/bin/celery -A clm worker --loglevel=WARNING --concurrency=2 --without-mingle \
-		--without-gossip -n clm-run-$$$$@%h & \
+	$(VENV)/bin/celery -A clm worker --loglevel=WARNING --concurrency=2 -Q celery,interactive \
+		--without-mingle --without-gossip -n clm-run-$$$$@%h & \
+	$(VENV)/bin/celery -A clm worker --loglevel=WARNING --concurrency=1 -Q interactive \
+		--without-mingle --without-gossip -n clm-run-interactive-$$$$@%h & \
 	$(VENV)/bin/celery -A clm beat --loglevel=WARNING --schedule var/celerybeat-schedule & \
 	$(PY) manage.py runserver $(HOST):$(PORT) & \
 	wait $$!
@@ -78,13 +82,15 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-run-services: migrate ## production-like: gunicorn + Celery worker + beat on DATABASE_URL / REDIS_URL
+run-services: migrate ## production-like: gunicorn + Celery workers + beat on DATABASE_URL / REDIS_URL
 	$(PY) manage.py collectstatic --noinput
 	$(PY) manage.py seed_demo --if-empty
 	@test -n "$$REDIS_URL" || { echo "run-services needs REDIS_URL (and DATABASE_URL)"; exit 1; }
-	@echo "CLM (gunicorn) on http://$(HOST):$(PORT)/ with a Celery worker, beat and the outbox relay"
+	@echo "CLM (gunicorn) on http://$(HOST):$(PORT)/ with Celery workers, beat and the outbox relay"
 	trap 'kill 0' INT TERM EXIT; export CLM_OUTBOX_RELAY_AFTER_COMMIT=false; \
-	$(VENV)/bin/celery -A clm worker --loglevel=INFO --concurrency=2 & \
+	$(VENV)/bin/celery -A clm worker --loglevel=INFO --concurrency=2 -Q celery,interactive & \
+	$(VENV)/bin/celery -A clm worker --loglevel=INFO --concurrency=1 -Q interactive \
+		-n interactive@%h & \
 	$(VENV)/bin/celery -A clm beat --loglevel=INFO --schedule var/celerybeat-schedule & \
 	$(PY) manage.py outbox_relay & \
 	$(VENV)/bin/gunicorn clm.wsgi:application --bind $(HOST):$(PORT) --workers 3 --access-logfile - ; \
