@@ -102,32 +102,67 @@ def _worker_database_url() -> str:
     return f"sqlite:///{Path(db['NAME']).resolve()}"
 
 
-def _start_worker(name: str, options: list[str], env: dict[str, str], log: Path) -> Any:
-    """Start `celery worker` on the test database and wait until it says it is ready."""
+def _launch_worker(name: str, options: list[str], env: dict[str, str], log: Path) -> Any:
+    """Start `celery worker` on the test database; returns at once (see _wait_ready)."""
     import subprocess
     import sys
-    import time
 
     from django.conf import settings
 
     env = {**env, "DATABASE_URL": _worker_database_url(), "PYTHONUNBUFFERED": "1"}
     with open(log, "w") as out:
         command = [sys.executable, "-m", "celery", "-A", "clm", "worker", *options]
+        # The tests' own tasks (tests/worker_tasks.py), e.g. one that holds a worker busy.
+        command += ["--include", "tests.worker_tasks"]
         command += ["--without-mingle", "--without-gossip", "--loglevel=INFO", "-n", name]
         proc = subprocess.Popen(
             command, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT
         )
     proc.log = log  # type: ignore[attr-defined]
+    return proc
+
+
+def _wait_ready(procs: list[Any]) -> None:
+    """Wait until every worker says it is ready; stop them all and fail if one does not."""
+    import time
+
     # Generous: on a loaded machine importing Django and Celery alone has taken most of a minute.
     deadline = time.monotonic() + 120
-    while " ready." not in log.read_text() and time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"celery worker exited early:\n{log.read_text()[-3000:]}")
+    waiting = list(procs)
+    while waiting and time.monotonic() < deadline:
+        for proc in list(waiting):
+            if " ready." in proc.log.read_text():
+                waiting.remove(proc)
+            elif proc.poll() is not None:
+                for other in procs:
+                    _stop_worker(other)
+                pytest.fail(f"celery worker exited early:\n{proc.log.read_text()[-3000:]}")
         time.sleep(0.2)
-    if " ready." not in log.read_text():
-        _stop_worker(proc)
-        pytest.fail(f"celery worker not ready in 120 s:\n{log.read_text()[-3000:]}")
-    return proc
+    if waiting:
+        for other in procs:
+            _stop_worker(other)
+        pytest.fail(f"celery worker not ready in 120 s:\n{waiting[0].log.read_text()[-3000:]}")
+
+
+def _start_workers(
+    prefix: str, default: list[str], interactive: list[str], env: dict[str, str], logs: Path
+) -> Any:
+    """The two workers every deployment runs (clm/celery.py): the default one on both queues
+    and a dedicated one on `interactive`, started side by side. Returns the default worker's
+    Popen with the other as its `interactive` attribute."""
+    import os
+
+    main = _launch_worker(
+        f"{prefix}-{os.getpid()}@%h", [*default, "-Q", "celery,interactive"], env,
+        logs / f"{prefix}-worker.log",
+    )  # fmt: skip
+    side = _launch_worker(
+        f"{prefix}-interactive-{os.getpid()}@%h", [*interactive, "-Q", "interactive"], env,
+        logs / f"{prefix}-interactive-worker.log",
+    )  # fmt: skip
+    main.interactive = side
+    _wait_ready([main, side])
+    return main
 
 
 def _stop_worker(proc: Any) -> None:
@@ -142,9 +177,11 @@ def _stop_worker(proc: Any) -> None:
 
 @pytest.fixture
 def celery_worker_process(transactional_db: Any) -> Any:
-    """A real `celery worker` subprocess on the configured broker, using the test database.
+    """Real `celery worker` subprocesses on the configured broker, using the test database: the
+    default worker (one task at a time, both queues) and the dedicated `interactive` one.
 
-    Skips on the embedded default (no broker). Yields the Popen; stops the worker afterwards.
+    Skips on the embedded default (no broker). Yields the default worker's Popen (the other is
+    its `interactive` attribute); stops both afterwards.
     """
     import os
 
@@ -152,21 +189,25 @@ def celery_worker_process(transactional_db: Any) -> Any:
 
     if settings.CELERY_TASK_ALWAYS_EAGER:
         pytest.skip("needs REDIS_URL: a real broker for a real Celery worker")
-    log = Path(settings.VAR_DIR) / "test-celery-worker.log"
-    proc = _start_worker(f"test-{os.getpid()}@%h", ["--pool=solo"], dict(os.environ), log)
+    proc = _start_workers(
+        "test", ["--pool=solo"], ["--pool=solo"], dict(os.environ), Path(settings.VAR_DIR)
+    )
     try:
         yield proc
     finally:
         _stop_worker(proc)
+        _stop_worker(proc.interactive)
 
 
 @pytest.fixture
 def local_worker(transactional_db: Any, tmp_path: Path) -> Any:
-    """`make run`'s background set-up inside a test: a real `celery worker` subprocess with
-    CLM_BACKGROUND=worker on the serverless filesystem broker (a folder under tmp_path), using
-    the test database; this process (and its live server) sends tasks there, not eagerly.
+    """`make run`'s background set-up inside a test: real `celery worker` subprocesses (the
+    default one and the `interactive` one) with CLM_BACKGROUND=worker on the serverless
+    filesystem broker (a folder under tmp_path), using the test database; this process (and its
+    live server) sends tasks there, not eagerly.
 
-    Yields the Popen; stops the worker and puts the eager configuration back afterwards.
+    Yields the default worker's Popen (the other is its `interactive` attribute); stops both and
+    puts the eager configuration back afterwards.
     """
     import os
 
@@ -202,13 +243,12 @@ def local_worker(transactional_db: Any, tmp_path: Path) -> Any:
     reset_connections()
     proc = None
     try:
-        proc = _start_worker(
-            f"local-{os.getpid()}@%h", ["--concurrency=1"], env, tmp_path / "worker.log"
-        )
+        proc = _start_workers("local", ["--concurrency=1"], ["--concurrency=1"], env, tmp_path)
         yield proc
     finally:
         if proc is not None:
             _stop_worker(proc)
+            _stop_worker(proc.interactive)
         app.conf.update(**saved, broker_transport_options=saved_options)
         reset_connections()
 

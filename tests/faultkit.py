@@ -227,11 +227,16 @@ def gunicorn(env: dict[str, str], port: int, log_dir: Path, workers: int = 3) ->
     )  # fmt: skip
 
 
-def celery_worker(env: dict[str, str], log_dir: Path, name: str, concurrency: int = 2) -> Service:
+def celery_worker(
+    env: dict[str, str], log_dir: Path, name: str, concurrency: int = 2,
+    queues: str = "celery,interactive",
+) -> Service:  # fmt: skip
+    """A prefork worker; by default the default one (both queues, clm/celery.py), with
+    queues="interactive" and concurrency=1 the dedicated worker of short jobs."""
     return Service(
         name,
         [sys.executable, "-m", "celery", "-A", "clm", "worker", "--pool=prefork",
-         f"--concurrency={concurrency}", "--without-mingle", "--without-gossip",
+         f"--concurrency={concurrency}", "-Q", queues, "--without-mingle", "--without-gossip",
          "--loglevel=WARNING", "-n", f"{name}-{os.getpid()}@%h"],
         env, log_dir,
     )  # fmt: skip

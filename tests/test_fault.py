@@ -3,7 +3,8 @@ PostgreSQL fail under them. Nothing answered 2xx may be lost, nothing may be sto
 every capture's follow-up task must have run once the services are back.
 
 Runs its own PostgreSQL cluster and Redis on free loopback ports (tests/faultkit.py), the app
-under gunicorn, a prefork Celery worker and two outbox relays. Faults, at fixed points of the
+under gunicorn, prefork Celery workers (the default one and the `interactive` one) and two
+outbox relays. Faults, at fixed points of the
 load: Redis stopped, Redis frozen (SIGSTOP), a worker's pool process SIGKILLed mid-task, the
 whole worker SIGKILLed and restarted, PostgreSQL crashed and restarted. Clients retry with the
 same submission_id on 503, 429 and connection errors, as track.js does.
@@ -58,8 +59,11 @@ def stack():
         port = kit.free_port()
         web = kit.gunicorn(env, port, logs).start()
         worker = kit.celery_worker(env, logs, "worker").start()
+        interactive = kit.celery_worker(
+            env, logs, "worker-interactive", concurrency=1, queues="interactive"
+        ).start()
         relays = [kit.outbox_relay(env, logs, f"relay{i}").start() for i in (1, 2)]
-        services += [web, worker, *relays]
+        services += [web, worker, interactive, *relays]
         kit.wait_http(f"http://127.0.0.1:{port}/healthz")
         restarts: list[str] = []
         threading.Thread(

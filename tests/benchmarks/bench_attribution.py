@@ -153,8 +153,10 @@ def ensure_finished_run(args: argparse.Namespace) -> list[Row]:
 
 
 class Worker:
-    """A Celery worker subprocess (prefork, 2 processes) on the bench broker; with `beat`,
-    the beat schedule runs inside it (celery worker -B), as in production."""
+    """The Celery workers of a deployment on the bench broker: the default one (prefork, 2
+    processes, both queues) and the dedicated one of short jobs (`-Q interactive`, 1 process;
+    clm/celery.py); with `beat`, the beat schedule runs inside the default one (celery worker
+    -B), as in production."""
 
     def __init__(self, beat: bool = False) -> None:
         self.beat = beat
@@ -164,27 +166,36 @@ class Worker:
         log.parent.mkdir(parents=True, exist_ok=True)
         self.log = log
         self.out = open(log, "w")
+        self.out_interactive = open(log.with_name("worker-interactive.log"), "w")
+        common = [sys.executable, "-m", "celery", "-A", "clm", "worker", "--without-mingle",
+                  "--without-gossip", "--loglevel=WARNING"]  # fmt: skip
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "clm", "worker", "--concurrency=2",
-             "--without-mingle", "--without-gossip", "--loglevel=WARNING", "-n", "bench@%h",
+            [*common, "--concurrency=2", "-Q", "celery,interactive", "-n", "bench@%h",
              *(["-B", "-s", str(log.parent / "celerybeat-schedule")] if self.beat else [])],
             cwd=ROOT, env=dict(os.environ), stdout=self.out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        self.interactive = subprocess.Popen(
+            [*common, "--concurrency=1", "-Q", "interactive", "-n", "bench-interactive@%h"],
+            cwd=ROOT, env=dict(os.environ), stdout=self.out_interactive, stderr=subprocess.STDOUT,
         )  # fmt: skip
         from clm.celery import app
 
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if app.control.ping(timeout=1.0):
+            if len(app.control.ping(timeout=1.0)) >= 2:
                 return self
-        raise RuntimeError("the Celery worker did not answer within 60 s")
+        raise RuntimeError("the Celery workers did not both answer within 60 s")
 
     def __exit__(self, *exc: object) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        for proc in (self.proc, self.interactive):
+            proc.terminate()
+        for proc in (self.proc, self.interactive):
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         self.out.close()
+        self.out_interactive.close()
 
 
 def full_run_on_workers(args: argparse.Namespace) -> list[Row]:

@@ -122,8 +122,9 @@ class Gunicorn:
 
 
 class Deployed:
-    """What runs beside gunicorn in production: a Celery worker with beat (the page-view
-    drainer, the outbox beat job) and the outbox relay process."""
+    """What runs beside gunicorn in production: the Celery workers (the default one with beat:
+    the page-view drainer, the outbox beat job; the `interactive` one) and the outbox relay
+    process."""
 
     def __init__(self, beat: bool = True) -> None:
         self.beat = beat
