@@ -73,3 +73,15 @@ def test_a_full_run_queued_by_the_web_process_is_done_by_the_separate_worker(
     assert run.partitions.filter(status="done").count() == 2
     assert run.results.exists()
     assert "attribution.tasks.attribution_finish" in local_worker.log.read_text()
+
+
+def test_a_refresh_is_done_while_a_long_job_holds_the_default_worker_of_make_run(
+    local_worker, seeded_rows, admin, tmp_path
+):
+    """`make run`'s dedicated worker consumes the `interactive` queue over the filesystem
+    broker too: a deal's refresh is done while the default worker is still busy."""
+    from tests.test_interactive_queue import a_deal_won_while_the_default_worker_is_busy
+
+    folder = tmp_path / "long-job"
+    folder.mkdir()
+    a_deal_won_while_the_default_worker_is_busy(local_worker, folder, admin)
