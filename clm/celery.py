@@ -27,18 +27,17 @@ _broker = os.environ.get("CELERY_BROKER_URL") or os.environ.get("REDIS_URL") or 
 _filesystem_polling = {"polling_interval": 0.2} if _broker.startswith("filesystem://") else {}
 # Two queues. `celery` (the default) takes every long job: full attribution runs and their
 # partitions, mix fits, reclassification, rollup rebuilds, scoring training, the page-view
-# drainer. `interactive` takes the short jobs a person is waiting on, so a dedicated worker
-# (`-Q interactive`, one process) runs them at once however busy the default worker is: the
-# per-lead refresh after a deal changes (deal won -> dashboard data), a new lead's score, and
-# the beat's outbox relay (the path by which such a refresh reaches the broker when the send
-# after commit missed it). Work that waits on servers outside ours (SMTP, webhooks, ad
-# platforms) and the rollup recount (every day once a mass change marked them all) stay on the
-# default queue: one slow call must not hold a refresh up.
+# drainer. `interactive` takes the short, rare jobs a person is waiting on, so a dedicated
+# worker (`-Q interactive`, one process) runs them at once however busy the default worker is:
+# the per-lead refresh after a deal changes (deal won -> dashboard data) and the beat's outbox
+# relay (the path by which such a refresh reaches the broker when the send after commit missed
+# it). Kept off it: work that waits on servers outside ours (SMTP, webhooks, ad platforms), the
+# rollup recount (every day once a mass change marked them all) and the jobs of each capture (a
+# new lead's score and follow-up: a burst of captures would queue refreshes behind them).
 DEFAULT_QUEUE = "celery"
 INTERACTIVE_QUEUE = "interactive"
 INTERACTIVE_TASKS = (
     "attribution.tasks.attribution_refresh_lead",
-    "insights.tasks.insights_score_lead",
     "outbox.tasks.outbox_relay",
 )
 app.conf.update(
@@ -101,7 +100,7 @@ def _beat_schedule(sender: Celery, **kwargs: object) -> None:
 @celeryd_after_setup.connect
 def _warn_without_interactive_queue(sender: str, instance: Any, **kwargs: object) -> None:
     """A worker whose -Q leaves out the interactive queue says so when it starts: unless another
-    worker reads that queue, a deal's refresh and a new lead's score would wait forever."""
+    worker reads that queue, a deal's refresh would wait forever."""
     consumed = set(instance.app.amqp.queues.consume_from)
     if INTERACTIVE_QUEUE not in consumed:
         logging.getLogger(__name__).warning(

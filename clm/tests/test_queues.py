@@ -13,11 +13,10 @@ def queue_of(task: str) -> str:
     return app.amqp.router.route({}, task)["queue"].name
 
 
-def test_a_deals_refresh_a_new_leads_score_and_the_outbox_relay_go_to_the_interactive_queue():
+def test_a_deals_refresh_and_the_outbox_relay_go_to_the_interactive_queue():
     app.loader.import_default_modules()
     assert set(INTERACTIVE_TASKS) <= set(app.tasks)  # a renamed task would fall back silently
     assert queue_of("attribution.tasks.attribution_refresh_lead") == "interactive"
-    assert queue_of("insights.tasks.insights_score_lead") == "interactive"
     assert queue_of("outbox.tasks.outbox_relay") == "interactive"
 
 
@@ -31,6 +30,7 @@ def test_a_deals_refresh_a_new_leads_score_and_the_outbox_relay_go_to_the_intera
         "attribution.tasks.attribution_finish",
         "attribution.tasks.attribution_nightly",
         "insights.tasks.insights_after_run",
+        "insights.tasks.insights_score_lead",
         "insights.tasks.insights_train_scoring",
         "mix.tasks.mix_fit",
         "campaigns.tasks.reclassify_touchpoints",
@@ -42,7 +42,7 @@ def test_a_deals_refresh_a_new_leads_score_and_the_outbox_relay_go_to_the_intera
         "nurture.tasks.segments_refresh",
     ],
 )
-def test_long_jobs_and_calls_to_other_servers_stay_on_the_default_queue(task):
+def test_long_jobs_outside_calls_and_capture_jobs_stay_on_the_default_queue(task):
     assert queue_of(task) == "celery"
 
 
