@@ -10,6 +10,7 @@ both widths, each on every page it can open; an anonymous visitor on the public 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -184,6 +185,20 @@ class Visitor:
             "response",
             lambda r: self.errors.append(f"{r.status} {r.url}") if r.status >= 400 else None,
         )
+        # Requests in flight: a page is checked once every request it made has an answer
+        # (what "networkidle" waits for, without its fixed half second of quiet per page).
+        self.pending: set[Any] = set()
+        self.page.on("request", lambda r: self.pending.add(r))
+        self.page.on("requestfinished", lambda r: self.pending.discard(r))
+        self.page.on("requestfailed", lambda r: self.pending.discard(r))
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait until the page has loaded and no request it made is still unanswered."""
+        self.page.wait_for_load_state("load")
+        deadline = time.monotonic() + timeout
+        while self.pending and time.monotonic() < deadline:
+            self.page.wait_for_timeout(25)
+        assert not self.pending, f"still loading: {[r.url for r in self.pending]}"
 
     def _failed(self, request: Any) -> None:
         # A live page's poll that the next navigation cancels is not a fault of either page.
@@ -205,13 +220,14 @@ class Visitor:
     def check(self, name: str, url: str) -> list[str]:
         """Open `url`; return what is wrong with it at this width."""
         self.errors.clear()
+        self.pending.clear()
         response = self.page.goto(url)
         problems = []
         if response is None or response.status != 200:
             problems.append(f"status {response and response.status}")
         if self.page.locator("[data-figure]").count():
             draw_all(self.page)  # each chart is drawn when scrolled into view
-        self.page.wait_for_load_state("networkidle")
+        self.settle()
         scroll_width = self.page.evaluate("document.documentElement.scrollWidth")
         if scroll_width > self.width:
             wide = self.page.evaluate(WIDE, self.width)
@@ -221,7 +237,8 @@ class Visitor:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / "responsive" / f"{name}-{self.label}-{self.width}.png"
         path.parent.mkdir(exist_ok=True)
-        self.page.screenshot(path=str(path), full_page=True)
+        # CSS pixels: a phone page at its device scale of 2 would be four times the pixels.
+        self.page.screenshot(path=str(path), full_page=True, scale="css")
         return [f"{name} as {self.label} at {self.width} px: {p}" for p in problems]
 
 
