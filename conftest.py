@@ -285,8 +285,30 @@ def seeded_rows(transactional_db: Any) -> None:
     import_module("crm.migrations.0002_seed_pipeline_and_reasons").seed(apps, None)
 
 
+def _transactional(item: pytest.Item) -> bool:
+    """Whether pytest-django runs the test in its transactional group (it flushes the tables)."""
+    names = getattr(item, "fixturenames", ())
+    marker = item.get_closest_marker("django_db")
+    flagged = bool(
+        marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences"))
+    )
+    return flagged or "transactional_db" in names or "live_server" in names
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The fault suite (minutes, private servers) runs only when asked: `make fault`."""
+    """Tests marked `long` (the responsive walk: minutes each) start first among the
+    transactional tests, where pytest-django's order (database tests, then transactional ones,
+    then those without a database) keeps them, so that the parallel processes share out the
+    short tests after them and finish together instead of one waiting on a long test at the end.
+
+    The fault suite (minutes, private servers) runs only when asked: `make fault`.
+    """
+    long = [item for item in items if item.get_closest_marker("long") and _transactional(item)]
+    if long:
+        rest = [item for item in items if item not in long]
+        first = next((i for i, item in enumerate(rest) if _transactional(item)), len(rest))
+        items[:] = rest[:first] + long + rest[first:]
     if "fault" in (config.getoption("markexpr", "") or ""):
         return
     skip = pytest.mark.skip(reason="fault suite: run with `make fault` (pytest -m fault)")

@@ -25,7 +25,7 @@ from nurture.models import Segment, Sequence
 
 from .conftest import SCREENSHOTS, draw_all
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.long]
 
 PHONE = {
     "viewport": {"width": 390, "height": 844},
