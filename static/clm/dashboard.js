@@ -17,6 +17,22 @@
     return Object.assign({}, axis || {}, { tickangle: 0, automargin: true, nticks: 4 });
   }
 
+  // How many rows a horizontal legend of these traces takes in `width` px: entries are packed
+  // left to right, each about 7 px a character plus its symbol and a gap.
+  function legendRows(data, width) {
+    var seen = {}, rows = 0, used = width;
+    data.forEach(function (t) {
+      if (t.showlegend === false || !t.name) return;
+      var key = t.legendgroup || t.name;
+      if (seen[key]) return;
+      seen[key] = true;
+      var entry = String(t.name).length * 7 + 46;
+      if (used + entry > width) { rows += 1; used = 0; }
+      used += entry;
+    });
+    return rows;
+  }
+
   // The server builds one figure for every width; here it is laid out for the width it gets.
   // Vertical bars over categories whose names would not fit side by side become horizontal
   // bars (names read left of their bar, never rotated or cut); axes make room for their
@@ -60,6 +76,14 @@
       layout.legend = Object.assign({}, layout.legend || {}, {
         orientation: "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom",
       });
+      if (narrow) {
+        // On a phone the legend spans only the plot's width (long axis labels take the rest),
+        // so many entries stack one per row: the figure grows by the legend's rows (counted
+        // against the plot's width) so the plot keeps its height and the legend needs no
+        // scroll bar that hides entries.
+        layout.legend.font = Object.assign({}, layout.legend.font || {}, { size: 11 });
+        layout.height = (layout.height || 450) + 20 * legendRows(data, width - 140);
+      }
     }
     return { data: data, layout: layout, config: narrow ? Object.assign({}, config, { displayModeBar: false }) : config };
   }

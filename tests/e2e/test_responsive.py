@@ -1,7 +1,8 @@
 """Every page each demo role can reach fits a 390 px phone and a 1440 px desktop.
 
 At each width a page must not scroll sideways (wide tables scroll inside their own box), log no
-console error, load every request and have no serious or critical WCAG 2.1 A/AA violation by
+console error, load every request, show every chart's whole legend (no entry behind a scroll
+bar) and have no serious or critical WCAG 2.1 A/AA violation by
 axe-core (bundled in the axe-playwright-python wheel: nothing downloads at run time). A
 screenshot of each page at both widths goes to var/screenshots/responsive/ to be looked at.
 One browser; one context per role and width: every role (admin, marketer, manager, rep) at
@@ -89,6 +90,22 @@ WIDE = """
   }
   return out.slice(0, 5);
 }
+"""
+
+
+# Charts whose legend hides entries behind a scroll bar (plotly's when the legend outgrows
+# the room the figure gives it): each chart's id and how many of its entries are out of view.
+HIDDEN_LEGEND_ENTRIES = """
+() => [...document.querySelectorAll("[data-figure]")].map(el => {
+  const legend = el.querySelector(".legend");
+  if (!legend) return null;
+  const box = legend.querySelector(".bg").getBoundingClientRect();
+  const hidden = [...legend.querySelectorAll(".traces")].filter(entry => {
+    const r = entry.getBoundingClientRect();
+    return r.bottom > box.bottom + 1 || r.top < box.top - 1;
+  }).length;
+  return hidden ? `${el.getAttribute("data-figure")}: ${hidden} legend entries out of view` : null;
+}).filter(Boolean)
 """
 
 
@@ -227,6 +244,7 @@ class Visitor:
             problems.append(f"status {response and response.status}")
         if self.page.locator("[data-figure]").count():
             draw_all(self.page)  # each chart is drawn when scrolled into view
+            problems += self.page.evaluate(HIDDEN_LEGEND_ENTRIES)
         self.settle()
         scroll_width = self.page.evaluate("document.documentElement.scrollWidth")
         if scroll_width > self.width:
