@@ -51,7 +51,8 @@ def ensure_large_dataset(leads: int, figures: dict[str, Any] | None = None) -> l
         cursor.execute("SELECT pg_database_size(current_database())")
         size = cursor.fetchone()[0]
     figures.update(leads=have, touches=touches, db_bytes=size)
-    rows.append(("database size", f"{size / 2**30:.1f} GiB", "pg_database_size, with its runs"))
+    note = "pg_database_size before this section's runs (with the runs of earlier sections)"
+    rows.append(("database size", f"{size / 2**30:.1f} GiB", note))
     return rows
 
 
