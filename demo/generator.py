@@ -175,15 +175,27 @@ class Progress:
         self.out.write(f"  {time.perf_counter() - self.started:5.1f}s\n")
 
 
+CHUNK = 100_000  # leads written (COPY) and checked per chunk: memory stays bounded at any size
+
+
 def generate(
-    *, leads: int, seed: int = 42, log: Callable[[str], None] = print, run: bool = True
+    *,
+    leads: int,
+    seed: int = 42,
+    log: Callable[[str], None] = print,
+    run: bool = True,
+    chunk: int = CHUNK,
 ) -> dict[str, int]:
     """Write a demo dataset of about `leads` leads; return counts of what was written.
 
     Spend covers the last `mix_truth.WEEKS` whole weeks and this one, with each campaign's
     bursts, pauses and flighting; the leads each week come from the truth in demo/mix_truth.py
     (a baseline plus each channel's response to its carried-over spend), and each lead's first
-    touch is of the channel (or organic source) that brought it."""
+    touch is of the channel (or organic source) that brought it.
+
+    Every column is computed in memory before its row is written (a lead's first, creation and
+    latest touch too), and rows are written by COPY every `chunk` leads, so a million leads
+    cost no per-row UPDATE and no more memory than `chunk` of them (plus the deals)."""
     from django.contrib.auth import get_user_model
 
     rng = np.random.default_rng(seed)
@@ -330,7 +342,7 @@ def generate(
         lost_stage = next(s for s in stages.values() if s.is_lost)
         deal_id = bulk.next_ids(Deal, 1).start
         touch_id, sub_id = touch_start, sub_start
-        written_touches = 0
+        written = {"leads": 0, "touchpoints": 0, "activities": 0, "feedback": 0}
         # Accounts (crm): consecutive leads share one, so its people's touches differ in channel.
         account_rng = np.random.default_rng(seed + 1)
         account_names: list[str] = []
@@ -505,8 +517,14 @@ def generate(
             if len(touch_rows) >= 200_000:
                 # Foreign keys are checked at commit, so touches may go before their leads.
                 bulk.insert(Touchpoint, touch_rows)
-                written_touches += len(touch_rows)
+                written["touchpoints"] += len(touch_rows)
                 touch_rows = []
+            if (n + 1) % chunk == 0 and n + 1 < leads:
+                rows = (lead_rows, visitor_rows, sub_rows, touch_rows, activity_rows,
+                        feedback_rows, history_rows)  # fmt: skip
+                _write_journeys(*rows, written=written)
+                for done in rows:
+                    done.clear()
             if n % 500 == 0:
                 progress.update(n)
         progress.done()
@@ -515,24 +533,21 @@ def generate(
             names=account_names, lead_account=lead_account, deals=deal_rows, reps=reps,
             rng=account_rng,
         )  # fmt: skip
-        progress = Progress("writing", 8 + len(accounts))
-        for i, (model, rows) in enumerate([
-            (Lead, _without_touches(lead_rows)), (Visitor, visitor_rows), (Submission, sub_rows),
-            (Touchpoint, touch_rows), *accounts[:2], (Deal, deal_rows), *accounts[2:],
-            (Activity, _with_ids(Activity, activity_rows, bulk)),
-            (LeadFeedback, _with_ids(LeadFeedback, feedback_rows, bulk)),
-            (LeadHistory, _with_ids(LeadHistory, history_rows, bulk)),
-        ]):  # fmt: skip
+        progress = Progress("writing", 2 + len(accounts))
+        _write_journeys(
+            lead_rows, visitor_rows, sub_rows, touch_rows, activity_rows, feedback_rows,
+            history_rows, written=written,
+        )  # fmt: skip
+        progress.update(1)
+        for i, (model, rows) in enumerate([*accounts[:2], (Deal, deal_rows), *accounts[2:]]):
             bulk.insert(model, rows)
             bulk.reset_sequence(model)
-            progress.update(i + 1)
-        # Leads point at touches and touches at leads: set the lead's touches last.
-        _link_touches(lead_rows)
+            progress.update(i + 2)
         progress.done()
         counts.update(
-            leads=len(lead_rows), touchpoints=written_touches + len(touch_rows), deals=len(deal_rows),
+            leads=written["leads"], touchpoints=written["touchpoints"], deals=len(deal_rows),
             won_deals=sum(1 for d in deal_rows if d.stage_id == won_stage.pk),
-            activities=len(activity_rows), feedback=len(feedback_rows),
+            activities=written["activities"], feedback=written["feedback"],
             accounts=len(account_names),
         )  # fmt: skip
     _log_truth(log, plan=plan, scale=scale, won=won_by_cause)
@@ -681,24 +696,38 @@ def _with_ids(model: Any, rows: list, bulk: Any) -> list:
     return rows
 
 
-def _without_touches(leads: list) -> list:
-    """Leads are written before their touches exist; their touch links are set after."""
-    for lead in leads:
-        lead._touch_links = (lead.first_touch_id, lead.creation_touch_id, lead.latest_touch_id)
-        lead.first_touch_id = lead.creation_touch_id = lead.latest_touch_id = None
-    return leads
+def _write_journeys(
+    leads: list,
+    visitors: list,
+    submissions: list,
+    touches: list,
+    activities: list,
+    feedback: list,
+    history: list,
+    *,
+    written: dict[str, int],
+) -> None:
+    """Write one chunk of leads with everything of theirs, by COPY (bulk_create elsewhere).
 
-
-def _link_touches(leads: list) -> None:
+    Every column is set already: leads carry their first, creation and latest touch, though
+    those touches may be written after them (foreign keys are deferred to the check below). On
+    PostgreSQL the chunk's deferred checks run now, so the queue of pending checks (and the
+    server's memory) stays the size of a chunk, and a bad row fails its own chunk."""
     from django.db import connection
 
-    rows = [
-        (lead._touch_links[0], lead._touch_links[1], lead._touch_links[2], lead.pk)
-        for lead in leads
-    ]
-    table = Lead._meta.db_table
-    # The table name comes from the model, never from input.
-    sql = f"UPDATE {table} SET first_touch_id = %s, creation_touch_id = %s, latest_touch_id = %s WHERE id = %s"  # noqa: S608  # nosec B608
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), 5000):
-            cursor.executemany(sql, rows[start : start + 5000])
+    for model, rows in [
+        (Lead, leads), (Visitor, visitors), (Submission, submissions), (Touchpoint, touches),
+        (Activity, _with_ids(Activity, activities, bulk)),
+        (LeadFeedback, _with_ids(LeadFeedback, feedback, bulk)),
+        (LeadHistory, _with_ids(LeadHistory, history, bulk)),
+    ]:  # fmt: skip
+        bulk.insert(model, rows)
+        bulk.reset_sequence(model)
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    written["leads"] += len(leads)
+    written["touchpoints"] += len(touches)
+    written["activities"] += len(activities)
+    written["feedback"] += len(feedback)

@@ -30,6 +30,7 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "tests.benchmarks.settings_bench"
 
 Row = tuple[str, str, str]  # (figure, value, note)
 SECTIONS: dict[str, Callable[[argparse.Namespace], list[Row]]] = {}
+OPT_IN = {"xlarge"}  # sections only `--only` runs: the 10x seed takes about an hour once
 
 
 def section(name: str) -> Callable:
@@ -440,21 +441,89 @@ def bench_libraries(args: argparse.Namespace) -> list[Row]:
 @section("large")
 def bench_large(args: argparse.Namespace) -> list[Row]:
     """The large dataset: seed (once), read, full runs, incremental refresh, dashboards."""
+    figures: dict = {}
+    rows = _dataset_rows(args, args.large_leads, figures, refresh=True)
+    _keep_figures("large", figures)
+    return rows
+
+
+@section("xlarge")
+def bench_xlarge(args: argparse.Namespace) -> list[Row]:
+    """The 10x dataset (1,000,000 leads, about 10,000,000 touchpoints) in its own database:
+    the large section's figures (no refresh rows), each beside the large one with the ratio."""
+    from django.conf import settings
+
+    figures: dict = {}
+    rows = _dataset_rows(args, settings.BENCH_DATASETS["xlarge"][1], figures, refresh=False)
+    _keep_figures("xlarge", figures)
+    path = ROOT / "var" / "bench" / "figures-large.json"
+    if not path.exists():
+        return [*rows, ("xlarge / large", "n/a", "no large figures: run --only large first")]
+    return rows + _beside(figures, json.loads(path.read_text()))
+
+
+def _dataset_rows(
+    args: argparse.Namespace, leads: int, figures: dict, *, refresh: bool
+) -> list[Row]:
+    """Seed (once), read the journeys, a full run in one process and on 2 Celery workers, the
+    deal-won refreshes (with `refresh`), the dashboards; `figures` gets the numbers."""
     from tests.benchmarks import bench_attribution as large
 
-    rows = large.ensure_large_dataset(args.large_leads)
-    read_rows, read_seconds = large.read_touches(args)
+    figures["load_before"] = os.getloadavg()
+    rows = large.ensure_large_dataset(leads, figures)
+    read_rows, read_seconds = large.read_touches(args, figures)
     rows += read_rows
-    rows += large.full_run_in_process(args, read_seconds)
+    rows += large.full_run_in_process(args, read_seconds, figures)
     with large.Worker():
-        rows += large.full_run_on_workers(args)
-    # As deployed: the relay process hands the deal's refresh to the worker (settings_bench
-    # leaves the outbox to it, as docker compose does).
-    with Deployed(beat=False):
-        rows += large.incremental_refresh(args)
-    rows += large.refresh_in_process(args)
-    rows += large.dashboard_times(args)
+        rows += large.full_run_on_workers(args, figures)
+    if refresh:
+        # As deployed: the relay process hands the deal's refresh to the worker (settings_bench
+        # leaves the outbox to it, as docker compose does).
+        with Deployed(beat=False):
+            rows += large.incremental_refresh(args)
+        rows += large.refresh_in_process(args)
+    rows += large.dashboard_times(args, figures)
+    figures["load_after"] = os.getloadavg()
+    rows.append(("machine load (1, 5, 15 min)", " / ".join(f"{x:.1f}" for x in figures[
+        "load_after"]), "uptime's load average after the section (2 cores, shared)"))  # fmt: skip
     return rows
+
+
+def _keep_figures(dataset: str, figures: dict) -> None:
+    """The section's numbers in var/bench/figures-<dataset>.json, for the other to compare."""
+    out = ROOT / "var" / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    figures = {**figures, "at": datetime.now(UTC).isoformat()}
+    (out / f"figures-{dataset}.json").write_text(json.dumps(figures, indent=2, default=str))
+
+
+def _beside(xl: dict, large: dict) -> list[Row]:
+    """xlarge against large, figure by figure: the values and xlarge / large."""
+
+    def ratio(key: str, unit: str, scale: float = 1.0, digits: int = 1) -> Row | None:
+        if key not in xl or key not in large:
+            return None
+        a, b = xl[key] * scale, large[key] * scale
+        return (f"xlarge / large: {key.replace('_', ' ')}", f"{a / b:.2f}x" if b else "n/a",
+                f"{a:,.{digits}f} {unit} vs {b:,.{digits}f} {unit}")  # fmt: skip
+
+    rows = [
+        ratio("leads", "leads", digits=0), ratio("touches", "touchpoints", digits=0),
+        ratio("journey_touches", "journey touches", digits=0),
+        ratio("db_bytes", "GiB", 1 / 2**30), ratio("seed_seconds", "s", digits=0),
+        ratio("read_seconds", "s", digits=2), ratio("run_seconds", "s"),
+        ratio("run_rss_mib", "MiB", digits=0), ratio("workers_seconds", "s"),
+    ]  # fmt: skip
+    for name in ("marketing dashboard", "sales dashboard", "ROI API"):
+        if name in xl and name in large:
+            for kind in ("warm", "cold", "settled"):
+                a, b = xl[name][kind], large[name][kind]
+                rows.append((f"xlarge / large: {name}, {kind}", f"{a / b:.2f}x" if b else "n/a",
+                             f"{a:.0f} ms vs {b:.0f} ms"))  # fmt: skip
+    load = large.get("load_after", ["?"])[0]
+    rows.append(("large figures from", large.get("at", "?")[:16],
+                 f"load {load} then; var/bench/figures-large.json"))  # fmt: skip
+    return [row for row in rows if row is not None]
 
 
 @section("dashboards")
@@ -560,15 +629,22 @@ def main() -> None:
         "--large-leads", type=int, default=100_000, help="leads in the large dataset"
     )
     parser.add_argument(
-        "--only", default="", help="comma-separated sections: " + ", ".join(SECTIONS)
+        "--only",
+        default="",
+        help="comma-separated sections: " + ", ".join(SECTIONS) + " (xlarge only alone, never "
+        "by default: 1,000,000 leads in the database <bench db>_xl)",
     )
     args = parser.parse_args()
+    chosen = [s for s in args.only.split(",") if s] or [s for s in SECTIONS if s not in OPT_IN]
+    if "xlarge" in chosen:
+        if chosen != ["xlarge"]:
+            parser.error("xlarge runs alone (its own database): --only xlarge")
+        os.environ["CLM_BENCH_DATASET"] = "xlarge"  # settings_bench: the database <name>_xl
     subprocess.run(["bash", str(ROOT / "scripts/services-up.sh")], check=True, capture_output=True)
     import django
 
     django.setup()
     ensure_database()
-    chosen = [s for s in args.only.split(",") if s] or list(SECTIONS)
     results: list[Row] = []
     for name in chosen:
         print(f"... {name}", file=sys.stderr, flush=True)
