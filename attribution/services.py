@@ -649,26 +649,38 @@ def _summary_partial(results: pd.DataFrame, partition_ids: list[int]) -> dict[st
 
 def summary_from_partials(*, run: AttributionRun) -> pd.DataFrame | None:
     """The run's summary day rows (SUMMARY_COLUMNS) summed from its batches' partial sums, or
-    None when some partition's sums are missing (credited before they were kept)."""
-    stored = list(RunPartition.objects.filter(run=run).values_list("pk", "summary"))
+    None when some partition's sums are missing (credited before they were kept).
+
+    One batch's sums at a time, added to a running total: each batch's rows span every day of
+    the run, so holding all of them at once would take memory that grows with the number of
+    batches (at 1,000,000 leads, gigabytes); this way it is the summary's size plus one batch.
+    """
+    ids = list(RunPartition.objects.filter(run=run).values_list("pk", flat=True))
+    with_sums = RunPartition.objects.filter(run=run).exclude(summary={})
     covered: set[int] = set()
-    frames = []
-    for _, partial in stored:
-        if partial:
-            covered.update(partial.get("of", []))
-            if partial.get("rows"):
-                frames.append(pd.DataFrame(partial["rows"]))
-    if covered != {pk for pk, _ in stored}:
+    total: pd.DataFrame | None = None
+    for pk in with_sums.values_list("pk", flat=True):
+        partial = RunPartition.objects.filter(pk=pk).values_list("summary", flat=True).first()
+        if not partial:
+            continue
+        covered.update(partial.get("of", []))
+        if not partial.get("rows"):
+            continue
+        frame = pd.DataFrame(partial["rows"])
+        del partial
+        frame["campaign_id"] = frame["campaign_id"].astype("Int64")
+        if total is not None:
+            frame = pd.concat([total, frame], ignore_index=True)
+        total = (
+            frame.groupby(SUMMARY_PARTIAL_KEY, dropna=False, sort=False)
+            .agg(conversions=("conversions", "sum"), value_cents=("value_cents", "sum"))
+            .reset_index()
+        )
+    if covered != set(ids):
         return None
-    if not frames:
+    if total is None:
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
-    both = pd.concat(frames, ignore_index=True)
-    both["campaign_id"] = both["campaign_id"].astype("Int64")
-    days = (
-        both.groupby(SUMMARY_PARTIAL_KEY, dropna=False)
-        .agg(conversions=("conversions", "sum"), value_cents=("value_cents", "sum"))
-        .reset_index()
-    )
+    days = total.sort_values(SUMMARY_PARTIAL_KEY, kind="stable").reset_index(drop=True)
     days["run_id"] = run.pk
     days["day"] = pd.to_datetime(days["day"]).dt.date
     return days[SUMMARY_COLUMNS]
