@@ -13,13 +13,16 @@ from typing import Any
 
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
-from attribution import selectors
+from attribution import engine, selectors
 from attribution.models import AttributionRun, AttributionSummary, CreditLedger
+from attribution.self_reported import against_credited
 from campaigns import selectors as campaign_selectors
 from campaigns.models import Campaign, Channel, Spend
-from clm.filters import Filters, day_bounds, days_and_months
+from clm.dashcache import cached_figure
+from clm.filters import Filters, day_bounds, days_and_months, parse_filters
 from crm import rollups
 from crm.models import DailyCount
 from crm.selectors import deals_visible_to
@@ -227,9 +230,40 @@ def funnel_by_channel(
 
 
 def top_paths(run: AttributionRun | None, f: Filters, limit: int = 10) -> list[dict[str, Any]]:
-    """The channel paths of won deals that converted most often, with their revenue."""
+    """The channel paths of won deals that converted most often, with their revenue.
+
+    The tally reads the run's ledger only: it is cached per run version (its refreshes) and
+    period and channel, so a new lead or an edit elsewhere does not recount it (and the run's
+    end counts the default view's, warm_figures)."""
     if run is None or not run.model_names:
         return []
+    query = repr((f.start, f.end, f.channel_id, limit))
+    tally = cached_figure(
+        "top-paths", selectors.run_version(run), query, lambda: _path_tally(run, f, limit)
+    )
+    names = dict(Channel.objects.values_list("id", "name"))
+    return [
+        {"path": [names.get(c, "") for c in path], "deals": n, "revenue": cents / 100}
+        for path, n, cents in tally
+    ]
+
+
+def warm_figures() -> None:
+    """Count the run-keyed figures of the marketing dashboard's default view (no filter in
+    the address) for the newest contact run: the first view after a run or refresh reads
+    them from the cache (clm.dashcache.cached_figure)."""
+    f = parse_filters(QueryDict(""), models=engine.MODELS)
+    run = selectors.latest_run(model=f.model)
+    if run is None:
+        return
+    top_paths(run, f)
+    against_credited(run, f, {})
+
+
+def _path_tally(
+    run: AttributionRun, f: Filters, limit: int
+) -> list[tuple[tuple[int, ...], int, int]]:
+    """(channel ids of the path, won deals, revenue in cents), most frequent first."""
     start_at, end_at = day_bounds(f.start, f.end)
     # Linear credits every touch of a journey (first touch only its first): its ledger rows
     # are the whole path.
@@ -261,11 +295,7 @@ def top_paths(run: AttributionRun | None, f: Filters, limit: int = 10) -> list[d
         key = tuple(path)
         tally[key] += 1
         money[key] += revenue[deal_id]
-    names = dict(Channel.objects.values_list("id", "name"))
-    return [
-        {"path": [names[c] for c in path], "deals": n, "revenue": money[path] / 100}
-        for path, n in tally.most_common(limit)
-    ]
+    return [(path, n, money[path]) for path, n in tally.most_common(limit)]
 
 
 def deals_behind(

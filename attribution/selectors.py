@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Max, Q, QuerySet, Sum
 
 from attribution.models import (
     AttributionRun,
@@ -187,6 +187,14 @@ def latest_run(*, model: str | None = None, scope: str = "contact") -> Attributi
         if model in run.model_names:
             return run
     return None
+
+
+def run_version(run: AttributionRun) -> tuple[Any, ...]:
+    """What a run's stored figures are at: its id, when it finished and its partitions' newest
+    refresh (a refresh rewrites a lead's ledger and credits and stamps its partition), so a
+    figure cached under it is replaced after every refresh and never otherwise."""
+    refreshed = RunPartition.objects.filter(run=run).aggregate(at=Max("refreshed_at"))["at"]
+    return (run.pk, run.finished_at, refreshed)
 
 
 def run_in_progress(*, scope: str | None = None) -> AttributionRun | None:

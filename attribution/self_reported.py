@@ -16,17 +16,21 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Max, QuerySet, Sum
 from django.utils.translation import gettext as _
 
+from attribution import selectors
 from attribution.models import AttributionRun, CreditLedger
 from campaigns.models import Channel
+from clm.dashcache import cached_figure
 from clm.filters import Filters, day_bounds
-from crm.models import Deal
+from crm import rollups
+from crm.models import DailyCount
 from leads.heard_about import OTHER, normalise_text
 from leads.models import Lead
 from leads.selectors import heard_about_labels
 
+Kind = DailyCount.Kind
 MAX_FREE_TEXTS = 30
 CENT = Decimal("0.01")
 
@@ -108,19 +112,22 @@ def _answered_by_first_touch(f: Filters) -> QuerySet[Lead]:
 
 
 def against_first_touch(f: Filters, labels: dict[str, str]) -> Matrix:
-    """Leads and their won deals' revenue by answer x first-touch channel."""
-    leads = _answered_by_first_touch(f)
+    """Leads and their won deals' revenue by answer x first-touch channel: from the daily
+    rollups (crm answer and answer_won rows, per capture day), not a count of the leads."""
     cells: dict[tuple[str, int | None], Cell] = {}
-    for row in leads.values("heard_about", "first_channel_id").annotate(n=Count("pk")):
-        cells[(row["heard_about"], row["first_channel_id"])] = Cell(row["n"])
-    won = (
-        Deal.objects.filter(lead__in=leads, stage__is_won=True)
-        .values("lead__heard_about", "lead__first_channel_id")
-        .annotate(r=Sum("amount"))
+    rows = (
+        rollups.counts((Kind.ANSWER, Kind.ANSWER_WON), f=f)
+        .values("kind", "key", "channel_id")
+        .annotate(n=Sum("count"), amount=Sum("amount"))
+        .order_by()
     )
-    for row in won:
-        at = (row["lead__heard_about"], row["lead__first_channel_id"])
-        cells[at] = Cell(cells[at].leads, Decimal(row["r"] or 0).quantize(CENT))
+    for row in rows:
+        at = (row["key"], row["channel_id"])
+        cell = cells.get(at, Cell())
+        if row["kind"] == Kind.ANSWER:
+            cells[at] = Cell(row["n"], cell.revenue)
+        else:
+            cells[at] = Cell(cell.leads, Decimal(row["amount"] or 0).quantize(CENT))
     return _build(cells, labels)
 
 
@@ -128,10 +135,30 @@ def against_credited(run: AttributionRun, f: Filters, labels: dict[str, str]) ->
     """Won leads and credited revenue by answer x channel credited by the run's model `f.model`
     (the per-deal ledger); a lead counts once per channel that got credit for it.
 
-    One query: the ledger's rows of the run and model joined to their answered leads of the
-    period, summed per answer, channel and lead (a lead's rows for one channel are one row
-    here); the distinct counts per cell, per answer and overall are taken from those rows.
+    The counts read the run's ledger and the answers of its converting leads: they are cached
+    per run version (its refreshes) and the newest change of an existing lead's answer
+    (Lead.heard_about_changed_at), so new leads and other edits do not recount them.
     """
+    version = (selectors.run_version(run), answers_version())
+    query = repr((f.model, f.start, f.end, f.channel_id, f.campaign_id))
+    counted = cached_figure("self-reported", version, query, lambda: _credited_counts(run, f))
+    cells = {
+        (answer, channel): Cell(n, (Decimal(cents) / 100).quantize(CENT))
+        for answer, channel, n, cents in counted["cells"]
+    }
+    return _build(cells, labels, row_totals=counted["rows"], grand_leads=counted["leads"])
+
+
+def answers_version() -> tuple[Any, ...]:
+    """When an existing lead's answer last changed (a later post's first answer, sales' edit):
+    a new lead's answer comes before any credit of its deals, which a refresh then adds."""
+    return tuple(Lead.objects.aggregate(Max("heard_about_changed_at")).values())
+
+
+def _credited_counts(run: AttributionRun, f: Filters) -> dict[str, Any]:
+    """One query: the ledger's rows of the run and model joined to their answered leads of the
+    period, summed per answer, channel and lead (a lead's rows for one channel are one row
+    here); the distinct counts per cell, per answer and overall are taken from those rows."""
     ledger, lead = CreditLedger._meta.db_table, Lead._meta.db_table
     since, until = day_bounds(f.start, f.end)
     where, params = ["c.run_id = %s", "c.model = %s"], [run.pk, f.model]
@@ -160,9 +187,13 @@ def against_credited(run: AttributionRun, f: Filters, labels: dict[str, str]) ->
             cents[(answer, channel_id)] += int(value or 0)
             per_answer.setdefault(answer, set()).add(lead_id)
             everyone.add(lead_id)
-    cells = {at: Cell(n, (Decimal(cents[at]) / 100).quantize(CENT)) for at, n in leads.items()}
-    row_totals = {answer: len(ids) for answer, ids in per_answer.items()}
-    return _build(cells, labels, row_totals=row_totals, grand_leads=len(everyone))
+    return {
+        "cells": [
+            (answer, channel, n, cents[(answer, channel)]) for (answer, channel), n in leads.items()
+        ],
+        "rows": {answer: len(ids) for answer, ids in per_answer.items()},
+        "leads": len(everyone),
+    }
 
 
 def free_texts(f: Filters) -> list[tuple[str, int]]:

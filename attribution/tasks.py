@@ -91,6 +91,18 @@ def attribution_finish(run_id: int) -> None:
     from attribution.services import run_finish
 
     run_finish(run_id=run_id)
+    attribution_warm_figures.delay()
+
+
+@shared_task(acks_late=True)
+def attribution_warm_figures() -> None:
+    """Count the newest contact run's cached figures for the dashboard's default view (top
+    paths, the credited self-reported matrix) after a run or a refresh changed them, so the
+    first view reads them (dashboards.warm_figures). On the default queue: a refresh on the
+    interactive queue never waits for it."""
+    from attribution.dashboards import warm_figures
+
+    warm_figures()
 
 
 @shared_task(**RETRY)
@@ -98,7 +110,8 @@ def attribution_refresh_lead(lead_id: int) -> None:
     """Re-credit one lead's conversions after its deal changed (services.refresh_lead)."""
     from attribution.services import refresh_lead
 
-    refresh_lead(lead_id=lead_id)
+    if refresh_lead(lead_id=lead_id) is not None:
+        attribution_warm_figures.delay()
 
 
 @shared_task(acks_late=True)

@@ -16,6 +16,8 @@ from typing import Any
 from django.core.cache import cache
 
 TTL = 600
+# Figures keyed on exactly what they read (cached_figure) stay valid until that changes.
+FIGURE_TTL = 24 * 3600
 log = logging.getLogger(__name__)
 
 
@@ -42,6 +44,23 @@ def data_version() -> str:
         row = cursor.fetchone()
     parts = (cache.get("attribution:refreshed-at"), *row)
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
+def cached_figure(kind: str, version: Any, query: str, build: Callable[[], Any]) -> Any:
+    """build() once per `version` (what the figure reads, e.g. a run and its refreshes) and
+    filters `query`: for a figure that reads stored run results only, a new lead or an edit
+    elsewhere does not make it recompute, as it does the whole page (cached_data). The value
+    holds ids and numbers, never translated text: names and labels are added by the caller."""
+    digest = hashlib.sha256(repr((version, query)).encode()).hexdigest()[:24]
+    key = f"figure:{kind}:{digest}"
+    data = cache.get(key)
+    if data is None:
+        data = build()
+        try:
+            cache.set(key, data, FIGURE_TTL)
+        except Exception:  # a cache outage: serve it uncached
+            log.warning("figure %s not cached", kind, exc_info=True)
+    return data
 
 
 def cached_data(kind: str, user: Any, query: str, build: Callable[[], dict[str, Any]]) -> dict:

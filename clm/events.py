@@ -66,7 +66,8 @@ class LeadCaptured(Event):
 
 @dataclass(frozen=True)
 class LeadDetailsChanged(Event):
-    """A lead's contact details changed after its capture (a later post filled its company)."""
+    """A lead's details changed after its capture: a later post filled its company or gave its
+    first "How did you hear about us?" answer, or sales set the answer (`fields` names them)."""
 
     lead_id: int
     fields: tuple[str, ...]

@@ -427,7 +427,11 @@ class DailyCount(models.Model):
     - deal (day closed; person = deal owner): "won"/"lost" deals, amount = their amounts;
     - stage (day of the change; person = lead owner): key = the stage entered;
     - contact (day captured; person = owner; no channel or campaign): contacted leads per
-      bucket of time to first contact (crm.rollups.CONTACT_BOUNDS), for exact medians.
+      bucket of time to first contact (crm.rollups.CONTACT_BOUNDS), for exact medians;
+    - answer (day captured; person = owner): key = the lead's "How did you hear about us?"
+      answer, leads that gave it;
+    - answer_won (the lead's capture day; person = lead owner): key = that answer, won deals of
+      those leads, amount = their amounts (the self-reported panel's first-touch matrix).
     """
 
     class Kind(models.TextChoices):
@@ -436,9 +440,12 @@ class DailyCount(models.Model):
         DEAL = "deal", "Deal"
         STAGE = "stage", "Stage change"
         CONTACT = "contact", "Time to first contact"
+        ANSWER = "answer", "Self-reported answer"
+        ANSWER_WON = "answer_won", "Won deals by self-reported answer"
 
-    kind = models.CharField(max_length=8, choices=Kind.choices)
-    key = models.CharField(max_length=32, blank=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    # Up to a lead's answer key (Lead.heard_about).
+    key = models.CharField(max_length=40, blank=True)
     # Month rows (day = the 1st) hold the sum of that month's day rows: a year's figures read
     # twelve of them plus the days of the partial months at its edges.
     monthly = models.BooleanField(default=False)
@@ -478,7 +485,7 @@ class RollupMark(models.Model):
     keeps its mark for the next refresh.
     """
 
-    kind = models.CharField(max_length=8, choices=DailyCount.Kind.choices)
+    kind = models.CharField(max_length=12, choices=DailyCount.Kind.choices)
     day = models.DateField(null=True, blank=True)
 
     def __str__(self) -> str:

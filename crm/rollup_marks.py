@@ -21,7 +21,11 @@ from leads.models import Lead
 
 Kind = DailyCount.Kind
 # Lead fields the rollups group by: a change of one re-counts every day the lead is in.
-LEAD_DIMENSIONS = frozenset({"first_channel", "first_campaign", "owner", "first_touch"})
+LEAD_DIMENSIONS = frozenset(
+    {"first_channel", "first_campaign", "owner", "first_touch", "heard_about"}
+)
+# Kinds counted on a lead's capture day: what marks its LEAD day marks these too.
+CAPTURE_DAY_KINDS = (Kind.CONTACT, Kind.ANSWER, Kind.ANSWER_WON)
 # Past this many leads a change marks every day instead of looking the days up.
 MANY_LEADS = 5000
 
@@ -77,7 +81,16 @@ def mark_leads(lead_ids: Iterable[int]) -> None:
         moments(LeadHistory, Kind.STAGE, "at", lead_id__in=ids, field=LeadHistory.Field.STAGE),
     )  # one query; UNION drops repeated timestamps
     marks = {(kind, day_of(moment)) for kind, moment in days}
-    mark_days(marks | {(Kind.CONTACT, day) for kind, day in marks if kind == Kind.LEAD})
+    mark_days(
+        marks | {(k, day) for kind, day in marks if kind == Kind.LEAD for k in CAPTURE_DAY_KINDS}
+    )
+
+
+def mark_answers(lead_ids: Iterable[int]) -> None:
+    """Mark the capture days of leads whose "How did you hear about us?" answer changed."""
+    moments = Lead.objects.filter(pk__in=set(lead_ids)).values_list("created_at", flat=True)
+    days = {day_of(moment) for moment in moments}
+    mark_days((kind, day) for day in days for kind in (Kind.ANSWER, Kind.ANSWER_WON))
 
 
 # --- Receivers: saves and deletes of the source rows ------------------------------------------
@@ -85,7 +98,8 @@ def mark_leads(lead_ids: Iterable[int]) -> None:
 
 def _lead_saved(sender: Any, instance: Lead, created: bool, update_fields: Any, **kw: Any) -> None:
     if created:
-        mark_moments(Kind.LEAD, [instance.created_at])
+        day = day_of(instance.created_at)
+        mark_days([(Kind.LEAD, day)] + ([(Kind.ANSWER, day)] if instance.heard_about else []))
     elif update_fields is None or LEAD_DIMENSIONS.intersection(update_fields):
         mark_leads([instance.pk])
 
@@ -93,7 +107,7 @@ def _lead_saved(sender: Any, instance: Lead, created: bool, update_fields: Any, 
 def _lead_deleted(sender: Any, instance: Lead, **kw: Any) -> None:
     # Its activities, deals, ratings and history go with it and mark their own days.
     day = day_of(instance.created_at)
-    mark_days([(Kind.LEAD, day), (Kind.CONTACT, day)])
+    mark_days([(Kind.LEAD, day)] + [(kind, day) for kind in CAPTURE_DAY_KINDS])
 
 
 def _captured(instance: Activity | LeadFeedback) -> list[date]:
@@ -127,7 +141,12 @@ def _activity_changed(sender: Any, instance: Activity, **kw: Any) -> None:
 
 
 def _deal_changed(sender: Any, instance: Deal, **kw: Any) -> None:
-    mark_moments(Kind.DEAL, [instance.closed_at, getattr(instance, "_rollup_old", None)])
+    moments = (instance.closed_at, getattr(instance, "_rollup_old", None))
+    mark_days(
+        [(Kind.DEAL, day_of(m)) for m in moments if m is not None]
+        # Won deals by answer count on their lead's capture day.
+        + [(Kind.ANSWER_WON, day) for day in _captured(instance)]
+    )
 
 
 def _feedback_changed(sender: Any, instance: LeadFeedback, **kw: Any) -> None:

@@ -150,6 +150,19 @@ SOURCES: dict[str, Source] = {
         keys={"": None},
         split=_contact_bucket_of(),
     ),
+    Kind.ANSWER: Source(
+        lambda: Lead.objects.exclude(heard_about=""),
+        "created_at", "first_channel_id", "first_campaign_id", "owner_id",
+        keys={"": None},
+        split=F("heard_about"),
+    ),
+    Kind.ANSWER_WON: Source(
+        lambda: Deal.objects.filter(stage__is_won=True).exclude(lead__heard_about=""),
+        "lead__created_at", "lead__first_channel_id", "lead__first_campaign_id", "lead__owner_id",
+        keys={"": None},
+        split=F("lead__heard_about"),
+        amount="amount",
+    ),
     Kind.STAGE: Source(
         lambda: LeadHistory.objects.filter(field=LeadHistory.Field.STAGE),
         "at", "lead__first_channel_id", "lead__first_campaign_id", "lead__owner_id",

@@ -28,7 +28,14 @@ def match_captured_lead(event: LeadCaptured) -> None:
 
 def match_changed_lead(event: LeadDetailsChanged) -> None:
     """A lead's company was filled in: its account may now be known."""
-    account_match_lead(lead=Lead.objects.get(pk=event.lead_id))
+    if "company" in event.fields:
+        account_match_lead(lead=Lead.objects.get(pk=event.lead_id))
+
+
+def mark_changed_answer(event: LeadDetailsChanged) -> None:
+    """A lead's answer changed: its capture day's self-reported counts need a recount."""
+    if "heard_about" in event.fields:
+        rollup_marks.mark_answers([event.lead_id])
 
 
 def mark_touched_leads(event: LeadsTouchesChanged) -> None:
@@ -41,6 +48,7 @@ def connect() -> None:
     events.subscribe(LeadCaptured, assign_captured_lead, order=ASSIGNMENT_ORDER)
     events.subscribe(LeadCaptured, match_captured_lead, order=ACCOUNT_ORDER)
     events.subscribe(LeadDetailsChanged, match_changed_lead)
+    events.subscribe(LeadDetailsChanged, mark_changed_answer)
     events.subscribe(LeadsTouchesChanged, mark_touched_leads)
     # Follow-ups due now: the reminder in the app, beside "My day" in the navigation.
     roles.register_nav_badge("crm:my-day", selectors.due_task_count)

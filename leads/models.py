@@ -163,6 +163,9 @@ class Lead(models.Model):
     heard_about = models.CharField(max_length=40, blank=True, db_index=True)
     heard_about_other = models.CharField(max_length=200, blank=True)
     heard_about_edited_at = models.DateTimeField(null=True, blank=True)
+    # When an existing lead's answer last changed (a later post's first answer, or sales'
+    # edit): the dashboards' cached self-reported figures key on its maximum.
+    heard_about_changed_at = models.DateTimeField(null=True, blank=True)
     consent_given = models.BooleanField(default=False)
     consent_version = models.CharField(max_length=40, blank=True)
     consent_text = models.TextField(blank=True)
@@ -212,6 +215,11 @@ class Lead(models.Model):
                 fields=["heard_about_edited_at"],
                 condition=models.Q(heard_about_edited_at__isnull=False),
                 name="lead_heard_edited_idx",
+            ),
+            models.Index(
+                fields=["heard_about_changed_at"],
+                condition=models.Q(heard_about_changed_at__isnull=False),
+                name="lead_heard_changed_idx",
             ),
         ]
 

@@ -228,7 +228,12 @@ def _capture(
             lead_updates["custom"] = {**lead.custom, **missing}
         # The first answer stays; what sales set on the lead page (even blank) too.
         if heard_about and not lead.heard_about and lead.heard_about_edited_at is None:
-            lead_updates.update(heard_about=heard_about, heard_about_other=heard_about_other)
+            lead_updates.update(
+                heard_about=heard_about,
+                heard_about_other=heard_about_other,
+                # Not the post's time: a replayed post must still move the newest change.
+                heard_about_changed_at=timezone.now(),
+            )
     # Withdrawn consent is never restored by a post anyone can send with the address.
     consent_ignored = bool(data.get("consent")) and lead.consent_withdrawn_at is not None
     if data.get("consent") and not consent_ignored:
@@ -320,9 +325,10 @@ def _capture(
     if not created and "first_channel_id" in lead_updates:
         # A new lead's day is marked by its creation.
         events.announce(LeadsTouchesChanged(lead_ids=(lead.pk,)))
-    if not created and "company" in lead_updates:
-        # The account (crm) may now be known.
-        events.announce(LeadDetailsChanged(lead_id=lead.pk, fields=("company",)))
+    changed = tuple(name for name in ("company", "heard_about") if name in lead_updates)
+    if not created and changed:
+        # The account (crm) may now be known; the self-reported rollups (crm) recount the answer.
+        events.announce(LeadDetailsChanged(lead_id=lead.pk, fields=changed))
     if created:
         # Assignment (crm), scoring (insights), the lead.created webhook (integrations).
         events.announce(LeadCaptured(lead=lead, form=form, touch=touch))
@@ -437,10 +443,13 @@ def lead_heard_about_set(*, lead: Lead, heard_about: str, other: str = "") -> Le
         raise ValidationError({"heard_about_other": _("At most 200 characters of plain text.")})
     lead.heard_about = heard_about
     lead.heard_about_other = other if heard_about == OTHER else ""
-    lead.heard_about_edited_at = timezone.now()
+    lead.heard_about_edited_at = lead.heard_about_changed_at = timezone.now()
     Lead.objects.filter(pk=lead.pk).update(
         heard_about=lead.heard_about,
         heard_about_other=lead.heard_about_other,
         heard_about_edited_at=lead.heard_about_edited_at,
+        heard_about_changed_at=lead.heard_about_changed_at,
     )
+    # The self-reported rollups (crm) count answers per capture day.
+    events.announce(LeadDetailsChanged(lead_id=lead.pk, fields=("heard_about",)))
     return lead

@@ -10,6 +10,7 @@ from attribution.self_reported import self_reported
 from attribution.tests.factories import T0, lead_with_journey, won_deal
 from campaigns.models import Channel
 from clm.filters import Filters
+from crm import rollup_marks
 from leads.models import Lead
 
 pytestmark = pytest.mark.django_db
@@ -24,6 +25,7 @@ def answered(email, channels, heard_about, other="", won=None, start=T0):
         heard_about_other=other,
         first_channel=lead.first_touch.channel,
     )
+    rollup_marks.mark_answers([lead.pk])  # as a capture or sales' edit marks them
     if won:
         won_deal(lead, won)
     return lead

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -26,7 +27,8 @@ from crm.services import (
     lead_bulk_assign,
 )
 from crm.tests.factories import ActivityFactory, lead_with_journey
-from leads.models import Lead, Touchpoint
+from leads.models import CaptureForm, Lead, Touchpoint
+from leads.services import lead_heard_about_set
 from leads.touches import leads_first_touch_sync
 
 pytestmark = pytest.mark.django_db
@@ -56,7 +58,7 @@ def assert_matches_a_recount() -> None:
     assert incremental == snapshot()
 
 
-def test_every_kind_of_write_leaves_the_rollups_equal_to_a_recount(make_user, manager):
+def test_every_kind_of_write_leaves_the_rollups_equal_to_a_recount(make_user, manager, client):
     reps = [make_user(roles.SALES_REP) for _ in range(2)]
     today = timezone.localdate()
     # Leads over two months and their edges, on three channels.
@@ -101,6 +103,36 @@ def test_every_kind_of_write_leaves_the_rollups_equal_to_a_recount(make_user, ma
     Touchpoint.objects.filter(pk=touch.pk).update(channel=Channel.objects.get(name="Referral"))
     leads_first_touch_sync(touch_ids=[touch.pk])
     assert_matches_a_recount()
+
+    # "How did you hear about us?": answers given at capture, set and cleared by sales, a
+    # returning person's first answer by a later post; a won deal of an answered lead.
+    for n, lead in enumerate(leads[8:13]):
+        Lead.objects.filter(pk=lead.pk).update(heard_about=("podcast", "friend")[n % 2])
+    rollups.rebuild()
+    answered = lead_with_journey(
+        owner=reps[0], created_at=at(today - timedelta(days=33)), heard_about="podcast",
+        touches=[{"channel_name": "Paid Search"}],
+    )  # fmt: skip
+    lead_heard_about_set(lead=Lead.objects.get(pk=leads[8].pk), heard_about="search")
+    lead_heard_about_set(lead=Lead.objects.get(pk=leads[9].pk), heard_about="")
+    form = CaptureForm.objects.create(
+        name="Demo", slug="demo-answers", min_fill_seconds=0, ask_heard_about=True,
+        heard_about_options=[{"key": "friend", "label": "A friend"}],
+    )  # fmt: skip
+    returning = Lead.objects.get(pk=leads[13].pk)
+    body = json.dumps({"email": returning.email, "heard_about": "friend"})
+    assert client.post(form.url, body, content_type="application/json").status_code < 300
+    assert Lead.objects.get(pk=returning.pk).heard_about == "friend"
+    deal_close(deal=deal_create(lead=answered, name="A", by=reps[0], amount=Decimal("70")),
+               won=True, by=reps[0])  # fmt: skip
+    deal_close(deal=deal_create(lead=leads[10], name="B", by=reps[0], amount=Decimal("40")),
+               won=True, by=reps[0])  # fmt: skip
+    assert_matches_a_recount()
+    won = DailyCount.objects.filter(kind="answer_won", monthly=False)
+    assert sorted(won.values_list("key", "amount")) == [("podcast", 40), ("podcast", 70)]
+    answers = DailyCount.objects.filter(kind="answer", monthly=False).values_list("key", "count")
+    assert sorted(answers) == [("friend", 1), ("friend", 1), ("podcast", 1), ("podcast", 1),
+                               ("podcast", 1), ("search", 1)]  # fmt: skip
 
     # A lead deleted with all its rows; a rating deleted.
     Lead.objects.get(pk=leads[4].pk).delete()
