@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 
 from leads.models import CaptureForm, Lead
+from tests.demo_data import seed_demo
 from tests.e2e.conftest import draw_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,7 +27,7 @@ document.addEventListener("securitypolicyviolation", function (e) {
 
 @pytest.fixture
 def demo(celery_eager: Any) -> None:
-    call_command("seed_demo", "--leads", "200", "--seed", "5")
+    seed_demo("--leads", "200", "--seed", "5")
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@
 import re
 
 import pytest
-from django.core.management import call_command
 
+from tests.demo_data import seed_demo
 from tests.e2e.conftest import draw_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def demo(celery_eager):
-    call_command("seed_demo", "--leads", "300", "--seed", "3")
+    seed_demo("--leads", "300", "--seed", "3")
 
 
 def charts_rendered(page) -> int:

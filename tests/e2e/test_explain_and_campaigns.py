@@ -7,11 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.core.management import call_command
 
 from attribution import engine
 from campaigns.models import Campaign
 from crm.models import Deal
+from tests.demo_data import seed_demo
 
 from .conftest import SCREENSHOTS
 
@@ -24,7 +24,7 @@ WIDTHS = {"390": {"viewport": {"width": 390, "height": 844}, "is_mobile": True,
 
 @pytest.fixture
 def demo(celery_eager: Any) -> None:
-    call_command("seed_demo", "--leads", "200", "--seed", "7")
+    seed_demo("--leads", "200", "--seed", "7")
 
 
 def _open(browser: Any, live_server: Any, user: str, width: str) -> Any:

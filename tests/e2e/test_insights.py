@@ -4,8 +4,8 @@ intervals on the marketing dashboard (demo data, scored and advised by seed_demo
 import re
 
 import pytest
-from django.core.management import call_command
 
+from tests.demo_data import seed_demo
 from tests.e2e.conftest import SCREENSHOTS, draw_all
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def demo(celery_eager):
-    call_command("seed_demo", "--leads", "400", "--seed", "3")
+    seed_demo("--leads", "400", "--seed", "3")
 
 
 def test_a_rep_calls_the_best_scored_lead_first_and_sees_why_it_scores_so(

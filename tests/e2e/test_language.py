@@ -3,16 +3,16 @@
 import re
 
 import pytest
-from django.core.management import call_command
 
 from clm.models import UserPreference
+from tests.demo_data import seed_demo
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def demo(celery_eager):
-    call_command("seed_demo", "--leads", "300", "--seed", "3")
+    seed_demo("--leads", "300", "--seed", "3")
 
 
 def test_marketer_switches_to_indonesian_and_sees_the_dashboard_in_rupiah(

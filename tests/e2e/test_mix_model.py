@@ -3,8 +3,8 @@
 import re
 
 import pytest
-from django.core.management import call_command
 
+from tests.demo_data import seed_demo
 from tests.e2e.conftest import SCREENSHOTS, draw_all
 from tests.e2e.test_responsive import accessibility_problems
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def demo(celery_eager):
-    call_command("seed_demo", "--leads", "400", "--seed", "3")
+    seed_demo("--leads", "400", "--seed", "3")
 
 
 def _number(text: str) -> float:

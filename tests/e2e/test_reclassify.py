@@ -1,13 +1,12 @@
 """An admin previews a reclassification, is refused without the typed word, confirms it."""
 
-from django.core.management import call_command
-
 from campaigns import services
 from campaigns.models import Channel, ChannelRule, ReclassifyJob
+from tests.demo_data import seed_demo
 
 
 def test_admin_sees_the_diff_types_the_word_and_reclassifies(page, login, screenshot, celery_eager):
-    call_command("seed_demo", "--leads", "200", "--seed", "3")
+    seed_demo("--leads", "200", "--seed", "3")
     services.channel_rule_save(
         rule=ChannelRule(
             position=0,

@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from django.core.management import call_command
 
 from attribution.charts import MODEL_LABELS
 from campaigns.models import Campaign, Channel
 from crm.models import Account, Deal
 from leads.models import Lead
 from nurture.models import Segment, Sequence
+from tests.demo_data import seed_demo
 
 from .conftest import SCREENSHOTS, draw_all
 
@@ -111,7 +111,7 @@ HIDDEN_LEGEND_ENTRIES = """
 
 @pytest.fixture
 def demo(celery_eager: Any) -> None:
-    call_command("seed_demo", "--leads", "200", "--seed", "7")
+    seed_demo("--leads", "200", "--seed", "7")
 
 
 def pages_by_role() -> dict[str, list[tuple[str, str]]]:
