@@ -5,21 +5,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('campaigns', '0006_channel_colours'),
-        ('leads', '0011_dashboard_version_indexes'),
+        ("campaigns", "0006_channel_colours"),
+        ("leads", "0011_dashboard_version_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='lead',
-            name='heard_about_changed_at',
+            model_name="lead",
+            name="heard_about_changed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(condition=models.Q(('heard_about_changed_at__isnull', False)), fields=['heard_about_changed_at'], name='lead_heard_changed_idx'),
+            model_name="lead",
+            index=models.Index(
+                condition=models.Q(("heard_about_changed_at__isnull", False)),
+                fields=["heard_about_changed_at"],
+                name="lead_heard_changed_idx",
+            ),
         ),
     ]

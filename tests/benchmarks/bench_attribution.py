@@ -387,25 +387,38 @@ def refresh_in_process(args: argparse.Namespace) -> list[Row]:
     ]
 
 
-def _first_view(client: Any, url: str, *, recount: bool) -> float:
-    """Median of 3 first views after a data change: no cached figures; with `recount`, today's
-    rollups of every kind still to recount (as right after a capture, a call, a won deal and a
-    stage change), else already recounted by the beat."""
+def _first_view(client: Any, url: str, *, recount: bool, new_lead: bool = False) -> float:
+    """Median of 3 first views after a data change. Without `new_lead`: no cached figures;
+    with `recount`, today's rollups of every kind still to recount (as right after a capture,
+    a call, a won deal and a stage change), else already recounted by the beat. With
+    `new_lead`: the page was seen, then a lead was captured (a new data version for the page,
+    today's rollups to recount; the run's own figures stay cached); the leads are deleted after."""
     from django.core.cache import cache
     from django.utils import timezone
 
     from crm import rollup_marks
     from crm.models import DailyCount
+    from leads.models import Lead
 
-    times = []
-    for _ in range(3):
-        cache.clear()
-        if recount:
+    times, made = [], []
+    for n in range(3):
+        if new_lead:
+            client.get(url)
+            made.append(
+                Lead.objects.create(
+                    email=f"bench-new-{n}@example.com", created_at=timezone.now()
+                ).pk
+            )
+        else:
+            cache.clear()
+        if recount or new_lead:
             for kind in DailyCount.Kind.values:
                 rollup_marks.mark(kind, [timezone.localdate()])
         started = time.perf_counter()
         client.get(url)
         times.append((time.perf_counter() - started) * 1000)
+    if made:
+        Lead.objects.filter(pk__in=made).delete()
     return statistics.median(times)
 
 
@@ -424,9 +437,10 @@ def dashboard_times(args: argparse.Namespace, figures: dict[str, Any] | None = N
     ):
         client.get(url)  # warm the process (templates, catalogs, imports) before timing
 
-        cold, settled = (
+        cold, settled, after_lead = (
             _first_view(client, url, recount=True),
             _first_view(client, url, recount=False),
+            _first_view(client, url, recount=True, new_lead=True),
         )
         samples = []
         for _ in range(max(10, args.rounds * 5)):
@@ -438,10 +452,12 @@ def dashboard_times(args: argparse.Namespace, figures: dict[str, Any] | None = N
         samples.sort()
         p95 = samples[min(len(samples) - 1, int(0.95 * len(samples)))]
         note = (
-            f"p95 {p95:.0f} ms; first view after a data change {cold:.0f} ms, "
-            f"{settled:.0f} ms once the beat has recounted the rollups (medians of 3)"
+            f"p95 {p95:.0f} ms; first view after a new lead {after_lead:.0f} ms; with nothing "
+            f"cached {cold:.0f} ms, {settled:.0f} ms once the beat has recounted the rollups "
+            "(medians of 3)"
         )
         rows.append((f"{name} server time", f"{statistics.median(samples):.0f} ms", note))
         if figures is not None:
-            figures[name] = {"warm": statistics.median(samples), "cold": cold, "settled": settled}
+            figures[name] = {"warm": statistics.median(samples), "cold": cold, "settled": settled,
+                             "after_lead": after_lead}  # fmt: skip
     return rows

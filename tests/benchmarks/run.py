@@ -516,7 +516,9 @@ def _beside(xl: dict, large: dict) -> list[Row]:
     ]  # fmt: skip
     for name in ("marketing dashboard", "sales dashboard", "ROI API"):
         if name in xl and name in large:
-            for kind in ("warm", "cold", "settled"):
+            for kind in ("warm", "after_lead", "cold", "settled"):
+                if kind not in xl[name] or kind not in large[name]:
+                    continue
                 a, b = xl[name][kind], large[name][kind]
                 rows.append((f"xlarge / large: {name}, {kind}", f"{a / b:.2f}x" if b else "n/a",
                              f"{a:.0f} ms vs {b:.0f} ms"))  # fmt: skip

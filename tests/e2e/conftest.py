@@ -11,7 +11,10 @@ from typing import Any
 import pytest
 
 CHROMIUM = os.environ.get("CLM_CHROMIUM", "/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+# CLM_SCREENSHOTS: another folder (CI runs the suite on two databases at once).
+SCREENSHOTS = Path(
+    os.environ.get("CLM_SCREENSHOTS") or Path(__file__).resolve().parents[2] / "var" / "screenshots"
+)
 # Playwright's sync API runs an event loop in this thread; Django's ORM is still used
 # synchronously by the test and the live server, which is safe here.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
