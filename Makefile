@@ -37,6 +37,7 @@ run: migrate ## run the app with demo data on http://127.0.0.1:8000/ (+ Celery w
 	$(PY) manage.py seed_demo --if-empty
 	@echo "CLM is starting on http://$(HOST):$(PORT)/ with Celery workers and beat  (Ctrl-C to stop)"
 	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; export CLM_BACKGROUND=worker; \
+	export CLM_RUN_URL=http://$(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST)):$(PORT); \
 	$(VENV)/bin/celery -A clm worker --loglevel=WARNING --concurrency=2 -Q celery,interactive \
 		--without-mingle --without-gossip -n clm-run-$$$$@%h & \
 	$(VENV)/bin/celery -A clm worker --loglevel=WARNING --concurrency=1 -Q interactive \

@@ -275,7 +275,10 @@ CLM_SEGMENT_REFRESH_MINUTES = env.int("CLM_SEGMENT_REFRESH_MINUTES", default=15)
 # Unset (development), pages that show CLM's address (embed snippet, suggested landing pages)
 # use the host of the request instead (clm.public_url); emails have no request and use this.
 CLM_PUBLIC_URL_SET = bool(env.str("CLM_PUBLIC_URL", default=""))
-CLM_PUBLIC_URL = env.str("CLM_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+# `make run` passes the address it serves on (CLM_RUN_URL), so its emails link to its port.
+CLM_PUBLIC_URL = env.str(
+    "CLM_PUBLIC_URL", default=env.str("CLM_RUN_URL", default="http://127.0.0.1:8000")
+).rstrip("/")
 # Email: consolemail:// prints messages (the local default), smtp://user:pass@host:587 sends.
 _email = env.email_url("EMAIL_URL", default="consolemail://")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
