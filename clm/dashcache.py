@@ -52,15 +52,7 @@ def cached_figure(kind: str, version: Any, query: str, build: Callable[[], Any])
     elsewhere does not make it recompute, as it does the whole page (cached_data). The value
     holds ids and numbers, never translated text: names and labels are added by the caller."""
     digest = hashlib.sha256(repr((version, query)).encode()).hexdigest()[:24]
-    key = f"figure:{kind}:{digest}"
-    data = cache.get(key)
-    if data is None:
-        data = build()
-        try:
-            cache.set(key, data, FIGURE_TTL)
-        except Exception:  # a cache outage: serve it uncached
-            log.warning("figure %s not cached", kind, exc_info=True)
-    return data
+    return _read_or_build(f"figure:{kind}:{digest}", FIGURE_TTL, build)
 
 
 def cached_data(kind: str, user: Any, query: str, build: Callable[[], dict[str, Any]]) -> dict:
@@ -71,11 +63,15 @@ def cached_data(kind: str, user: Any, query: str, build: Callable[[], dict[str, 
     # Chart labels are translated when built: one entry per language.
     language = get_language() or "en"
     key = f"dash:{kind}:{data_version()}:{getattr(user, 'pk', 0)}:{language}:{filters}"
+    return _read_or_build(key, TTL, build)
+
+
+def _read_or_build(key: str, ttl: int, build: Callable[[], Any]) -> Any:
     data = cache.get(key)
     if data is None:
         data = build()
         try:
-            cache.set(key, data, TTL)
+            cache.set(key, data, ttl)
         except Exception:  # an unpicklable value or a cache outage: serve it uncached
-            log.warning("dashboard data of %s not cached", kind, exc_info=True)
+            log.warning("%s not cached", key, exc_info=True)
     return data
