@@ -295,6 +295,23 @@ def _transactional(item: pytest.Item) -> bool:
     return flagged or "transactional_db" in names or "live_server" in names
 
 
+# Tests of the pure engines (attribution, insights and mix maths, the channel classifier, the
+# demo's known truth): no Django, no database, no settings (lint-imports' "engines are pure"
+# contract keeps Django out of the code they test). CI runs them once, on the embedded
+# default: on PostgreSQL they could only give the same result (marker `pure`).
+PURE_ENGINE_TESTS = (
+    "attribution/tests/test_engine_", "insights/tests/test_engine.py", "mix/tests/test_engine",
+    "mix/tests/test_demo_truth.py", "campaigns/tests/test_channeling.py",
+)  # fmt: skip
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Mark the tests of the pure engines `pure` (before `-m` selects)."""
+    root, path = Path(__file__).resolve().parent, Path(str(item.fspath)).resolve()
+    if path.is_relative_to(root) and str(path.relative_to(root)).startswith(PURE_ENGINE_TESTS):
+        item.add_marker(pytest.mark.pure)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked `long` (the responsive walk: minutes each) start first among the

@@ -27,7 +27,9 @@ def contents() -> dict[str, tuple[int, Any]]:
     return out
 
 
-def test_a_second_call_puts_back_the_first_calls_database(celery_eager: Any) -> None:
+def test_a_second_call_puts_back_the_first_calls_database(
+    seeded_rows: Any, celery_eager: Any
+) -> None:
     args = ("--leads", "20", "--seed", "5")
     demo_data.seed_demo(*args)
     seeded = contents()
