@@ -10,6 +10,7 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape, format_html
 
 from clm.public_url import public_base_url
@@ -183,5 +184,12 @@ class LeadAdmin(admin.ModelAdmin):
     readonly_fields = [
         "stage", "owner", "first_touch", "creation_touch", "latest_touch", "created_at",
         "consent_given", "consent_version", "consent_text", "consent_at", "consent_page",
-        "consent_withdrawn_at", "erased_at",
+        "consent_withdrawn_at", "erased_at", "heard_about_changed_at",
     ]  # fmt: skip
+
+    def save_model(self, request: Any, obj: Lead, form: Any, change: bool) -> None:
+        # An answer changed here moves the newest change, as sales' edit does (the dashboards'
+        # cached self-reported figures key on it).
+        if change and {"heard_about", "heard_about_other"} & set(form.changed_data):
+            obj.heard_about_changed_at = timezone.now()
+        super().save_model(request, obj, form, change)

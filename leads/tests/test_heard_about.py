@@ -128,3 +128,34 @@ def test_the_export_includes_the_answer_and_erasure_removes_the_free_text(client
     lead = Lead.objects.get()
     assert (lead.heard_about, lead.heard_about_other) == ("other", "")
     assert Submission.objects.get().heard_about_other == ""
+
+
+def test_an_answer_changed_in_the_admin_moves_the_newest_change(rf, admin):
+    """The dashboards' cached self-reported figures key on heard_about_changed_at."""
+    from django.contrib.admin import site
+    from django.forms.models import model_to_dict
+
+    lead = Lead.objects.create(email="a@x.io", created_at=timezone.now(), heard_about="podcast")
+    model_admin = site._registry[Lead]
+    request = rf.post("/")
+    request.user = admin
+    form_class = model_admin.get_form(request, lead, change=True)
+    data = {
+        k: v
+        for k, v in model_to_dict(lead).items()
+        if v is not None and k in form_class.base_fields
+    }
+    data.update(custom="{}", heard_about="friend")
+    bound = form_class(data, instance=lead)
+    assert bound.is_valid(), bound.errors
+    model_admin.save_model(request, bound.save(commit=False), bound, change=True)
+    lead.refresh_from_db()
+    assert lead.heard_about == "friend" and lead.heard_about_changed_at is not None
+    before = lead.heard_about_changed_at
+    data["heard_about"] = "friend"
+    data["first_name"] = "Ann"  # another field: the newest change stays
+    bound = form_class(data, instance=lead)
+    assert bound.is_valid(), bound.errors
+    model_admin.save_model(request, bound.save(commit=False), bound, change=True)
+    lead.refresh_from_db()
+    assert (lead.first_name, lead.heard_about_changed_at) == ("Ann", before)
