@@ -32,9 +32,22 @@ class CrmConfig(AppConfig):
         signals.m2m_changed.connect(
             _reps_changed, sender=get_user_model().groups.through, dispatch_uid=f"{uid}.groups"
         )
+        # Account matching keeps the free-mail list per process (crm.services.free_mail_patterns).
+        for signal in (signals.post_save, signals.post_delete):
+            signal.connect(
+                _free_mail_changed,
+                sender="crm.FreeMailDomain",
+                dispatch_uid=f"crm.free-mail.{id(signal)}",
+            )
 
 
 def _reps_changed(**_: Any) -> None:
     from crm.services.lifecycle import SALES_REPS_VERSION
 
     version_bump(SALES_REPS_VERSION)
+
+
+def _free_mail_changed(**_: Any) -> None:
+    from crm.services.accounts import FREE_MAIL_VERSION
+
+    version_bump(FREE_MAIL_VERSION)

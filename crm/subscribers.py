@@ -6,7 +6,7 @@ from __future__ import annotations
 from clm import events, roles
 from clm.events import LeadCaptured, LeadDetailsChanged, LeadsTouchesChanged
 from crm import rollup_marks, selectors
-from crm.services import account_match_lead, lead_assign_new
+from crm.services import account_match_lead, account_match_new_lead, lead_assign_new
 from leads.models import Lead
 
 # Assignment runs before every other subscriber of a capture: the lead.created webhook and the
@@ -23,7 +23,7 @@ def assign_captured_lead(event: LeadCaptured) -> None:
 
 def match_captured_lead(event: LeadCaptured) -> None:
     """Put the new lead in the account of its corporate domain or company."""
-    account_match_lead(lead=event.lead)
+    account_match_new_lead(lead=event.lead)
 
 
 def match_changed_lead(event: LeadDetailsChanged) -> None:

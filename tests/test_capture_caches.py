@@ -78,6 +78,21 @@ def test_a_new_conversion_action_records_the_next_capture(client, form):
     assert list(Conversion.objects.values_list("lead__email", flat=True)) == ["b@x.io"]
 
 
+def test_a_new_free_mail_domain_keeps_the_next_capture_out_of_accounts(client, form):
+    from crm.models import AccountContact, FreeMailDomain
+
+    capture(client, form, "a@freshmail.example")
+    assert AccountContact.objects.get().account.name == "freshmail.example"
+    FreeMailDomain.objects.create(pattern="postbox.example")
+    capture(client, form, "b@postbox.example")
+    assert not AccountContact.objects.filter(lead__email="b@postbox.example").exists()
+    FreeMailDomain.objects.filter(pattern="postbox.example").delete()
+    capture(client, form, "c@postbox.example")
+    assert AccountContact.objects.get(lead__email="c@postbox.example").account.name == (
+        "postbox.example"
+    )
+
+
 def test_a_capture_reads_no_form_rep_or_endpoint_it_already_knows(client, form, make_user):
     make_user(roles.SALES_REP)
     capture(client, form, "a@x.io")
@@ -89,5 +104,11 @@ def test_a_capture_reads_no_form_rep_or_endpoint_it_already_knows(client, form, 
         "auth_user",
         "integrations_webhookendpoint",
         "integrations_conversionaction",
+        "crm_freemaildomain",
+        # A new lead has no account link, no "taken out by hand" mark and no deal yet.
+        "crm_accountcontact",
+        "crm_accountunplaced",
     ):
         assert f'FROM "{table}"' not in tables
+    assert 'UPDATE "crm_deal"' not in tables
+    assert 'INSERT INTO "crm_accountcontact"' in tables  # x.io: matched all the same
