@@ -11,12 +11,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 from django.http import QueryDict
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from attribution import engine, selectors
+from attribution import charts, engine, selectors
 from attribution.models import AttributionRun, AttributionSummary, CreditLedger
 from attribution.self_reported import against_credited
 from campaigns import selectors as campaign_selectors
@@ -229,6 +231,46 @@ def funnel_by_channel(
     return rows
 
 
+def run_figures(
+    run: AttributionRun | None, f: Filters, *, by: str, currency: str
+) -> dict[str, Any]:
+    """The marketing dashboard's figures that read only the run's summary, spend, channels and
+    campaigns: the KPI tiles, the ROI rows and the ROI, spend, revenue-over-time and model
+    charts. Cached per run version, spend and setup (campaigns.selectors.figures_version),
+    language and filters: a new lead, a call or a rating changes none of them, so the first
+    view after one rebuilds only the figures that read leads and activities."""
+
+    def build() -> dict[str, Any]:
+        colours = channel_colors()
+        channels = roi_rows(run, f, "channel")
+        campaigns = roi_rows(run, f, "campaign")
+        parts = campaigns if by == "campaign" else channels
+        return {
+            "tiles": kpi_tiles(run, f),
+            "channel_rows": channels,
+            "campaign_rows": campaigns,
+            "roi": charts.roi_by_channel(parts, currency, colours, by=by),
+            "spend_revenue": charts.spend_vs_revenue(parts, currency, colours, by=by),
+            "revenue_time": charts.revenue_over_time(
+                revenue_over_time(run, f, by=by),
+                colours if by == "channel" else {},
+                currency=currency,
+                start=f.start,
+                end=f.end,
+            ),
+            "models": charts.model_comparison(model_comparison(run, f, by=by), currency, by=by),
+        }
+
+    version = (
+        selectors.run_version(run) if run is not None else None,
+        campaign_selectors.figures_version(),
+        translation.get_language() or "en",
+        currency,
+    )
+    query = repr((f.start, f.end, f.previous, f.channel_id, f.campaign_id, f.model, by))
+    return cached_figure("marketing-run", version, query, build)
+
+
 def top_paths(run: AttributionRun | None, f: Filters, limit: int = 10) -> list[dict[str, Any]]:
     """The channel paths of won deals that converted most often, with their revenue.
 
@@ -258,6 +300,8 @@ def warm_figures() -> None:
         return
     top_paths(run, f)
     against_credited(run, f, {})
+    with translation.override(settings.LANGUAGE_CODE):
+        run_figures(run, f, by=breakdown(f), currency=settings.CLM_CURRENCY)
 
 
 def _path_tally(

@@ -36,12 +36,10 @@ def dashboard_context(
     f = parse_filters(request.GET if query is None else query, models=engine.MODELS)
     run = selectors.latest_run(model=f.model, scope=f.scope)
     currency = settings.CLM_CURRENCY
-    channels = dashboards.roi_rows(run, f, "channel")
-    campaigns = dashboards.roi_rows(run, f, "campaign")
-
     # One channel filtered: the "by channel" figures break it down by its campaigns.
     by = dashboards.breakdown(f)
-    parts = campaigns if by == "campaign" else channels
+    # What reads only the run, spend and setup is cached apart from what reads leads.
+    stored = dashboards.run_figures(run, f, by=by, currency=currency)
     user = viewer or request.user
     quality = lead_quality_by_channel(user=user, f=f)
     parts_quality = lead_quality_by_campaign(user=user, f=f) if by == "campaign" else quality
@@ -55,9 +53,9 @@ def dashboard_context(
         "choices": choices,
         "run": run,
         "currency": currency,
-        "tiles": dashboards.kpi_tiles(run, f),
-        "channel_rows": channels,
-        "campaign_rows": campaigns,
+        "tiles": stored["tiles"],
+        "channel_rows": stored["channel_rows"],
+        "campaign_rows": stored["campaign_rows"],
         "paths": dashboards.top_paths(run, f),
         "self_reported": self_reported(run, f),
         "quality_rows": quality,
@@ -67,21 +65,13 @@ def dashboard_context(
         "scopes": _scope_links(f),
         "can_share": roles.has_role(request.user, roles.ADMIN),
         "figures": {
-            "roi": charts.roi_by_channel(parts, currency, colours, by=by),
-            "spend_revenue": charts.spend_vs_revenue(parts, currency, colours, by=by),
-            "revenue_time": charts.revenue_over_time(
-                dashboards.revenue_over_time(run, f, by=by),
-                colours if by == "channel" else {},
-                currency=currency,
-                start=f.start,
-                end=f.end,
-            ),
+            "roi": stored["roi"],
+            "spend_revenue": stored["spend_revenue"],
+            "revenue_time": stored["revenue_time"],
             "funnel": charts.funnel_by_channel(
                 dashboards.funnel_by_channel(run, f, by=by), colours, by=by
             ),
-            "models": charts.model_comparison(
-                dashboards.model_comparison(run, f, by=by), currency, by=by
-            ),
+            "models": stored["models"],
             "quality": charts.lead_quality(parts_quality, key=by, colours=colours),
         },
     }

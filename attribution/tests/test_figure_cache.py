@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.http import QueryDict
+from django.utils import timezone
 
 from attribution import dashboards, engine, self_reported, services
 from attribution.tests.factories import lead_with_journey, won_deal
@@ -112,11 +113,77 @@ def test_a_refresh_after_a_deal_is_won_recounts_both(
     ]
 
 
-def test_the_default_view_is_counted_when_the_run_ends(run, counted):
+def test_the_default_view_is_counted_when_the_run_ends(run, counted, built, settings):
     f = parse_filters(QueryDict(""), models=engine.MODELS)
     run.refresh_from_db()
     dashboards.top_paths(run, f)
     self_reported.against_credited(run, f, {})
+    dashboards.run_figures(run, f, by="channel", currency=settings.CLM_CURRENCY)
     assert counted == {"paths": 0, "credited": 0}
+    assert built == {"roi": 0}
     dashboards.top_paths(run, JUNE)
     assert counted == {"paths": 1, "credited": 0}
+
+
+@pytest.fixture
+def built(monkeypatch):
+    """How often the run-keyed part of the marketing dashboard was read from the summary."""
+    from attribution import selectors
+
+    calls = {"roi": 0}
+    rows = selectors.roi_rows
+
+    def roi_rows(*args, **kwargs):
+        calls["roi"] += 1
+        return rows(*args, **kwargs)
+
+    monkeypatch.setattr(selectors, "roi_rows", roi_rows)
+    return calls
+
+
+def run_figures(run):
+    run.refresh_from_db()
+    stored = dashboards.run_figures(run, JUNE, by="channel", currency="USD")
+    return {r.name: (r.spend, r.revenue) for r in stored["channel_rows"]}, stored["roi"]
+
+
+def test_the_run_figures_are_not_read_again_for_a_new_lead_or_a_call(run, built, rep):
+    from crm.models import Activity
+
+    first = run_figures(run)
+    assert first[0]["Paid Search"][1] == Decimal("500.00")
+    assert built == {"roi": 2}  # channel and campaign rows
+    answered("c@x.io", ["Email"], "podcast")
+    Activity.objects.create(
+        lead=Lead.objects.get(email="a@x.io"),
+        kind=Activity.Kind.CALL,
+        by=rep,
+        occurred_at=timezone.now(),
+    )
+    assert run_figures(run) == first
+    assert built == {"roi": 2}
+
+
+def test_spend_a_renamed_channel_and_a_refresh_each_show_at_once(
+    run, built, django_capture_on_commit_callbacks
+):
+    from campaigns.models import Campaign, Channel, Spend
+
+    run_figures(run)
+    paid = Channel.objects.get(name="Paid Search")
+    campaign = Campaign.objects.create(name="Brand", utm_campaign="brand", channel=paid)
+    spend = Spend.objects.create(campaign=campaign, date=date(2026, 6, 1), amount="250.00")
+    assert run_figures(run)[0]["Paid Search"] == (Decimal("250.00"), Decimal("500.00"))
+    spend.delete()
+    assert run_figures(run)[0]["Paid Search"][0] == Decimal("0.00")
+    paid.name = "Search ads"
+    paid.save()
+    names, roi = run_figures(run)
+    assert "Search ads" in names and "Paid Search" not in names
+    assert "Search ads" in str(roi)
+    lead = Lead.objects.get(email="b@x.io")
+    with django_capture_on_commit_callbacks(execute=True):
+        won_deal(lead, "200.00")
+        services.refresh_lead(lead_id=lead.pk)
+    assert run_figures(run)[0]["Email"][1] == Decimal("700.00")
+    assert built == {"roi": 10}  # built anew each of the 5 times, never otherwise
