@@ -56,7 +56,9 @@ def rate_limit(request: HttpRequest, scope: str, per_minute: int, cost: int = 1)
     meta = services.RequestMeta(ip=client_ip(request))
     key = f"rl:{scope}:{meta.ip_hash}:{window}"
     try:
-        if cost:
+        if cost and hasattr(cache, "incr_window"):  # Redis: one round trip
+            over = cache.incr_window(key, cost, 120) > per_minute
+        elif cost:
             cache.add(key, 0, 120)
             over = cache.incr(key, cost) > per_minute
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 
@@ -418,5 +419,30 @@ def test_the_cache_answers_like_a_miss_while_redis_is_down(settings, closed_port
         assert cache.get_many(["a", "b"]) == {}
         with pytest.raises(CacheUnavailable):
             cache.incr("k")
+        with pytest.raises(CacheUnavailable):
+            cache.incr_window("k", 1, 60)
     finally:
         ResilientRedisCache.reset_breaker()
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (REDIS_URL)")
+def test_a_window_counter_counts_in_one_round_trip_and_expires(settings):
+    """The rate limit's counter on a real Redis: created at the first use, added to, kept
+    `timeout` seconds; one redis.Redis client serves every call of the process."""
+    import uuid
+
+    from django.core.cache import cache
+
+    from clm.cache import ResilientRedisCache
+
+    ResilientRedisCache.reset_breaker()
+    settings.CACHES = {
+        "default": {"BACKEND": "clm.cache.ResilientRedisCache", "LOCATION": os.environ["REDIS_URL"]}
+    }
+    key = f"window-{uuid.uuid4().hex}"
+    assert [cache.incr_window(key, n, 60) for n in (1, 2, 3)] == [1, 3, 6]
+    assert cache.get(key) == 6
+    client = cache._cache.get_client(cache.make_and_validate_key(key), write=True)
+    assert 0 < client.ttl(cache.make_and_validate_key(key)) <= 60
+    assert cache._cache.get_client(write=True) is client
+    cache.delete(key)
