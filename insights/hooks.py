@@ -26,8 +26,12 @@ def insights_after_run(event: RunFinished) -> None:
 
 
 def score_captured_lead(event: LeadCaptured) -> None:
-    """A new lead is scored after the capture commits (via the outbox)."""
-    queue_lead_score(lead_id=event.lead.pk)
+    """A new lead is scored after the capture commits (via the outbox), once a model exists
+    (until then there is nothing to score with: no task is queued)."""
+    from insights.selectors import scoring_trained
+
+    if scoring_trained():
+        queue_lead_score(lead_id=event.lead.pk)
 
 
 def connect() -> None:

@@ -19,6 +19,7 @@ from campaigns.models import Spend
 from clm import roles
 from clm.domains import is_free_mail
 from clm.filters import days_and_months
+from clm.localcache import versioned
 from crm.models import Deal, LeadFeedback
 from crm.permissions import lead_scope
 from crm.selectors import OPEN_STAGES, leads_visible_to
@@ -144,6 +145,16 @@ def lead_outcomes() -> pd.Series:
 def active_scoring_model() -> ScoringModel | None:
     """The newest trained scoring model."""
     return ScoringModel.objects.order_by("-trained_at", "-id").first()
+
+
+SCORING_VERSION = "scoring-models"
+
+
+def scoring_trained() -> bool:
+    """Whether any scoring model exists, kept per process until one is saved or deleted
+    (insights.apps bumps the version): a capture reads it to skip queueing a score that
+    could not be computed (the first training scores every open lead)."""
+    return versioned(SCORING_VERSION, lambda: ScoringModel.objects.exists())
 
 
 # --- Budget advice and intervals ---------------------------------------------------------

@@ -85,6 +85,32 @@ def test_a_captured_lead_is_scored_after_commit(
     assert score.score == round(100 * score.probability)
 
 
+def test_no_score_is_queued_before_a_model_exists_and_the_first_training_scores_them(
+    client, rep, django_capture_on_commit_callbacks, celery_eager
+):
+    from outbox.models import OutboxMessage
+
+    form = CaptureForm.objects.create(name="Demo request")
+
+    def capture(email):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                form.url, json.dumps({"email": email}), content_type="application/json"
+            )
+        assert response.status_code == 201
+        return response.json()["id"]
+
+    capture("early@x.io")
+    queued = OutboxMessage.objects.filter(task="insights.tasks.insights_score_lead")
+    assert not queued.exists()
+    history(rep)
+    call_command("score_leads")  # the first model: every open lead is scored, early@ too
+    assert LeadScore.objects.filter(lead__email="early@x.io").exists()
+    later = capture("later@x.io")
+    assert queued.count() == 1
+    assert LeadScore.objects.filter(lead__submissions=later).exists()
+
+
 def test_lead_page_shows_the_score_and_what_raised_or_lowered_it(client, rep):
     history(rep)
     good = open_lead(rep, "Email")
