@@ -88,3 +88,18 @@ def version_bump(name: str) -> None:
 
     bump()
     transaction.on_commit(bump)
+
+
+def bump_on_change(name: str, *models: str) -> None:
+    """Bump `name` whenever a row of any of `models` ("app_label.Model") is saved or deleted,
+    so a value kept with versioned(name, ...) is computed again (call from AppConfig.ready).
+    Bulk writes send no signal: their callers call version_bump themselves."""
+    from django.db.models import signals
+
+    def changed(**_: Any) -> None:
+        version_bump(name)
+
+    for model in models:
+        for signal in (signals.post_save, signals.post_delete):
+            uid = f"localcache.{name}.{model}.{id(signal)}"
+            signal.connect(changed, sender=model, weak=False, dispatch_uid=uid)

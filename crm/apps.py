@@ -4,7 +4,7 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.db.models import signals
 
-from clm.localcache import version_bump
+from clm.localcache import bump_on_change, version_bump
 
 
 class CrmConfig(AppConfig):
@@ -15,6 +15,7 @@ class CrmConfig(AppConfig):
         from django.contrib.auth import get_user_model
 
         from crm import privacy, rollup_marks, subscribers
+        from crm.services.accounts import FREE_MAIL_VERSION
 
         rollup_marks.connect()
         subscribers.connect()
@@ -33,21 +34,10 @@ class CrmConfig(AppConfig):
             _reps_changed, sender=get_user_model().groups.through, dispatch_uid=f"{uid}.groups"
         )
         # Account matching keeps the free-mail list per process (crm.services.free_mail_patterns).
-        for signal in (signals.post_save, signals.post_delete):
-            signal.connect(
-                _free_mail_changed,
-                sender="crm.FreeMailDomain",
-                dispatch_uid=f"crm.free-mail.{id(signal)}",
-            )
+        bump_on_change(FREE_MAIL_VERSION, "crm.FreeMailDomain")
 
 
 def _reps_changed(**_: Any) -> None:
     from crm.services.lifecycle import SALES_REPS_VERSION
 
     version_bump(SALES_REPS_VERSION)
-
-
-def _free_mail_changed(**_: Any) -> None:
-    from crm.services.accounts import FREE_MAIL_VERSION
-
-    version_bump(FREE_MAIL_VERSION)

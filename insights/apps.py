@@ -1,7 +1,4 @@
-from typing import Any
-
 from django.apps import AppConfig
-from django.db.models import signals
 
 
 class InsightsConfig(AppConfig):
@@ -10,21 +7,11 @@ class InsightsConfig(AppConfig):
     verbose_name = "Insights (scores, budget advice, alerts)"
 
     def ready(self) -> None:
+        from clm.localcache import bump_on_change
         from insights import hooks, privacy
+        from insights.selectors import SCORING_VERSION
 
         hooks.connect()
         privacy.connect()
         # A capture asks whether any scoring model exists (insights.selectors.scoring_trained).
-        for signal in (signals.post_save, signals.post_delete):
-            signal.connect(
-                _scoring_changed,
-                sender="insights.ScoringModel",
-                dispatch_uid=f"insights.scoring.{id(signal)}",
-            )
-
-
-def _scoring_changed(**_: Any) -> None:
-    from clm.localcache import version_bump
-    from insights.selectors import SCORING_VERSION
-
-    version_bump(SCORING_VERSION)
+        bump_on_change(SCORING_VERSION, "insights.ScoringModel")
