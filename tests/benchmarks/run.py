@@ -170,8 +170,10 @@ def _median_load(url: str, body_for: Callable[[int], bytes], args: argparse.Name
 
 @section("capture")
 def bench_capture(args: argparse.Namespace) -> list[Row]:
-    """Capture requests/s under gunicorn on PostgreSQL against a bare one-INSERT view."""
+    """Capture requests/s under gunicorn on PostgreSQL against a bare one-INSERT view (and one
+    making as many statements as a capture, raw, in one transaction)."""
     from leads.models import CaptureForm
+    from tests.benchmarks.bench_urls import CAPTURE_STATEMENTS
 
     form, _ = CaptureForm.objects.get_or_create(
         name="Benchmark form", defaults={"min_fill_seconds": 0}
@@ -196,15 +198,23 @@ def bench_capture(args: argparse.Namespace) -> list[Row]:
     dataset = _dataset()
     with Deployed(), Gunicorn(workers=args.workers) as server:
         bare = _median_load(f"{server.url}/bench/bare-insert/", bare_body, args)
+        floor = _median_load(f"{server.url}/bench/bare-statements/", bare_body, args)
         capture = _median_load(f"{server.url}{form.url}", capture_body, args)
         alone = _median_load(f"{server.url}{form.url}", lambda i: capture_body(10**6 + i),
                              argparse.Namespace(**{**vars(args), "threads": 1}))  # fmt: skip
     ratio = capture["rps"] / bare["rps"] if bare["rps"] else 0
+    floor_ratio = floor["rps"] / bare["rps"] if bare["rps"] else 0
     at = f"{args.threads} connections, {dataset}"
     return [
         ("capture req/s", f"{capture['rps']:.0f}", f"{_latency(capture)}; {at}"),
         ("bare INSERT view req/s", f"{bare['rps']:.0f}", f"{_latency(bare)}; {at}"),
         ("capture / bare INSERT", f"{ratio:.2f}", "ratio of req/s (target >= 0.45)"),
+        (
+            f"{CAPTURE_STATEMENTS} raw INSERTs, one transaction, req/s",
+            f"{floor['rps']:.0f}",
+            f"{_latency(floor)}; / bare INSERT {floor_ratio:.2f}: the floor of any capture "
+            "that stores its rows in the request",
+        ),
         ("capture, one client alone", f"{alone['p50']:.1f} ms", f"p50; {_latency(alone)}"),
     ]
 
