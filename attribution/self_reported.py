@@ -199,7 +199,8 @@ def _credited_counts(run: AttributionRun, f: Filters) -> dict[str, Any]:
 def free_texts(f: Filters) -> list[tuple[str, int]]:
     """The "Other" answers, grouped (case and whitespace ignored), most frequent first."""
     leads = _answered_by_first_touch(f).filter(heard_about=OTHER).exclude(heard_about_other="")
-    counts = Counter(normalise_text(t) for t in leads.values_list("heard_about_other", flat=True))
+    texts = leads.order_by().values_list("heard_about_other", flat=True)  # counted: no sort
+    counts = Counter(normalise_text(t) for t in texts)
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_FREE_TEXTS]
 
 

@@ -222,9 +222,12 @@ def run_mark_running(*, run: AttributionRun) -> None:
 
 # The frames a batch's count stage read, kept for its credit stage when both run in the same
 # process (always so in one process, often so on a worker), so a full run reads its journeys
-# once. Keyed by partitions and cutoff; a refresh's later cutoff never matches.
+# once. Keyed by partitions and cutoff; a refresh's later cutoff never matches. At most
+# _FRAMES_KEPT_TASKS tasks' worth of touches are kept (the oldest go first): what a process
+# holds stays bounded by the task size, not by the number of tasks (at 1,000,000 leads, 18
+# tasks' frames kept at once had taken 3 GB); a batch no longer kept is read again.
 _FRAMES: OrderedDict[tuple[tuple[int, ...], str], Frames] = OrderedDict()
-_FRAMES_KEPT = 16
+_FRAMES_KEPT_TASKS = 2
 
 
 @dataclass(frozen=True)
@@ -307,10 +310,17 @@ def _frames(
     frames = Frames(touches=touches, conversions=conversions, members=members, own=own)
     _tick(timings, "read", started)
     if keep:
-        _FRAMES[key] = frames
-        while len(_FRAMES) > _FRAMES_KEPT:
-            _FRAMES.popitem(last=False)
+        _keep_frames(key, frames)
     return frames
+
+
+def _keep_frames(key: tuple[tuple[int, ...], str], frames: Frames) -> None:
+    """Keep `frames` for the credit stage, dropping the oldest kept while the touches held pass
+    _FRAMES_KEPT_TASKS tasks' worth (CLM_ATTRIBUTION_TOUCHES_PER_TASK each)."""
+    _FRAMES[key] = frames
+    limit = _FRAMES_KEPT_TASKS * settings.CLM_ATTRIBUTION_TOUCHES_PER_TASK
+    while _FRAMES and sum(len(kept.touches) for kept in _FRAMES.values()) > limit:
+        _FRAMES.popitem(last=False)
 
 
 def _tick(timings: dict[str, float], name: str, started: float) -> None:

@@ -99,6 +99,30 @@ def test_one_partition_or_four_give_the_same_numbers(journeys, run_now):
     assert _by_key(one) == _by_key(four)
 
 
+def test_a_process_keeps_two_tasks_worth_of_journeys_whatever_the_number_of_tasks(
+    journeys, run_now, settings, monkeypatch
+):
+    """A run of many small tasks in one process: each task's frames are kept for its credit
+    stage only while two tasks' worth of touches are held (memory bounded by the task size,
+    not the number of tasks); the numbers are those of one partition."""
+    one = run_now(partitions=1)
+    settings.CLM_ATTRIBUTION_TOUCHES_PER_TASK = 2
+    held: list[int] = []
+    keep = services._keep_frames
+
+    def counted(key, frames):
+        keep(key, frames)
+        held.append(sum(len(kept.touches) for kept in services._FRAMES.values()))
+
+    monkeypatch.setattr(services, "_keep_frames", counted)
+    many = run_now(partitions=4)
+    assert many.partitions.count() == 4
+    assert len(held) == 4  # each task's count stage kept its frames
+    assert max(held) <= 2 * 2
+    assert _by_key(one) == _by_key(many)
+    services._FRAMES.clear()
+
+
 def test_a_run_is_immutable_once_created(journeys, run_now):
     run = run_now(models=["linear"], partitions=1)
     run.model_names = ["first_touch"]
