@@ -628,6 +628,8 @@ def by_month(difference: pd.DataFrame) -> pd.DataFrame:
 
 
 SUMMARY_PARTIAL_KEY = [c for c in SUMMARY_KEY if c != "run_id"]
+# Partial-sum rows read before they are added to the run's running total (summary_from_partials).
+SUMMARY_ROWS_AT_ONCE = 1_000_000
 
 
 def _summary_partial(results: pd.DataFrame, partition_ids: list[int]) -> dict[str, Any]:
@@ -661,14 +663,28 @@ def summary_from_partials(*, run: AttributionRun) -> pd.DataFrame | None:
     """The run's summary day rows (SUMMARY_COLUMNS) summed from its batches' partial sums, or
     None when some partition's sums are missing (credited before they were kept).
 
-    One batch's sums at a time, added to a running total: each batch's rows span every day of
-    the run, so holding all of them at once would take memory that grows with the number of
-    batches (at 1,000,000 leads, gigabytes); this way it is the summary's size plus one batch.
+    The batches' sums are added to a running total a few at a time (up to
+    SUMMARY_ROWS_AT_ONCE rows waiting): each batch's rows span every day of the run, so holding
+    all of them at once would take memory that grows with the number of batches (at 1,000,000
+    leads, gigabytes), and adding them one by one re-groups the whole total once a batch.
     """
     ids = list(RunPartition.objects.filter(run=run).values_list("pk", flat=True))
     with_sums = RunPartition.objects.filter(run=run).exclude(summary={})
     covered: set[int] = set()
     total: pd.DataFrame | None = None
+    waiting: list[pd.DataFrame] = []
+
+    def add_waiting() -> None:
+        nonlocal total
+        frames = waiting if total is None else [total, *waiting]
+        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        waiting.clear()
+        total = (
+            frame.groupby(SUMMARY_PARTIAL_KEY, dropna=False, sort=False)
+            .agg(conversions=("conversions", "sum"), value_cents=("value_cents", "sum"))
+            .reset_index()
+        )
+
     for pk in with_sums.values_list("pk", flat=True):
         partial = RunPartition.objects.filter(pk=pk).values_list("summary", flat=True).first()
         if not partial:
@@ -679,13 +695,11 @@ def summary_from_partials(*, run: AttributionRun) -> pd.DataFrame | None:
         frame = pd.DataFrame(partial["rows"])
         del partial
         frame["campaign_id"] = frame["campaign_id"].astype("Int64")
-        if total is not None:
-            frame = pd.concat([total, frame], ignore_index=True)
-        total = (
-            frame.groupby(SUMMARY_PARTIAL_KEY, dropna=False, sort=False)
-            .agg(conversions=("conversions", "sum"), value_cents=("value_cents", "sum"))
-            .reset_index()
-        )
+        waiting.append(frame)
+        if sum(len(w) for w in waiting) >= SUMMARY_ROWS_AT_ONCE:
+            add_waiting()
+    if waiting:
+        add_waiting()
     if covered != set(ids):
         return None
     if total is None:

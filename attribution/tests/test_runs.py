@@ -272,9 +272,12 @@ def _stored(run):
     return results, ledger, run.effects
 
 
+@pytest.mark.parametrize("at_once", [services.SUMMARY_ROWS_AT_ONCE, 1])
 def test_the_summary_is_summed_from_the_tasks_rows_and_equals_the_results(
-    journeys, run_now, settings
+    journeys, run_now, settings, monkeypatch, at_once
 ):
+    # All partial sums added at once, or each added to the running total as it is read.
+    monkeypatch.setattr(services, "SUMMARY_ROWS_AT_ONCE", at_once)
     settings.CLM_ATTRIBUTION_PARTITIONS = 2  # two tasks a stage, each a partial sum
     run = run_now(partitions=4)
     assert len(services.run_batches(run=run)) == 2
