@@ -193,6 +193,11 @@ class Worker:
         self.beat = beat
 
     def __enter__(self) -> Worker:
+        from clm.celery import app
+
+        # Jobs an earlier section queued (an xlarge run's follow-ups, say) would run here
+        # against this section's database and take its cores: every section starts empty.
+        app.control.purge()
         log = ROOT / "var" / "bench" / "worker.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         self.log = log
@@ -209,8 +214,6 @@ class Worker:
             [*common, "--concurrency=1", "-Q", "interactive", "-n", "bench-interactive@%h"],
             cwd=ROOT, env=dict(os.environ), stdout=self.out_interactive, stderr=subprocess.STDOUT,
         )  # fmt: skip
-        from clm.celery import app
-
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if len(app.control.ping(timeout=1.0)) >= 2:
