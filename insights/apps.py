@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from clm.localcache import bump_on_change
+
 
 class InsightsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
@@ -7,7 +9,6 @@ class InsightsConfig(AppConfig):
     verbose_name = "Insights (scores, budget advice, alerts)"
 
     def ready(self) -> None:
-        from clm.localcache import bump_on_change
         from insights import hooks, privacy
         from insights.selectors import SCORING_VERSION
 
